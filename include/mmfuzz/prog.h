@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmfuzz/prog.h - programs: sequences of operations, in three forms.
+ *
+ *  - in memory: struct mmf_prog, an array of struct mmf_op;
+ *  - text: one op per line, for people (prog/text.c):
+ *        # a comment
+ *        file_create 0x4000
+ *        mmap p0 0x10000 0x4000 rw- private anon fixed
+ *        mmap p0 0 0x2000 r-- shared f0 pgoff=1
+ *        write p0 0x10000 0x2a
+ *        fork p0
+ *    The exact grammar is documented at the top of prog/text.c and in the
+ *    README.  Malformed text is rejected with "file:line: what is wrong".
+ *  - binary: compact bytes a fuzzer mutates (prog/binary.c).  The decoder
+ *    is total: every byte string decodes to a valid program of at most
+ *    MMF_PROG_MAX_OPS ops.  Addresses are mostly chosen relative to the
+ *    boundaries of earlier ops, so that ops collide.  Text -> binary -> text
+ *    round-trips.
+ */
+#ifndef MMFUZZ_PROG_H
+#define MMFUZZ_PROG_H
+
+#include "mm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MMF_PROG_MAX_OPS	256
+
+struct mmf_prog {
+	uint32_t nr_ops;
+	uint32_t cap;
+	struct mmf_op *ops;
+};
+
+void mmf_prog_init(struct mmf_prog *p);
+void mmf_prog_free(struct mmf_prog *p);
+/* Append a copy of op; returns -1 if the program already has MMF_PROG_MAX_OPS ops. */
+int mmf_prog_append(struct mmf_prog *p, const struct mmf_op *op);
+
+/* ---- text form (prog/text.c) ---- */
+
+/*
+ * Parse text.  On error returns -1 and writes "FILE:LINE: message" (FILE is
+ * `filename`) into err.  On success returns 0 and appends to *p.
+ */
+int mmf_prog_parse(struct mmf_prog *p, const char *text, size_t len,
+		   const char *filename, char *err, size_t errlen);
+/* Write one op as a line of text (no newline) into buf; returns buf. */
+char *mmf_op_format(const struct mmf_op *op, char *buf, size_t len);
+/* Write the whole program, one op per line. */
+void mmf_prog_print(FILE *out, const struct mmf_prog *p);
+
+/* ---- binary form (prog/binary.c) ---- */
+
+enum mmf_decode_mode {
+	MMF_DECODE_ANY = 0,	/* everything, including top-down placement */
+	MMF_DECODE_KERNEL = 1,	/* the kernel-checkable subset: fixed placement only */
+};
+
+/* Total: any bytes give a valid program (possibly empty). */
+void mmf_prog_decode(struct mmf_prog *p, const uint8_t *data, size_t size,
+		     enum mmf_decode_mode mode);
+/* Encode so that mmf_prog_decode gives back the same program.  Returns the
+ * number of bytes written (or needed, if larger than cap). */
+size_t mmf_prog_encode(const struct mmf_prog *p, uint8_t *out, size_t cap);
+
+/* ---- generation (prog/gen.c) ---- */
+
+/* A random program of nr_ops ops, deterministic in seed. */
+void mmf_prog_generate(struct mmf_prog *p, uint64_t seed, uint32_t nr_ops,
+		       enum mmf_decode_mode mode);
+
+/* ---- loading (prog/load.c) ---- */
+
+/*
+ * Read a program from a file: text if it parses as text, else binary (an
+ * input a fuzzer saved).  A file starting with "#mmfuzz" or whose bytes are
+ * all printable is treated as text, and then text errors are reported.
+ * Returns 0, or -1 with a message in err (text errors as FILE:LINE: ...).
+ */
+int mmf_prog_load(struct mmf_prog *p, const char *path, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMFUZZ_PROG_H */
