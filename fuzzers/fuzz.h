@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzzers/fuzz.h - what the fuzz targets, their replay driver and their
+ * structure-aware mutator share.
+ *
+ * One program check (diff_fuzzer.c) runs a decoded program on every
+ * implementation compiled in and reports the first divergence as a stable
+ * signature ("diff:<op>:<what>" or "invariant:<name>").  The libFuzzer/AFL++
+ * entry point aborts on it; diff_replay and the minimizer call it directly.
+ */
+#ifndef MMFUZZ_FUZZERS_FUZZ_H
+#define MMFUZZ_FUZZERS_FUZZ_H
+
+#include <stdio.h>
+
+#include "mmfuzz/prog.h"
+
+/* flags of mmf_fuzz_check() */
+#define MMF_FUZZ_EVERY_OP	0x1u	/* compare snapshots after every op */
+
+struct mmf_fuzz_fail {
+	char sig[160];		/* "diff:mmap:ret", "invariant:tree", ... */
+	int op;			/* index of the op after which it was seen, -1: none */
+};
+
+/*
+ * Run p on every implementation compiled in and compare.  Returns 0 when
+ * everything agrees, else 1 with the signature in *fail and, if report is
+ * non-NULL, a readable report (program, op, results, snapshot difference)
+ * written to it.  Never aborts by itself (sanitizers may).
+ */
+int mmf_fuzz_check(const struct mmf_prog *p, unsigned flags,
+		   struct mmf_fuzz_fail *fail, FILE *report);
+
+/* The flags the fuzz entry point uses: MMF_CHECK_EVERY_OP (env or build). */
+unsigned mmf_fuzz_default_flags(void);
+
+/* Structure-aware mutation of a program (mutator.c); rng is any state. */
+void mmf_fuzz_mutate_prog(struct mmf_prog *p, uint64_t *rng);
+
+#endif /* MMFUZZ_FUZZERS_FUZZ_H */

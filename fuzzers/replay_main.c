@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fuzzers/replay_main.c - diff_replay: run the differential target on files,
+ * without a fuzzing engine.  Used by ctest (corpus and regressions), by
+ * scripts/campaign.sh (triage) and by people reproducing a crash.
+ *
+ *   diff_replay [options] FILE|DIR...
+ *     --every-op        compare snapshots after every op (MMF_CHECK_EVERY_OP=1)
+ *     --abort           abort() on the first failure, like the fuzz target
+ *     --print           print each program as text before running it
+ *     --minimize        for a failing file, print the smallest program (text)
+ *                       that still fails with the same signature
+ *     --mutate N        mutator smoke test: N structure-aware mutations per
+ *                       file, each encoded, decoded and run
+ *     --text / --binary how to read files (default: *.mmf is text, anything
+ *                       else is the raw bytes a fuzzer saved)
+ *
+ * Directories are walked (not recursively), skipping hidden files and
+ * README*.  Prints one line per failing file, then "N passed, N failed";
+ * exits 1 if any failed, 2 on a usage or load error.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fuzz.h"
+
+enum { READ_AUTO, READ_TEXT, READ_BINARY };
+
+static unsigned flags;
+static int opt_abort, opt_print, opt_minimize, read_mode = READ_AUTO;
+static unsigned long opt_mutate;
+static int passed, failed, errors;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static uint8_t *read_all(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (n == cap) {
+			uint8_t *nb = realloc(buf, cap = cap ? 2 * cap : 4096);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+
+		n += got;
+		if (got == 0)
+			break;
+	}
+	fclose(f);
+	*size = n;
+	return buf;
+}
+
+static int load(const char *path, struct mmf_prog *p)
+{
+	int text = read_mode == READ_TEXT || (read_mode == READ_AUTO && ends_with(path, ".mmf"));
+	char err[512];
+
+	if (text) {
+		if (mmf_prog_load(p, path, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			return -1;
+		}
+	} else {
+		size_t size = 0;
+		uint8_t *data = read_all(path, &size);
+
+		if (!data) {
+			fprintf(stderr, "%s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		mmf_prog_decode(p, data, size, MMF_DECODE_ANY);
+		free(data);
+	}
+	return 0;
+}
+
+/* Greedy delta debugging over ops: remove chunks while the signature holds. */
+static void minimize(struct mmf_prog *p, const char *sig)
+{
+	struct mmf_fuzz_fail f;
+	struct mmf_prog q;
+
+	mmf_prog_init(&q);
+	for (uint32_t chunk = p->nr_ops / 2 ? p->nr_ops / 2 : 1; chunk; chunk /= 2) {
+		for (uint32_t at = 0; at < p->nr_ops;) {
+			q.nr_ops = 0;
+			for (uint32_t i = 0; i < p->nr_ops; i++)
+				if (i < at || i >= at + chunk)
+					mmf_prog_append(&q, &p->ops[i]);
+			if (q.nr_ops < p->nr_ops &&
+			    mmf_fuzz_check(&q, MMF_FUZZ_EVERY_OP, &f, NULL) && !strcmp(f.sig, sig)) {
+				p->nr_ops = 0;
+				for (uint32_t i = 0; i < q.nr_ops; i++)
+					mmf_prog_append(p, &q.ops[i]);
+			} else {
+				at += chunk;
+			}
+		}
+	}
+	mmf_prog_free(&q);
+}
+
+static void mutate_smoke(const struct mmf_prog *orig, const char *path)
+{
+	uint64_t rng = 0x6d6d66757a7aULL ^ strlen(path);
+	struct mmf_fuzz_fail f;
+	static uint8_t buf[1 << 16];
+
+	for (unsigned long i = 0; i < opt_mutate; i++) {
+		struct mmf_prog p, d;
+		size_t n;
+
+		mmf_prog_init(&p);
+		for (uint32_t k = 0; k < orig->nr_ops; k++)
+			mmf_prog_append(&p, &orig->ops[k]);
+		for (int k = 0; k < 1 + (int)(i % 4); k++)
+			mmf_fuzz_mutate_prog(&p, &rng);
+		n = mmf_prog_encode(&p, buf, sizeof(buf));
+		mmf_prog_init(&d);
+		mmf_prog_decode(&d, buf, n < sizeof(buf) ? n : sizeof(buf), MMF_DECODE_ANY);
+		if (mmf_fuzz_check(&d, flags, &f, stderr)) {
+			printf("FAIL %s (mutation %lu): mmfuzz: %s\n", path, i, f.sig);
+			failed++;
+			if (opt_abort)
+				abort();
+		}
+		mmf_prog_free(&d);
+		mmf_prog_free(&p);
+	}
+}
+
+static void run_file(const char *path)
+{
+	struct mmf_fuzz_fail f;
+	struct mmf_prog p;
+
+	mmf_prog_init(&p);
+	if (load(path, &p) < 0) {
+		errors++;
+		failed++;
+		mmf_prog_free(&p);
+		return;
+	}
+	if (opt_print) {
+		printf("# %s\n", path);
+		mmf_prog_print(stdout, &p);
+	}
+	if (mmf_fuzz_check(&p, flags, &f, stderr)) {
+		fprintf(stderr, "mmfuzz: %s\n", f.sig);
+		printf("FAIL %s: mmfuzz: %s\n", path, f.sig);
+		failed++;
+		if (opt_abort) {
+			fflush(NULL);
+			abort();
+		}
+		if (opt_minimize) {
+			uint32_t before = p.nr_ops;
+
+			minimize(&p, f.sig);
+			printf("# caught: mmfuzz: %s (minimized from %u to %u ops; %s)\n",
+			       f.sig, before, p.nr_ops, path);
+			mmf_prog_print(stdout, &p);
+		}
+	} else {
+		passed++;
+		if (opt_mutate)
+			mutate_smoke(&p, path);
+	}
+	mmf_prog_free(&p);
+}
+
+static int skip_name(const char *name)
+{
+	return name[0] == '.' || !strncmp(name, "README", 6);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void run_path(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		errors++;
+		failed++;
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		run_file(path);
+		return;
+	}
+	d = opendir(path);
+	if (!d) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		errors++;
+		failed++;
+		return;
+	}
+	while ((e = readdir(d))) {
+		char full[4096];
+
+		if (skip_name(e->d_name))
+			continue;
+		snprintf(full, sizeof(full), "%s/%s", path, e->d_name);
+		if (stat(full, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*names));
+
+			if (!nn)
+				break;
+			names = nn;
+		}
+		names[n++] = strdup(full);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		run_file(names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: diff_replay [--every-op] [--abort] [--print] [--minimize] [--mutate N]\n"
+		"                   [--text|--binary] FILE|DIR...\n"
+		"Runs each program on every implementation built and compares them\n"
+		"(*.mmf files are text programs; other files are raw fuzzer inputs).\n");
+}
+
+int main(int argc, char **argv)
+{
+	int nfiles = 0;
+
+	flags = mmf_fuzz_default_flags();
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--every-op"))
+			flags |= MMF_FUZZ_EVERY_OP;
+		else if (!strcmp(a, "--abort"))
+			opt_abort = 1;
+		else if (!strcmp(a, "--print"))
+			opt_print = 1;
+		else if (!strcmp(a, "--minimize"))
+			opt_minimize = 1;
+		else if (!strcmp(a, "--mutate") && i + 1 < argc)
+			opt_mutate = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(a, "--text"))
+			read_mode = READ_TEXT;
+		else if (!strcmp(a, "--binary"))
+			read_mode = READ_BINARY;
+		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (a[0] == '-' && a[1]) {
+			usage(stderr);
+			return 2;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--mutate")) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] == '-' && argv[i][1])
+			continue;
+		run_path(argv[i]);
+		nfiles++;
+	}
+	if (!nfiles) {
+		usage(stderr);
+		return 2;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	if (errors)
+		return 2;
+	return failed ? 1 : 0;
+}
