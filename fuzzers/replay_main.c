@@ -34,8 +34,6 @@ static int opt_abort, opt_print, opt_minimize, read_mode = READ_AUTO;
 static unsigned long opt_mutate;
 static int passed, failed, errors;
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -167,6 +165,7 @@ static void run_file(const char *path)
 	if (opt_print) {
 		printf("# %s\n", path);
 		mmf_prog_print(stdout, &p);
+		fflush(stdout);	/* a sanitizer may end the process below */
 	}
 	if (mmf_fuzz_check(&p, flags, &f, stderr)) {
 		fprintf(stderr, "mmfuzz: %s\n", f.sig);

@@ -1,0 +1,414 @@
+#!/usr/bin/env bash
+# scripts/campaign.sh - the main job: a fuzzing campaign on the shipped corpus.
+#
+#   scripts/campaign.sh [--duration 10m] [--jobs N] [--engine libfuzzer|afl]
+#                       [--workdir DIR] [--targets a,b] [--interval S] [--no-setup]
+#
+# Installs what is missing (scripts/setup.sh), builds the libfuzzer preset
+# (and the afl preset, plus a CmpLog build, for --engine afl), then fuzzes
+# every target (fuzzers/*_fuzzer.c) in parallel, printing progress every few
+# seconds.  Everything lives under the work dir (default ./work/campaign):
+#
+#   <target>/corpus/            the growing corpus (a restarted campaign resumes it)
+#   <target>/crashes/<sig>/     one directory per unique crash signature:
+#                               input, log, program.mmf (minimized, text), count
+#   <target>/logs/  <target>/raw/  <target>/afl/   engine logs, raw artifacts, AFL++ dirs
+#   summary.txt                 the final summary
+#
+# A crash signature is the target's own `mmfuzz: diff:<op>:<what>` or
+# `mmfuzz: invariant:<name>` line, else the sanitizer report kind plus the
+# top 3 frames.  Ctrl-C (or SIGTERM) stops cleanly and prints the summary.
+# Works without a terminal and without stdin.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SELF="$ROOT/scripts/campaign.sh"
+
+DURATION=600 JOBS=$(nproc 2>/dev/null || echo 1) ENGINE=libfuzzer
+WORKDIR="$ROOT/work/campaign" TARGETS="" INTERVAL=5 SETUP=1
+
+usage() {
+	sed -n '2,/^set -uo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//'
+	cat <<EOF
+Options:
+  --duration T   how long to fuzz: 600, 90s, 10m, 2h; 0 = until stopped (default 10m)
+  --jobs N       fuzzing processes in all (default nproc = $(nproc 2>/dev/null || echo 1))
+  --engine E     libfuzzer (default) or afl (AFL++: one -M, the rest -S, one with CmpLog)
+  --workdir DIR  where corpus, crashes and logs go (default ./work/campaign)
+  --targets L    comma-separated fuzz targets (default: all)
+  --interval S   seconds between progress lines (default 5)
+  --no-setup     do not run scripts/setup.sh
+EOF
+}
+
+parse_duration() {
+	local t=$1
+	case $t in
+	*h) echo $((${t%h} * 3600)) ;;
+	*m) echo $((${t%m} * 60)) ;;
+	*s) echo $((${t%s})) ;;
+	*) echo $((t)) ;;
+	esac
+}
+
+# ---- crash signatures -------------------------------------------------------
+
+# signature LOG: print the stable one-line signature of the crash in LOG.
+signature() {
+	awk '
+	function skip(f) {
+		return f ~ /^(__sanitizer|__asan|__ubsan|__lsan|__interceptor|__libc|__GI_|_start$|main$|fuzzer::|abort$|raise$|gsignal$|__pthread_kill|pthread_kill|malloc$|calloc$|realloc$|free$|strdup$|LLVMFuzzerTestOneInput$|mmf_fuzz_check$|afl_|__afl)/
+	}
+	/^mmfuzz: (diff|invariant):/ { print $2; found = 1; exit }
+	kind == "" && /ERROR: AddressSanitizer: / {
+		kind = $0; sub(/.*AddressSanitizer: /, "", kind); sub(/ .*/, "", kind); kind = "asan:" kind }
+	kind == "" && /ERROR: LeakSanitizer:/ { kind = "leak" }
+	kind == "" && /runtime error: / {
+		kind = $0; sub(/.*runtime error: /, "", kind); sub(/[:(].*/, "", kind)
+		gsub(/[0-9]+/, "N", kind); gsub(/'\''[^'\'']*'\''/, "T", kind); kind = "ubsan:" kind }
+	kind == "" && /ERROR: libFuzzer: / {
+		kind = $0; sub(/.*libFuzzer: /, "", kind); sub(/ after.*/, "", kind); kind = "libfuzzer:" kind }
+	kind == "" && /^ALARM: working on the last Unit/ { kind = "libfuzzer:timeout" }
+	kind != "" && nf < 3 && /^ *#[0-9]+ 0x[0-9a-f]+ in / {
+		f = $4; if (!skip(f)) { frames = frames (nf ? "," : "") f; nf++ } }
+	END {
+		if (found) exit
+		if (kind == "") kind = "unknown"
+		gsub(/ /, "-", kind)
+		print kind (frames != "" ? ":" frames : "")
+	}' "$1"
+}
+
+slug() { printf '%s' "$1" | tr -c 'A-Za-z0-9_.,:-' '_' | tr ':,' '+-' | cut -c1-120; }
+
+# triage TARGET INPUT LOG: file a crash under its signature (first one kept).
+triage() {
+	local t=$1 input=$2 log=$3 sig dir
+	sig=$(signature "$log")
+	dir="$WORKDIR/$t/crashes/$(slug "$sig")"
+	if mkdir "$dir" 2>/dev/null; then
+		cp "$input" "$dir/input"
+		cp "$log" "$dir/log"
+		echo "$sig" >"$dir/signature"
+		echo 1 >"$dir/count"
+		echo "$(date -u +%H:%M:%S) NEW CRASH [$t] $sig" >>"$WORKDIR/events"
+		minimize "$t" "$dir" "$sig"
+	else
+		echo $(($(cat "$dir/count" 2>/dev/null || echo 0) + 1)) >"$dir/count"
+	fi
+	rm -f "$input"
+}
+
+# minimize TARGET DIR SIG: write DIR/program.mmf, the smallest program we can find.
+minimize() {
+	local t=$1 dir=$2 sig=$3 bin="$LF_BUILD/fuzzers/$1" replay="$LF_BUILD/fuzzers/diff_replay"
+	case $sig in
+	diff:* | invariant:*)
+		# in-process delta debugging over ops, same signature
+		timeout 120 "$replay" --binary --minimize "$dir/input" </dev/null 2>/dev/null |
+			sed -n '/^# caught:/,$p' | grep -v '^[0-9]* passed, ' >"$dir/program.mmf"
+		;;
+	*)
+		# sanitizer crashes end the process: byte-level minimization by libFuzzer
+		timeout 90 "$bin" -minimize_crash=1 -max_total_time=60 -runs=100000 \
+			-exact_artifact_path="$dir/input.min" "$dir/input" </dev/null >"$dir/minimize.log" 2>&1
+		[ -s "$dir/input.min" ] || cp "$dir/input" "$dir/input.min"
+		{
+			echo "# caught: mmfuzz: $sig"
+			timeout 60 "$replay" --binary --print "$dir/input.min" </dev/null 2>/dev/null |
+				grep -v -e '^# /' -e '^[0-9]* passed, ' -e '^FAIL '
+		} >"$dir/program.mmf"
+		;;
+	esac
+	[ -s "$dir/program.mmf" ] || rm -f "$dir/program.mmf"
+}
+
+# ---- workers (each runs as its own process group: `campaign.sh --_worker`) --
+
+libfuzzer_options() {	# the [libfuzzer] section of BIN.options as -key=value
+	local opts="$1.options" dir
+	dir=$(dirname "$1")
+	[ -f "$opts" ] || return 0
+	awk -v dir="$dir" '
+		/^\[/ { sec = ($0 == "[libfuzzer]"); next }
+		sec && /=/ { k = $1; v = $0; sub(/^[^=]*= */, "", v); sub(/ *$/, "", v)
+			if (k == "dict" && v !~ /^\//) v = dir "/" v
+			if (k == "dict" && system("test -s \"" v "\"") != 0) next
+			printf "-%s=%s\n", k, v }' "$opts"
+}
+
+worker_libfuzzer() {	# TARGET ID END
+	local t=$1 id=$2 end=$3 bin="$LF_BUILD/fuzzers/$1" run=0 rc now left
+	local tw="$WORKDIR/$t" opts=() seeds=()
+	mapfile -t opts < <(libfuzzer_options "$bin")
+	[ -d "$ROOT/corpus/$t" ] && seeds=("$ROOT/corpus/$t")
+	while :; do
+		now=$(date +%s)
+		left=0
+		if [ "$end" != 0 ]; then
+			left=$((end - now))
+			[ "$left" -gt 0 ] || break
+		fi
+		run=$((run + 1))
+		local log="$tw/logs/w$id.run$run.log"
+		MMF_FUZZ_STATS="$tw/stats/w$id.r$run" \
+			"$bin" "${opts[@]}" -max_total_time="$left" -print_final_stats=1 \
+			-artifact_prefix="$tw/raw/w$id-" "$tw/corpus" "${seeds[@]}" \
+			</dev/null >"$log" 2>&1
+		rc=$?
+		[ -f "$WORKDIR/stop" ] && break
+		if [ $rc -ne 0 ]; then
+			local a found=0
+			for a in "$tw"/raw/w$id-*; do
+				[ -f "$a" ] && { found=1; triage "$t" "$a" "$log"; }
+			done
+			if [ $found = 0 ]; then
+				echo "$(date -u +%H:%M:%S) worker $id: $t exited with status $rc and no crash input (log: $log)" >>"$WORKDIR/events"
+				sleep 5
+				continue
+			fi
+			sleep 1
+		fi
+		rm -f "$tw/logs/w$id.run$((run - 1)).log"
+	done
+}
+
+worker_afl() {	# TARGET ID END ROLE
+	local t=$1 id=$2 end=$3 role=$4 bin="$AFL_BUILD/fuzzers/$1" tw="$WORKDIR/$t"
+	local args=(-i "$tw/afl-in" -o "$tw/afl") dict="$AFL_BUILD/fuzzers/$1.dict" left=""
+	[ -f "$dict" ] && args+=(-x "$dict")
+	if [ "$end" != 0 ]; then
+		left=$((end - $(date +%s)))
+		[ "$left" -gt 0 ] || return 0
+		args+=(-V "$left")
+	fi
+	case $role in
+	main) args+=(-M main) ;;
+	cmplog) args+=(-S "cmplog$id" -c "$AFL_CMPLOG_BUILD/fuzzers/$t") ;;
+	*) args+=(-S "s$id") ;;
+	esac
+	AFL_NO_UI=1 AFL_AUTORESUME=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+		AFL_NO_AFFINITY=1 AFL_IMPORT_FIRST=1 MMF_FUZZ_STATS="$tw/stats/afl$id" \
+		afl-fuzz "${args[@]}" -- "$bin" </dev/null >"$tw/logs/afl$id.log" 2>&1
+}
+
+if [ "${1:-}" = "--_worker" ]; then
+	shift
+	eval "$(cat "$1")"	# the campaign's settings
+	shift
+	trap 'exit 0' TERM
+	"worker_$1" "${@:2}"
+	exit 0
+fi
+
+# ---- arguments ----------------------------------------------------------------
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--duration) DURATION=$(parse_duration "$2") || exit 2; shift 2 ;;
+	--duration=*) DURATION=$(parse_duration "${1#*=}") || exit 2; shift ;;
+	--jobs) JOBS=$2; shift 2 ;;
+	--jobs=*) JOBS=${1#*=}; shift ;;
+	--engine) ENGINE=$2; shift 2 ;;
+	--engine=*) ENGINE=${1#*=}; shift ;;
+	--workdir) WORKDIR=$2; shift 2 ;;
+	--workdir=*) WORKDIR=${1#*=}; shift ;;
+	--targets) TARGETS=$2; shift 2 ;;
+	--targets=*) TARGETS=${1#*=}; shift ;;
+	--interval) INTERVAL=$2; shift 2 ;;
+	--no-setup) SETUP=0; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "campaign: unknown option '$1' (--help)" >&2; exit 2 ;;
+	esac
+done
+case $ENGINE in libfuzzer | afl) ;; *) echo "campaign: --engine libfuzzer or afl" >&2; exit 2 ;; esac
+[ "$JOBS" -ge 1 ] 2>/dev/null || { echo "campaign: --jobs N, N >= 1" >&2; exit 2; }
+mkdir -p "$WORKDIR" && WORKDIR=$(cd "$WORKDIR" && pwd)
+
+# ---- setup and build ------------------------------------------------------------
+
+cd "$ROOT"
+if [ "$SETUP" = 1 ]; then
+	scripts/setup.sh </dev/null || { echo "campaign: setup failed" >&2; exit 1; }
+fi
+LF_BUILD="$ROOT/build/libfuzzer"
+AFL_BUILD="$ROOT/build/afl"
+AFL_CMPLOG_BUILD="$ROOT/build/afl-cmplog"
+
+build() {	# PRESET
+	echo "campaign: building preset $1"
+	cmake --preset "$1" </dev/null >"$WORKDIR/build-$1.log" 2>&1 &&
+		cmake --build --preset "$1" </dev/null >>"$WORKDIR/build-$1.log" 2>&1 ||
+		{ tail -30 "$WORKDIR/build-$1.log" >&2; echo "campaign: build of preset $1 failed (see $WORKDIR/build-$1.log)" >&2; exit 1; }
+}
+build libfuzzer
+if [ "$ENGINE" = afl ]; then
+	build afl
+	echo "campaign: building the CmpLog variant (build/afl-cmplog)"
+	{ AFL_LLVM_CMPLOG=1 cmake -S "$ROOT" -B "$AFL_CMPLOG_BUILD" -G Ninja \
+		-DCMAKE_C_COMPILER=afl-clang-fast -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMF_FUZZ_ENGINE=afl &&
+		AFL_LLVM_CMPLOG=1 cmake --build "$AFL_CMPLOG_BUILD"; } </dev/null >"$WORKDIR/build-afl-cmplog.log" 2>&1 ||
+		{ tail -30 "$WORKDIR/build-afl-cmplog.log" >&2; echo "campaign: CmpLog build failed" >&2; exit 1; }
+fi
+
+all_targets=()
+for f in "$ROOT"/fuzzers/*_fuzzer.c; do
+	[ -f "$f" ] && all_targets+=("$(basename "$f" .c)")
+done
+targets=()
+for t in "${all_targets[@]}"; do
+	if [ -z "$TARGETS" ] || [[ ",$TARGETS," == *",$t,"* ]]; then
+		if [ -x "$LF_BUILD/fuzzers/$t" ]; then
+			targets+=("$t")
+		else
+			echo "campaign: $t was not built (prog/ or reference/ missing?); skipped" >&2
+		fi
+	fi
+done
+[ ${#targets[@]} -gt 0 ] || { echo "campaign: no fuzz target to run" >&2; exit 1; }
+
+# ---- start ----------------------------------------------------------------------
+
+START=$(date +%s)
+END=0
+[ "$DURATION" -gt 0 ] && END=$((START + DURATION))
+rm -f "$WORKDIR/stop" "$WORKDIR/events"
+touch "$WORKDIR/events"
+SETTINGS="$WORKDIR/.settings"
+declare -p WORKDIR ROOT LF_BUILD AFL_BUILD AFL_CMPLOG_BUILD >"$SETTINGS"
+
+declare -A corpus0
+for t in "${targets[@]}"; do
+	tw="$WORKDIR/$t"
+	mkdir -p "$tw/corpus" "$tw/crashes" "$tw/logs" "$tw/raw" "$tw/stats"
+	rm -f "$tw"/stats/*
+	corpus0[$t]=$(find "$tw/corpus" -type f | wc -l)
+	if [ "$ENGINE" = afl ]; then
+		mkdir -p "$tw/afl-in"
+		cp -n "$ROOT/corpus/$t"/* "$tw/corpus"/* "$tw/afl-in/" 2>/dev/null
+		[ -n "$(ls -A "$tw/afl-in")" ] || printf '\0' >"$tw/afl-in/empty"
+	fi
+done
+
+pgids=()
+stop_workers() {
+	touch "$WORKDIR/stop"
+	local p
+	for p in "${pgids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
+	for p in "${pgids[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.5; done
+		kill -KILL -- "-$p" 2>/dev/null
+	done
+}
+
+echo "campaign: engine $ENGINE, $JOBS jobs, targets: ${targets[*]}, duration $([ "$DURATION" = 0 ] && echo "until stopped" || echo "${DURATION}s"), workdir $WORKDIR"
+for ((j = 0; j < JOBS; j++)); do
+	t=${targets[$((j % ${#targets[@]}))]}
+	if [ "$ENGINE" = libfuzzer ]; then
+		setsid "$SELF" --_worker "$SETTINGS" libfuzzer "$t" "$j" "$END" </dev/null &
+	else
+		role=secondary
+		[ $j -lt ${#targets[@]} ] && role=main
+		[ $j -ge ${#targets[@]} ] && [ $j -lt $((2 * ${#targets[@]})) ] && role=cmplog
+		setsid "$SELF" --_worker "$SETTINGS" afl "$t" "$j" "$END" "$role" </dev/null &
+	fi
+	pgids+=($!)
+done
+
+STOPPING=0
+trap 'STOPPING=1' INT TERM HUP
+
+# ---- progress -------------------------------------------------------------------
+
+declare -A last_execs
+fmt_num() { awk -v n="$1" 'BEGIN { if (n >= 1e9) printf "%.2fG", n/1e9; else if (n >= 1e6) printf "%.2fM", n/1e6; else if (n >= 1e4) printf "%.1fk", n/1e3; else printf "%d", n }'; }
+
+# stats TARGET: "execs cov ft corpus crashes_unique crashes_total"
+stats() {
+	local t=$1 tw="$WORKDIR/$1" execs cov ft corpus uniq total
+	execs=$(cat "$tw"/stats/* 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
+	if [ "$ENGINE" = libfuzzer ]; then
+		read -r cov ft < <(cat "$tw"/logs/*.log 2>/dev/null |
+			awk '/ cov: / { for (i = 1; i <= NF; i++) { if ($i == "cov:" && $(i+1) > c) c = $(i+1); if ($i == "ft:" && $(i+1) > f) f = $(i+1) } }
+			     END { print c + 0, f + 0 }')
+		corpus=$(find "$tw/corpus" -type f | wc -l)
+	else
+		cov=$(cat "$tw"/afl/*/fuzzer_stats 2>/dev/null | awk '$1 == "bitmap_cvg" { v = $3 } END { print v ? v : "0%" }')
+		ft=$(cat "$tw"/afl/*/fuzzer_stats 2>/dev/null | awk '$1 == "edges_found" && $3 > e { e = $3 } END { print e + 0 }')
+		corpus=$(find "$tw"/afl/*/queue -maxdepth 1 -type f -name 'id:*' 2>/dev/null | wc -l)
+	fi
+	uniq=$(find "$tw/crashes" -mindepth 1 -maxdepth 1 -type d | wc -l)
+	total=$(cat "$tw"/crashes/*/count 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+	echo "$execs $cov $ft $corpus $uniq $total"
+}
+
+# AFL++ saves crashes in its own dirs: triage new ones with the libFuzzer (ASan) build
+afl_triage() {
+	local t=$1 tw="$WORKDIR/$1" c seen="$WORKDIR/$1/afl-triaged"
+	touch "$seen"
+	for c in "$tw"/afl/*/crashes/id:* "$tw"/afl/*/hangs/id:*; do
+		[ -f "$c" ] || continue
+		grep -qxF "$c" "$seen" && continue
+		echo "$c" >>"$seen"
+		cp "$c" "$tw/raw/afl-input"
+		timeout 60 "$LF_BUILD/fuzzers/$t" -timeout=10 "$tw/raw/afl-input" </dev/null >"$tw/raw/afl-log" 2>&1
+		case $c in */hangs/*) grep -q 'ERROR: libFuzzer' "$tw/raw/afl-log" || echo "ALARM: working on the last Unit (afl hang)" >>"$tw/raw/afl-log" ;; esac
+		triage "$t" "$tw/raw/afl-input" "$tw/raw/afl-log"
+	done
+}
+
+progress() {
+	local now el t s execs cov ft corpus uniq total rate
+	now=$(date +%s)
+	el=$((now - START))
+	for t in "${targets[@]}"; do
+		s=$(stats "$t")
+		read -r execs cov ft corpus uniq total <<<"$s"
+		rate=$(((execs - ${last_execs[$t]:-0}) / INTERVAL))
+		last_execs[$t]=$execs
+		printf '[%02d:%02d:%02d] %s: %s exec/s (avg %s), %s execs, cov %s ft %s, corpus %s (+%s), crashes %s unique / %s\n' \
+			$((el / 3600)) $((el / 60 % 60)) $((el % 60)) "$t" "$(fmt_num $rate)" \
+			"$(fmt_num $((execs / (el > 0 ? el : 1))))" "$(fmt_num "$execs")" "$cov" "$ft" \
+			"$corpus" $((corpus - ${corpus0[$t]})) "$uniq" "$total"
+	done
+	# new crash events since the last line
+	if [ -s "$WORKDIR/events" ]; then
+		sed 's/^/    /' "$WORKDIR/events"
+		: >"$WORKDIR/events"
+	fi
+}
+
+while [ $STOPPING = 0 ]; do
+	for ((i = 0; i < INTERVAL && STOPPING == 0; i++)); do sleep 1; done
+	[ "$ENGINE" = afl ] && for t in "${targets[@]}"; do afl_triage "$t"; done
+	progress
+	[ "$END" != 0 ] && [ "$(date +%s)" -ge "$END" ] && break
+	alive=0
+	for p in "${pgids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+	[ $alive = 1 ] || break
+done
+trap '' INT TERM HUP
+echo "campaign: stopping"
+stop_workers
+wait 2>/dev/null
+[ "$ENGINE" = afl ] && for t in "${targets[@]}"; do afl_triage "$t"; done
+
+# ---- summary --------------------------------------------------------------------
+
+{
+	el=$(($(date +%s) - START))
+	echo "==== mmfuzz campaign summary ($(date -u '+%Y-%m-%d %H:%M UTC'), engine $ENGINE, $JOBS jobs, ${el}s) ===="
+	for t in "${targets[@]}"; do
+		read -r execs cov ft corpus uniq total <<<"$(stats "$t")"
+		echo "$t: $(fmt_num "$execs") execs, $(fmt_num $((execs / (el > 0 ? el : 1)))) exec/s, cov $cov ft $ft, corpus $corpus (+$((corpus - ${corpus0[$t]})) this run), $uniq unique crashes ($total in all)"
+		for d in "$WORKDIR/$t"/crashes/*/; do
+			[ -d "$d" ] || continue
+			echo "  crash: mmfuzz: $(cat "$d/signature")  x$(cat "$d/count")  ${d%/}"
+			if [ -f "$d/program.mmf" ]; then
+				sed -n '1,25s/^/      /p' "$d/program.mmf"
+			fi
+		done
+	done
+	echo "corpus and crashes: $WORKDIR (a new campaign on it resumes)"
+} | tee "$WORKDIR/summary.txt"
+exit 0
