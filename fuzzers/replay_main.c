@@ -12,6 +12,10 @@
  *                       that still fails with the same signature
  *     --mutate N        mutator smoke test: N structure-aware mutations per
  *                       file, each encoded, decoded and run
+ *     --asm DIR         do not run: write each program's binary form to
+ *                       DIR/<name without .mmf> (how corpus/ is regenerated)
+ *     --dict            do not run: print every op as a libFuzzer dictionary
+ *                       entry (its binary form on its own)
  *     --text / --binary how to read files (default: *.mmf is text, anything
  *                       else is the raw bytes a fuzzer saved)
  *
@@ -32,6 +36,8 @@ enum { READ_AUTO, READ_TEXT, READ_BINARY };
 static unsigned flags;
 static int opt_abort, opt_print, opt_minimize, read_mode = READ_AUTO;
 static unsigned long opt_mutate;
+static const char *opt_asm;
+static int opt_dict;
 static int passed, failed, errors;
 
 static int ends_with(const char *s, const char *suffix)
@@ -150,6 +156,44 @@ static void mutate_smoke(const struct mmf_prog *orig, const char *path)
 	}
 }
 
+static int write_binary(const char *path, const struct mmf_prog *p)
+{
+	static uint8_t buf[1 << 20];
+	const char *base = strrchr(path, '/');
+	char out[4096];
+	size_t n = mmf_prog_encode(p, buf, sizeof(buf));
+	FILE *f;
+
+	base = base ? base + 1 : path;
+	snprintf(out, sizeof(out), "%s/%.*s", opt_asm,
+		 (int)(ends_with(base, ".mmf") ? strlen(base) - 4 : strlen(base)), base);
+	if (n > sizeof(buf) || !(f = fopen(out, "wb"))) {
+		fprintf(stderr, "%s: cannot write\n", out);
+		return -1;
+	}
+	fwrite(buf, 1, n, f);
+	fclose(f);
+	return 0;
+}
+
+static void print_dict(const struct mmf_prog *p)
+{
+	uint8_t buf[512];
+	char text[512];
+
+	for (uint32_t i = 0; i < p->nr_ops; i++) {
+		struct mmf_prog one = { .nr_ops = 1, .cap = 1, .ops = &p->ops[i] };
+		size_t n = mmf_prog_encode(&one, buf, sizeof(buf));
+
+		if (n > sizeof(buf) || n < 2)
+			continue;
+		printf("# %s\n\"", mmf_op_format(&p->ops[i], text, sizeof(text)));
+		for (size_t k = 0; k < n; k++)
+			printf("\\x%02x", buf[k]);
+		printf("\"\n");
+	}
+}
+
 static void run_file(const char *path)
 {
 	struct mmf_fuzz_fail f;
@@ -159,6 +203,16 @@ static void run_file(const char *path)
 	if (load(path, &p) < 0) {
 		errors++;
 		failed++;
+		mmf_prog_free(&p);
+		return;
+	}
+	if (opt_asm || opt_dict) {
+		if (opt_dict)
+			print_dict(&p);
+		else if (write_binary(path, &p) < 0)
+			failed++, errors++;
+		else
+			passed++;
 		mmf_prog_free(&p);
 		return;
 	}
@@ -244,7 +298,8 @@ static void run_path(const char *path)
 		names[n++] = strdup(full);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		run_file(names[i]);
 		free(names[i]);
@@ -256,7 +311,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: diff_replay [--every-op] [--abort] [--print] [--minimize] [--mutate N]\n"
-		"                   [--text|--binary] FILE|DIR...\n"
+		"                   [--asm OUTDIR | --dict] [--text|--binary] FILE|DIR...\n"
 		"Runs each program on every implementation built and compares them\n"
 		"(*.mmf files are text programs; other files are raw fuzzer inputs).\n");
 }
@@ -279,6 +334,10 @@ int main(int argc, char **argv)
 			opt_minimize = 1;
 		else if (!strcmp(a, "--mutate") && i + 1 < argc)
 			opt_mutate = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(a, "--asm") && i + 1 < argc)
+			opt_asm = argv[++i];
+		else if (!strcmp(a, "--dict"))
+			opt_dict = 1;
 		else if (!strcmp(a, "--text"))
 			read_mode = READ_TEXT;
 		else if (!strcmp(a, "--binary"))
@@ -292,7 +351,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--mutate")) {
+		if (!strcmp(argv[i], "--mutate") || !strcmp(argv[i], "--asm")) {
 			i++;
 			continue;
 		}
@@ -305,7 +364,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	printf("%d passed, %d failed\n", passed, failed);
+	if (!opt_dict)
+		printf("%d passed, %d failed\n", passed, failed);
 	if (errors)
 		return 2;
 	return failed ? 1 : 0;
