@@ -563,6 +563,7 @@ CASE(mmap_hint_honoured_or_ignored)
 }
 
 /* do_mmap: a hint is rounded down to a page boundary. */
+/* host-verified */
 CASE(mmap_hint_rounded_down)
 {
 	EQ(MAP_ANON_P(0, B + 0x123, P, RW, 0), B);
@@ -579,6 +580,7 @@ CASE(mmap_hint_below_min_addr)
 }
 
 /* The hint may lie above mmap_base (below TASK_SIZE); it is honoured. */
+/* host-verified */
 CASE(mmap_hint_above_base)
 {
 	EQ(MAP_ANON_P(0, 0xf8000000ULL, P, RW, 0), 0xf8000000ULL);
@@ -794,10 +796,20 @@ CASE(munmap_invalid)
 	EQ(MAP_ANON_P(0, A, 3 * P, RW, FIXED), A);
 	EQ(sem_munmap(0, A + 0x10, P), -EINVAL);
 	EQ(sem_munmap(0, A, 0), -EINVAL);
-	EQ(sem_munmap(0, MMF_TASK_SIZE - P, 2 * P), -EINVAL);
 	MAPS(0, "10000000-10003000 rw-p anon");
 	EQ(sem_munmap(0, A, P + 1), 0);
 	MAPS(0, "10002000-10003000 rw-p anon");
+}
+
+/* do_munmap: a range that ends beyond TASK_SIZE is -EINVAL. */
+CASE(munmap_beyond_task_size)
+{
+	EQ(MAP_ANON_P(0, MMF_TASK_SIZE - P, P, RW, FIXED), MMF_TASK_SIZE - P);
+	EQ(sem_munmap(0, MMF_TASK_SIZE - P, 2 * P), -EINVAL);
+	EQ(sem_munmap(0, MMF_TASK_SIZE, P), -EINVAL);
+	MAPS(0, "fffff000-100000000 rw-p anon");
+	EQ(sem_munmap(0, MMF_TASK_SIZE - P, P), 0);
+	MAPS(0, "");
 }
 
 /* munmap of a shared file mapping keeps the file's content. */
@@ -832,11 +844,12 @@ CASE(mprotect_split_and_merge_back)
 
 /* mprotect of a prefix, then of the rest to the same protection, merges
  * (the rest is faulted, the prefix is not: the faulted VMA's anon_vma is
- * taken over) - selftests/mm/merge.c mprotect_unfaulted_left. */
+ * taken over) - selftests/mm/merge.c mprotect_unfaulted_left, which uses
+ * MAP_NORESERVE so that VM_ACCOUNT is equal on both sides. */
 /* host-verified */
 CASE(mprotect_merge_unfaulted_left)
 {
-	EQ(MAP_ANON_P(0, A, 10 * P, RW, FIXED), A);
+	EQ(MAP_ANON_P(0, A, 10 * P, RW, FIXED | MAP_NORESERVE), A);
 	EQ(sem_mprotect(0, A, 5 * P, RO), 0);
 	WRITES(0, A + 5 * P, 0x78);
 	EQ(sem_mprotect(0, A + 5 * P, 5 * P, RO), 0);
@@ -849,7 +862,7 @@ CASE(mprotect_merge_unfaulted_left)
 /* host-verified */
 CASE(mprotect_merge_unfaulted_both)
 {
-	EQ(MAP_ANON_P(0, A, 9 * P, RW, FIXED), A);
+	EQ(MAP_ANON_P(0, A, 9 * P, RW, FIXED | MAP_NORESERVE), A);
 	EQ(sem_mprotect(0, A, 3 * P, RO), 0);
 	EQ(sem_mprotect(0, A + 6 * P, 3 * P, RO), 0);
 	MAPS(0, "10000000-10003000 r--p anon; 10003000-10006000 rw-p anon; 10006000-10009000 r--p anon");
@@ -864,12 +877,43 @@ CASE(mprotect_merge_unfaulted_both)
 /* host-verified */
 CASE(mprotect_merge_faulted_left_unfaulted_right)
 {
-	EQ(MAP_ANON_P(0, A, 9 * P, RW, FIXED), A);
+	EQ(MAP_ANON_P(0, A, 9 * P, RW, FIXED | MAP_NORESERVE), A);
 	EQ(sem_mprotect(0, A + 6 * P, 3 * P, RO), 0);
 	WRITES(0, A, 0x78);
 	EQ(sem_mprotect(0, A, 3 * P, RO), 0);
 	EQ(sem_mprotect(0, A + 3 * P, 3 * P, RO), 0);
 	MAPS(0, "10000000-10009000 r--p anon");
+}
+
+/* mprotect_fixup / VM_ACCOUNT: a private writable mapping is accounted
+ * (VM_ACCOUNT) unless MAP_NORESERVE.  Made read-only, an unfaulted VMA (no
+ * anon_vma) drops VM_ACCOUNT but a faulted one keeps it, and VMAs whose
+ * flags differ do not merge: without MAP_NORESERVE the merge.c
+ * mprotect_unfaulted_left sequence leaves two VMAs.  Unfaulted on both
+ * sides, or faulted on both sides, they merge. */
+/* host-verified */
+CASE(mprotect_vm_account_blocks_merge)
+{
+	EQ(MAP_ANON_P(0, A, 10 * P, RW, FIXED), A);
+	EQ(sem_mprotect(0, A, 5 * P, RO), 0);
+	WRITES(0, A + 5 * P, 0x78);
+	EQ(sem_mprotect(0, A + 5 * P, 5 * P, RO), 0);
+	MAPS(0, "10000000-10005000 r--p anon; 10005000-1000a000 r--p anon");
+	/* made writable again, the unfaulted part is accounted again: merge */
+	EQ(sem_mprotect(0, A, 10 * P, RW), 0);
+	MAPS(0, "10000000-1000a000 rw-p anon");
+	EQ(MAP_ANON_P(0, B, 10 * P, RW, FIXED), B);
+	EQ(sem_mprotect(0, B, 5 * P, RO), 0);
+	EQ(sem_mprotect(0, B + 5 * P, 5 * P, RO), 0);
+	MAPS(0, "10000000-1000a000 rw-p anon; 20000000-2000a000 r--p anon");
+	/* a read-only private mapping is never accounted: it does not merge
+	 * with a faulted, accounted VMA made read-only */
+	EQ(MAP_ANON_P(0, C, 2 * P, RW, FIXED), C);
+	WRITES(0, C, 1);
+	EQ(sem_mprotect(0, C, 2 * P, RO), 0);
+	EQ(MAP_ANON_P(0, C + 2 * P, P, RO, FIXED), C + 2 * P);
+	MAPS(0, "10000000-1000a000 rw-p anon; 20000000-2000a000 r--p anon; "
+		"30000000-30002000 r--p anon; 30002000-30003000 r--p anon");
 }
 
 /* do_mprotect_pkey: the VMAs before a hole are changed, then -ENOMEM. */
@@ -1029,18 +1073,19 @@ CASE(merge_forked_faulted_vma_does_not)
 }
 
 /* merge.c forked_source_vma: making the forked VMA compatible with its
- * unfaulted neighbour by mprotect does not merge them either. */
+ * unfaulted neighbour by mprotect does not merge them either (MAP_NORESERVE
+ * keeps VM_ACCOUNT out of the comparison, as in the selftest). */
 /* host-verified */
 CASE(merge_forked_source_vma_mprotect)
 {
-	EQ(MAP_ANON_P(0, A, 2 * P, RW, FIXED), A);
+	EQ(MAP_ANON_P(0, A, 2 * P, RW, FIXED | MAP_NORESERVE), A);
 	WRITES(0, A, 1);
 	EQ(sem_fork(0), 1);
-	EQ(MAP_ANON_P(1, A + 2 * P, 2 * P, RO, FIXED), A + 2 * P);
+	EQ(MAP_ANON_P(1, A + 2 * P, 2 * P, RO, FIXED | MAP_NORESERVE), A + 2 * P);
 	EQ(sem_mprotect(1, A, 2 * P, RO), 0);
 	MAPS(1, "10000000-10002000 r--p anon; 10002000-10004000 r--p anon");
 	/* the parent's own VMA merges in the same situation */
-	EQ(MAP_ANON_P(0, A + 2 * P, 2 * P, RO, FIXED), A + 2 * P);
+	EQ(MAP_ANON_P(0, A + 2 * P, 2 * P, RO, FIXED | MAP_NORESERVE), A + 2 * P);
 	EQ(sem_mprotect(0, A, 2 * P, RO), 0);
 	MAPS(0, "10000000-10004000 r--p anon");
 }
@@ -1959,16 +2004,21 @@ CASE(file_truncate_zaps_all_processes)
 		EQ(sem_file_write(0, i, 0x10 + i), 8);
 	EQ(MAP_FILE_S(0, A, 4 * P, RW, FIXED, 0, 0), A);
 	EQ(MAP_FILE_P(0, B, 4 * P, RW, FIXED, 0, 0), B);
-	for (int i = 0; i < 4; i++)
+	/* every page is faulted, so fault-around (which maps cached
+	 * neighbours on a read fault) cannot change what is resident */
+	for (int i = 0; i < 4; i++) {
 		READS(0, A + i * P, 0x10 + i);
-	READS(0, B, 0x10);
+		READS(0, B + i * P, 0x10 + i);
+	}
 	WRITES(0, B + 3 * P, 0x99);
 	EQ(sem_fork(0), 1);
-	READS(1, A + 3 * P, 0x13);
-	PAGES(1, "10003000=13 20000000=10 20003000=99");
+	for (int i = 0; i < 4; i++)
+		READS(1, A + i * P, 0x10 + i);
+	PAGES(1, "10000000=10 10001000=11 10002000=12 10003000=13 "
+		 "20000000=10 20001000=11 20002000=12 20003000=99");
 	EQ(sem_truncate(0, 2 * P), 0);
-	PAGES(0, "10000000=10 10001000=11 20000000=10");
-	PAGES(1, "20000000=10");
+	PAGES(0, "10000000=10 10001000=11 20000000=10 20001000=11");
+	PAGES(1, "10000000=10 10001000=11 20000000=10 20001000=11");
 	FILE_IS(0, 2 * P, "0=10 1=11");
 	READ_SIG(0, A + 2 * P, SIGBUS, BUS_ADRERR);
 	READ_SIG(1, A + 3 * P, SIGBUS, BUS_ADRERR);
