@@ -359,6 +359,15 @@ void sem_fmt_procs(char *buf, size_t len)
 
 static const char *ret_str(int64_t v, char *buf, size_t len)
 {
+	/* diff/diff.h: MMF_RES_SKIPPED, MMF_RES_HARNESS of the kernel backend */
+	if (v == -4097) {
+		snprintf(buf, len, "SKIPPED (the host backend cannot check this op)");
+		return buf;
+	}
+	if (v == -4098) {
+		snprintf(buf, len, "HARNESS failure");
+		return buf;
+	}
 	if (v < 0 && v >= -4095) {
 		const char *name = mmf_errno_name((int)-v);
 
@@ -801,6 +810,18 @@ CASE(munmap_invalid)
 	MAPS(0, "10002000-10003000 rw-p anon");
 }
 
+/* munmap of a range across two VMAs trims both. */
+/* host-verified */
+CASE(munmap_across_vmas)
+{
+	EQ(MAP_ANON_P(0, A, 2 * P, RW, FIXED), A);
+	EQ(MAP_ANON_S(0, A + 2 * P, 2 * P, RO, FIXED), A + 2 * P);
+	WRITES(0, A, 1);
+	EQ(sem_munmap(0, A + P, 2 * P), 0);
+	MAPS(0, "10000000-10001000 rw-p anon; 10003000-10004000 r--s anon@1");
+	PAGES(0, "10000000=1");
+}
+
 /* do_munmap: a range that ends beyond TASK_SIZE is -EINVAL. */
 CASE(munmap_beyond_task_size)
 {
@@ -969,6 +990,18 @@ CASE(access_signals)
 	WRITE_SIG(0, A - P, SIGSEGV, SEGV_MAPERR);
 	READ_SIG(0, 0, SIGSEGV, SEGV_MAPERR);
 	PAGES(0, "10001000=0");
+}
+
+/* x86 cannot express write-only pages: a PROT_WRITE VMA is accessible,
+ * so reading it succeeds (vma_is_accessible). */
+/* host-verified */
+CASE(access_write_only_is_readable)
+{
+	EQ(MAP_ANON_P(0, A, P, PROT_WRITE, FIXED), A);
+	MAPS(0, "10000000-10001000 -w-p anon");
+	READS(0, A, 0);
+	WRITES(0, A, 4);
+	READS(0, A, 4);
 }
 
 /* Data survives mprotect: PROT_NONE then back to read-write. */
@@ -1183,6 +1216,25 @@ CASE(fork_copies_ptes_only_with_anon_vma)
 	PAGES(1, "10001000=1 30004000=0 30005000=4");
 	READS(1, C, 0x10);
 	READS(1, B, 2);
+}
+
+/* COW across generations: a grandchild shares the original page until
+ * somebody writes; the parent exiting changes nothing for the others. */
+/* host-verified */
+CASE(fork_grandchild_cow_and_parent_exit)
+{
+	EQ(MAP_ANON_P(0, A, P, RW, FIXED), A);
+	WRITES(0, A, 1);
+	EQ(sem_fork(0), 1);
+	EQ(sem_fork(1), 2);
+	WRITES(1, A, 2);
+	READS(2, A, 1);
+	READS(0, A, 1);
+	EQ(sem_exit(0), 0);
+	READS(2, A, 1);
+	READS(1, A, 2);
+	PROCS("1 2");
+	PAGES(2, "10000000=1");
 }
 
 /* MADV_DONTFORK: the VMA (and only the advised range of it) is absent in
@@ -1602,6 +1654,18 @@ CASE(stack_limit)
 	WRITE_SIG(0, end - MMF_STACK_LIMIT - P, SIGSEGV, SEGV_MAPERR);
 }
 
+/* The fault path expands the stack before it checks the access: a write
+ * below a read-only GROWSDOWN VMA extends it and then fails with
+ * SEGV_ACCERR. */
+/* host-verified */
+CASE(stack_expands_before_access_check)
+{
+	EQ(MAP_ANON_P(0, C, 2 * P, RO, FIXED | MAP_GROWSDOWN), C);
+	WRITE_SIG(0, C - P, SIGSEGV, SEGV_ACCERR);
+	MAPS(0, "2ffff000-30002000 r--p anon gd");
+	READS(0, C - P, 0);
+}
+
 /* Only GROWSDOWN VMAs grow: below an ordinary VMA is SEGV_MAPERR.  A
  * shared anonymous GROWSDOWN mapping is -EINVAL. */
 /* host-verified */
@@ -1736,6 +1800,20 @@ CASE(mremap_dup_private_einval)
 	MAPS(0, "10000000-10002000 rw-p anon");
 }
 
+/* old_len 0 on a shared mapping duplicates it: a second VMA of the same
+ * object at the same pgoff; the original stays. */
+/* host-verified */
+CASE(mremap_dup_shared)
+{
+	EQ(MAP_ANON_S(0, A, 2 * P, RW, FIXED), A);
+	WRITES(0, A + P, 9);
+	EQ(sem_mremap(0, A + P, 0, P, MAYMOVE | RFIXED, B), B);
+	MAPS(0, "10000000-10002000 rw-s anon@0; 20000000-20001000 rw-s anon@1");
+	READS(0, B, 9);
+	WRITES(0, B, 10);
+	READS(0, A + P, 10);
+}
+
 /* Linux >= 6.17 (remap_move): a same-size MREMAP_FIXED move may span
  * several VMAs; each is moved, keeping their relative placement. */
 /* host-verified */
@@ -1788,6 +1866,22 @@ CASE(mremap_dontunmap_shared_anon)
 	READS(0, A, 6);
 	WRITES(0, B, 7);
 	READS(0, A, 7);
+}
+
+/* MREMAP_DONTUNMAP of a private file mapping: the COWed page moves, the
+ * old VMA maps the file again and shows the page cache. */
+/* host-verified */
+CASE(mremap_dontunmap_private_file)
+{
+	EQ(sem_file_create(P), 0);
+	EQ(sem_file_write(0, 0, 0x31), 8);
+	EQ(MAP_FILE_P(0, A, P, RW, FIXED, 0, 0), A);
+	WRITES(0, A, 0x32);
+	EQ(sem_mremap(0, A, P, P, MAYMOVE | DONTUNMAP | RFIXED, B), B);
+	MAPS(0, "10000000-10001000 rw-p f0@0; 20000000-20001000 rw-p f0@0");
+	PAGES(0, "20000000=32");
+	READS(0, A, 0x31);
+	READS(0, B, 0x32);
 }
 
 /* MREMAP_DONTUNMAP needs MREMAP_MAYMOVE and equal lengths (-EINVAL). */
@@ -2105,6 +2199,9 @@ extern const struct mmf_impl mmf_reference __attribute__((weak));
 #ifdef MMF_HAVE_CORE
 extern const struct mmf_impl mmf_core __attribute__((weak));
 #endif
+/* The host-kernel backend (diff/kernel.c): "--impl kernel" replays the
+ * cases on the host; ops it cannot check there fail as skipped. */
+extern const struct mmf_impl mmf_kernel __attribute__((weak));
 /* A probe build may add one more implementation (-DMMF_SEM_EXTRA_IMPL=sym). */
 #ifdef MMF_SEM_EXTRA_IMPL
 extern const struct mmf_impl MMF_SEM_EXTRA_IMPL;
@@ -2117,6 +2214,7 @@ static const struct mmf_impl *find_impl(const char *name)
 #ifdef MMF_HAVE_CORE
 		&mmf_core,
 #endif
+		&mmf_kernel,
 #ifdef MMF_SEM_EXTRA_IMPL
 		&MMF_SEM_EXTRA_IMPL,
 #endif
@@ -2180,7 +2278,8 @@ static int run_case_isolated(const struct sem_case *c)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: test_semantics [--impl NAME] [--list] [--case NAME]... [--no-fork]\n"
-		     "  --impl NAME   implementation to test (default: reference)\n"
+		     "  --impl NAME   implementation to test: reference, core, kernel (the host;\n"
+		     "                ops it cannot check there fail); default reference\n"
 		     "  --list        print the case names and exit\n"
 		     "  --case NAME   run only this case (repeatable)\n"
 		     "  --no-fork     run cases in this process (for debuggers)\n");
