@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/*
+ * prog/load.c - read a program from a file, text or binary.
+ *
+ * Auto-detection: a file is text if it starts with '#', or if it holds no
+ * control bytes other than tab, newline, CR, FF, VT and is valid UTF-8 (so a
+ * comment may hold "naïve"); otherwise it is a binary fuzz input.  An empty
+ * file is the empty program.  A fuzz input that happens to be all printable
+ * is read as text: force the format (mmf_prog_load_as, `mmfuzz run
+ * --binary`) to decode it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prog_ext.h"
+
+static bool looks_like_text(const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+
+	if (n && b[0] == '#')
+		return true;
+	while (i < n) {
+		uint8_t c = b[i];
+		size_t more;
+
+		if (c < 0x80) {
+			if ((c < 0x20 && !strchr("\t\n\r\f\v", c)) || c == 0x7f || c == 0)
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			more = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			more = 3;
+		else
+			return false;
+		for (size_t k = 1; k <= more; k++)
+			if (i + k >= n || (b[i + k] & 0xc0) != 0x80)
+				return false;
+		i += more + 1;
+	}
+	return true;
+}
+
+int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format fmt,
+		     enum mmf_decode_mode mode, char *err, size_t errlen)
+{
+	size_t len = 0, cap = 0;
+	uint8_t *buf = NULL;
+	FILE *f;
+	int ret = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			uint8_t *nb;
+
+			if (cap > MMF_PROG_FILE_MAX) {
+				snprintf(err, errlen, "%s: too large (more than %u bytes)", path,
+					 MMF_PROG_FILE_MAX);
+				ret = -1;
+				goto out;
+			}
+			cap = cap ? cap * 2 : 4096;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				ret = -1;
+				goto out;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	if (len > MMF_PROG_FILE_MAX) {
+		snprintf(err, errlen, "%s: too large (more than %u bytes)", path,
+			 MMF_PROG_FILE_MAX);
+		ret = -1;
+		goto out;
+	}
+	p->nr_ops = 0;
+	if (fmt == MMF_LOAD_AUTO)
+		fmt = looks_like_text(buf, len) ? MMF_LOAD_TEXT : MMF_LOAD_BINARY;
+	if (fmt == MMF_LOAD_TEXT)
+		ret = mmf_prog_parse(p, (const char *)buf, len, path, err, errlen);
+	else
+		mmf_prog_decode(p, buf, len, mode);
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+int mmf_prog_load(struct mmf_prog *p, const char *path, char *err, size_t errlen)
+{
+	return mmf_prog_load_as(p, path, MMF_LOAD_AUTO, MMF_DECODE_ANY, err, errlen);
+}

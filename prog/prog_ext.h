@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * prog/prog_ext.h - additions to <mmfuzz/prog.h> owned by prog/: helpers
+ * the CLI, the fuzzers and the tests share, kept out of the public header.
+ * (Targets linking mmf_prog get this directory on their include path.)
+ */
+#ifndef MMFUZZ_PROG_EXT_H
+#define MMFUZZ_PROG_EXT_H
+
+#include "mmfuzz/prog.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A buffer this large always holds mmf_op_format's output. */
+#define MMF_OP_TEXT_MAX		1024
+/* Program files larger than this are rejected by mmf_prog_load. */
+#define MMF_PROG_FILE_MAX	(16u << 20)
+/* Largest handle (pN, fN) the text and binary forms can express. */
+#define MMF_HANDLE_MAX		255
+
+/* Field-wise equality of two ops / programs (name compared as a string). */
+bool mmf_op_equal(const struct mmf_op *a, const struct mmf_op *b);
+bool mmf_prog_equal(const struct mmf_prog *a, const struct mmf_prog *b);
+
+enum mmf_load_format {
+	MMF_LOAD_AUTO = 0,	/* text if it looks like text, else binary */
+	MMF_LOAD_TEXT,
+	MMF_LOAD_BINARY,
+};
+
+/*
+ * mmf_prog_load with the format forced (or auto) and the decoder mode for
+ * binary input (mmf_prog_load is AUTO + MMF_DECODE_ANY).  Replaces *p's ops.
+ */
+int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format fmt,
+		     enum mmf_decode_mode mode, char *err, size_t errlen);
+
+/* The opcode byte mmf_prog_encode writes for an op kind (see prog/binary.c). */
+uint8_t mmf_prog_opcode(enum mmf_op_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMFUZZ_PROG_EXT_H */

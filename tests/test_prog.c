@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_prog.c - the program language: text <-> op <-> binary round
+ * trips, decoder totality, the exact text errors, the generator, loading.
+ * Prints "N passed, N failed" last; exits non-zero on failure.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mmfuzz/prog.h"
+#include "prog_ext.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+static unsigned passed, failed;
+
+#define CHECK(cond, ...)						\
+	do {								\
+		if (cond) {						\
+			passed++;					\
+		} else {						\
+			failed++;					\
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__);			\
+			fputc('\n', stderr);				\
+		}							\
+	} while (0)
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A program that uses every op, every word and every literal form. */
+static const char all_ops[] =
+	"#mmfuzz: every op and flag\n"
+	"file_create 0x4000\n"
+	"file_create 0\n"
+	"mmap p0 0x10000 0x4000 rw- private anon fixed\n"
+	"mmap p0 0 0x2000 r-- shared f0 pgoff=1 noreplace   # a comment\n"
+	"mmap p0 0x200000 0x1000 rw- private anon fixed growsdown\n"
+	"mmap p0 0x300000 0x1000 rwx shared_validate f1 fixed\n"
+	"mmap p0 0x400000 0x1001 --- private anon noreplace fixed flags=0x8000\n"
+	"mmap p0 0x500000 0x1000 r-x+0x1000000 private anon pgoff=0xffffffffffffffff\n"
+	"mmap p0 0x600000 0x1000 -w- anon\n"
+	"mmap p255 0xffffffffffffffff 0xffffffffffffffff -wx+0xfffffff8 shared f255 pgoff=18446744073709551615 fixed growsdown flags=0xffe00000\n"
+	"\n"
+	"\t munmap  p0\t0x10000 0x1000 \r\n"
+	"mprotect p0 0x10000 0x1000 r-x\n"
+	"mprotect p1 0x11000 0 ---+0x8\n"
+	"mremap p0 0x10000 0x1000 0x2000 maymove fixed=0x40000 dontunmap\n"
+	"mremap p0 0x10000 0x1000 0x2000\n"
+	"mremap p0 0x10000 0x1000 0x2000 maymove\n"
+	"mremap p0 0x10000 0x1000 0x2000 fixed=0 flags=0xf0\n"
+	"madvise p0 0x10000 0x1000 dontneed\n"
+	"madvise p0 0x10000 0x1000 dontfork\n"
+	"madvise p0 0x10000 0x1000 dofork\n"
+	"madvise p0 0x10000 0x1000 wipeonfork\n"
+	"madvise p0 0x10000 0x1000 keeponfork\n"
+	"madvise p0 0x10000 0x1000 hwpoison\n"
+	"madvise p0 0x10000 0x1000 4294967295\n"
+	"madvise p0 0x10000 0x1000 77\n"
+	"set_name p0 0x10000 0x1000 \"heap\"\n"
+	"set_name p0 0x10000 0x1000 null\n"
+	"set_name p0 0x10000 0x1000 \"\"\n"
+	"set_name p0 0x10000 0x1000 \"q\\\"b\\\\s\\x01\\xff\\n\\t\\r[x]$`\"\n"
+	"set_name p0 0x10000 0x1000 \"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456\"\n"
+	"read p0 0x10005\n"
+	"write p0 0x10000 0x2a\n"
+	"write p0 0x10000 18446744073709551615\n"
+	"fork p0\n"
+	"exit p1\n"
+	"exit p7\n"
+	"fork p9\n"
+	"truncate f0 0x1000\n"
+	"file_read f0 3\n"
+	"file_write f0 3 0x2a\n"
+	"file_write f7 0x123456789 0\n";
+
+/* What mmf_prog_print makes of all_ops. */
+static const char all_ops_canon[] =
+	"file_create 0x4000\n"
+	"file_create 0\n"
+	"mmap p0 0x10000 0x4000 rw- private anon fixed\n"
+	"mmap p0 0 0x2000 r-- shared f0 pgoff=1 noreplace\n"
+	"mmap p0 0x200000 0x1000 rw- private anon fixed growsdown\n"
+	"mmap p0 0x300000 0x1000 rwx shared_validate f1 fixed\n"
+	"mmap p0 0x400000 0x1001 --- private anon fixed noreplace flags=0x8000\n"
+	"mmap p0 0x500000 0x1000 r-x+0x1000000 private anon pgoff=0xffffffffffffffff\n"
+	"mmap p0 0x600000 0x1000 -w- anon\n"
+	"mmap p255 0xffffffffffffffff 0xffffffffffffffff -wx+0xfffffff8 shared f255 pgoff=0xffffffffffffffff fixed growsdown flags=0xffe00000\n"
+	"munmap p0 0x10000 0x1000\n"
+	"mprotect p0 0x10000 0x1000 r-x\n"
+	"mprotect p1 0x11000 0 ---+0x8\n"
+	"mremap p0 0x10000 0x1000 0x2000 maymove fixed=0x40000 dontunmap\n"
+	"mremap p0 0x10000 0x1000 0x2000\n"
+	"mremap p0 0x10000 0x1000 0x2000 maymove\n"
+	"mremap p0 0x10000 0x1000 0x2000 fixed=0x0 flags=0xf0\n"
+	"madvise p0 0x10000 0x1000 dontneed\n"
+	"madvise p0 0x10000 0x1000 dontfork\n"
+	"madvise p0 0x10000 0x1000 dofork\n"
+	"madvise p0 0x10000 0x1000 wipeonfork\n"
+	"madvise p0 0x10000 0x1000 keeponfork\n"
+	"madvise p0 0x10000 0x1000 hwpoison\n"
+	"madvise p0 0x10000 0x1000 4294967295\n"
+	"madvise p0 0x10000 0x1000 77\n"
+	"set_name p0 0x10000 0x1000 \"heap\"\n"
+	"set_name p0 0x10000 0x1000 null\n"
+	"set_name p0 0x10000 0x1000 \"\"\n"
+	"set_name p0 0x10000 0x1000 \"q\\\"b\\\\s\\x01\\xff\\x0a\\x09\\x0d[x]$`\"\n"
+	"set_name p0 0x10000 0x1000 \"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456\"\n"
+	"read p0 0x10005\n"
+	"write p0 0x10000 0x2a\n"
+	"write p0 0x10000 0xffffffffffffffff\n"
+	"fork p0\n"
+	"exit p1\n"
+	"exit p7\n"
+	"fork p9\n"
+	"truncate f0 0x1000\n"
+	"file_read f0 3\n"
+	"file_write f0 3 0x2a\n"
+	"file_write f7 0x123456789 0\n";
+
+static char *print_to_string(const struct mmf_prog *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	mmf_prog_print(f, p);
+	fclose(f);
+	return buf;
+}
+
+static bool parse_str(struct mmf_prog *p, const char *text, char *err, size_t errlen)
+{
+	return mmf_prog_parse(p, text, strlen(text), "t.mmf", err, errlen) == 0;
+}
+
+/* decode(encode(p)) == p, in `mode`. */
+static bool bin_round_trip(const struct mmf_prog *p, enum mmf_decode_mode mode)
+{
+	size_t need = mmf_prog_encode(p, NULL, 0);
+	uint8_t *buf = malloc(need + 1);
+	struct mmf_prog q;
+	bool ok;
+
+	mmf_prog_init(&q);
+	ok = mmf_prog_encode(p, buf, need) == need;
+	mmf_prog_decode(&q, buf, need, mode);
+	ok = ok && mmf_prog_equal(p, &q);
+	mmf_prog_free(&q);
+	free(buf);
+	return ok;
+}
+
+/* every op: parse(format(op)) == op and format is stable */
+static bool text_round_trip(const struct mmf_prog *p, char *why, size_t whylen)
+{
+	char a[MMF_OP_TEXT_MAX], b[MMF_OP_TEXT_MAX], err[256];
+
+	for (uint32_t i = 0; i < p->nr_ops; i++) {
+		struct mmf_prog q;
+		bool ok;
+
+		mmf_prog_init(&q);
+		mmf_op_format(&p->ops[i], a, sizeof(a));
+		ok = mmf_prog_parse(&q, a, strlen(a), "rt", err, sizeof(err)) == 0 &&
+		     q.nr_ops == 1 && mmf_op_equal(&q.ops[0], &p->ops[i]);
+		if (ok)
+			ok = strcmp(mmf_op_format(&q.ops[0], b, sizeof(b)), a) == 0;
+		mmf_prog_free(&q);
+		if (!ok) {
+			snprintf(why, whylen, "op %u '%s': %s", i, a, err);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void test_all_ops(void)
+{
+	struct mmf_prog p, q;
+	char err[256] = "", why[1400] = "";
+	bool seen[MMF_OP__COUNT] = { 0 };
+	char *text;
+
+	mmf_prog_init(&p);
+	mmf_prog_init(&q);
+	CHECK(parse_str(&p, all_ops, err, sizeof(err)), "%s", err);
+	CHECK(p.nr_ops == 41, "%u ops", p.nr_ops);
+	for (uint32_t i = 0; i < p.nr_ops; i++)
+		seen[p.ops[i].kind] = true;
+	for (int k = 0; k < MMF_OP__COUNT; k++)
+		CHECK(seen[k], "op kind %s not covered", mmf_op_name((enum mmf_op_kind)k));
+
+	text = print_to_string(&p);
+	CHECK(strcmp(text, all_ops_canon) == 0, "canonical text:\n%s", text);
+	CHECK(parse_str(&q, text, err, sizeof(err)), "%s", err);
+	CHECK(mmf_prog_equal(&p, &q), "print -> parse changed the program");
+	free(text);
+
+	CHECK(text_round_trip(&p, why, sizeof(why)), "%s", why);
+	CHECK(bin_round_trip(&p, MMF_DECODE_ANY), "text -> bin -> prog differs");
+
+	/* a few fields, to be sure the words mean what they say */
+	CHECK(p.ops[2].flags == (MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) &&
+	      p.ops[2].file == MMF_FILE_ANON && p.ops[2].prot == (PROT_READ | PROT_WRITE),
+	      "mmap anon fields");
+	CHECK(p.ops[3].flags == (MAP_SHARED | MAP_FIXED_NOREPLACE) && p.ops[3].file == 0 &&
+	      p.ops[3].pgoff == 1 && p.ops[3].addr == 0 && p.ops[3].len == 0x2000,
+	      "mmap file fields");
+	CHECK(p.ops[4].flags & MAP_GROWSDOWN, "growsdown");
+	CHECK(p.ops[7].prot == (PROT_READ | PROT_EXEC | PROT_GROWSDOWN), "prot extra bits");
+	CHECK(p.ops[13].kind == MMF_OP_MREMAP && p.ops[13].flags ==
+	      (MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) && p.ops[13].new_addr == 0x40000 &&
+	      p.ops[13].len == 0x1000 && p.ops[13].new_len == 0x2000, "mremap fields");
+	CHECK(p.ops[17].advice == MADV_DONTNEED && p.ops[20].advice == MADV_WIPEONFORK,
+	      "advice words");
+	CHECK(strcmp(p.ops[28].name, "q\"b\\s\x01\xff\n\t\r[x]$`") == 0, "string escapes");
+	CHECK(p.ops[26].name_null && !p.ops[27].name_null && p.ops[27].name[0] == 0,
+	      "null vs empty name");
+	CHECK(strlen(p.ops[29].name) == MMF_OP_NAME_MAX, "longest name");
+
+	/* parse appends */
+	CHECK(parse_str(&q, "fork p0\n", err, sizeof(err)) && q.nr_ops == p.nr_ops + 1,
+	      "parse appends");
+	mmf_prog_free(&p);
+	mmf_prog_free(&q);
+}
+
+static void test_format_samples(void)
+{
+	static const struct {
+		const char *in, *out;
+	} s[] = {
+		{ "mmap p0 0x10000 4096 rw- anon private fixed", "mmap p0 0x10000 0x1000 rw- private anon fixed" },
+		{ "mmap p0 0X10 0 --- f3 pgoff=0x10 flags=0x3", "mmap p0 0x10 0 --- shared_validate f3 pgoff=16" },
+		{ "mmap p0 0 1 r-- shared anon shared", "mmap p0 0 0x1 r-- shared anon" },
+		{ "mmap p0 0 1 r-- anon flags=0x20", "mmap p0 0 0x1 r-- anon" },
+		{ "mmap p0 0 1 r-- f0 f0", "mmap p0 0 0x1 r-- f0" },
+		{ "mmap p0 0 1 r-- anon pgoff=0x100000", "mmap p0 0 0x1 r-- anon pgoff=0x100000" },
+		{ "mremap p3 1 2 3 flags=0x7", "mremap p3 0x1 0x2 0x3 maymove fixed=0x0 dontunmap" },
+		{ "mremap p3 1 2 3 dontunmap fixed=0x5 maymove", "mremap p3 0x1 0x2 0x3 maymove fixed=0x5 dontunmap" },
+		{ "madvise p0 0 0 4", "madvise p0 0 0 dontneed" },
+		{ "madvise p0 0 0 0x0", "madvise p0 0 0 normal" },
+		{ "mprotect p0 0 0 ---+0", "mprotect p0 0 0 ---" },
+		{ "mprotect p0 0 0 r--+0x1", "mprotect p0 0 0 r--" },
+		{ "set_name p0 0 0 \"a#b\" # c", "set_name p0 0 0 \"a#b\"" },
+		{ "set_name p0 0 0 \"\\x41\\x7f\"", "set_name p0 0 0 \"A\\x7f\"" },
+		{ "file_read f1 1048576", "file_read f1 0x100000" },
+		{ "file_read f1 1048575", "file_read f1 1048575" },
+		{ "write p0 0x0 0x0", "write p0 0 0" },
+	};
+	char err[256], buf[MMF_OP_TEXT_MAX];
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		struct mmf_prog p;
+
+		mmf_prog_init(&p);
+		if (!parse_str(&p, s[i].in, err, sizeof(err)) || p.nr_ops != 1) {
+			CHECK(0, "'%s': %s", s[i].in, err);
+		} else {
+			mmf_op_format(&p.ops[0], buf, sizeof(buf));
+			CHECK(strcmp(buf, s[i].out) == 0, "'%s' -> '%s', want '%s'", s[i].in, buf,
+			      s[i].out);
+		}
+		mmf_prog_free(&p);
+	}
+
+	/* small buffers are NUL-terminated, never overrun */
+	{
+		struct mmf_op op = { .kind = MMF_OP_MMAP, .flags = MAP_PRIVATE | MAP_ANONYMOUS,
+				     .file = -1, .addr = 0x10000, .len = 0x1000 };
+		char small[8];
+
+		memset(small, 'Z', sizeof(small));
+		mmf_op_format(&op, small, 5);
+		CHECK(strcmp(small, "mmap") == 0 && small[5] == 'Z', "truncated format '%s'", small);
+	}
+}
+
+static void test_errors(void)
+{
+	static const struct {
+		const char *text, *err;
+	} e[] = {
+		{ "mmapp p0 0 0 rw- anon", "t.mmf:1: unknown op 'mmapp'" },
+		{ "\n# x\n  bogus", "t.mmf:3: unknown op 'bogus'" },
+		{ "fork", "t.mmf:1: fork: missing process handle pN (usage: fork pN)" },
+		{ "mmap p0 0x10000", "t.mmf:1: mmap: missing LEN (usage: mmap pN ADDR LEN PROT private|shared anon|fN [pgoff=N] [fixed] [noreplace] [growsdown] [flags=N])" },
+		{ "munmap p0 0x10000 0xzz", "t.mmf:1: munmap: bad number for LEN: '0xzz'" },
+		{ "munmap p0 0x 1", "t.mmf:1: munmap: bad number for ADDR: '0x'" },
+		{ "munmap p0 -1 1", "t.mmf:1: munmap: bad number for ADDR: '-1'" },
+		{ "munmap p0 0x10000000000000000 1", "t.mmf:1: munmap: number too large for ADDR: '0x10000000000000000'" },
+		{ "munmap p0 18446744073709551616 1", "t.mmf:1: munmap: number too large for ADDR: '18446744073709551616'" },
+		{ "munmap p0 0x1000 0x1000 junk", "t.mmf:1: munmap: trailing junk 'junk' (usage: munmap pN ADDR LEN)" },
+		{ "fork p256", "t.mmf:1: fork: handle out of range: 'p256' (max p255)" },
+		{ "truncate f99999999999999999999 0", "t.mmf:1: truncate: handle out of range: 'f99999999999999999999' (max f255)" },
+		{ "fork 0", "t.mmf:1: fork: expected a process handle pN, got '0'" },
+		{ "fork p01", "t.mmf:1: fork: expected a process handle pN, got 'p01'" },
+		{ "truncate p0 0", "t.mmf:1: truncate: expected a file handle fN, got 'p0'" },
+		{ "mprotect p0 0 0 rwz", "t.mmf:1: mprotect: bad prot 'rwz' (expected e.g. rw-, r-x or ---+0x1000000)" },
+		{ "mprotect p0 0 0 rw-+", "t.mmf:1: mprotect: bad prot 'rw-+' (expected e.g. rw-, r-x or ---+0x1000000)" },
+		{ "mprotect p0 0 0 rw-+0x100000000", "t.mmf:1: mprotect: number too large for PROT: 'rw-+0x100000000'" },
+		{ "mmap p0 0 0 rw- private anon bogus", "t.mmf:1: mmap: unknown flag 'bogus' (usage: mmap pN ADDR LEN PROT private|shared anon|fN [pgoff=N] [fixed] [noreplace] [growsdown] [flags=N])" },
+		{ "mmap p0 0 0 rw- private", "t.mmf:1: mmap: needs anon or a file handle fN (usage: mmap pN ADDR LEN PROT private|shared anon|fN [pgoff=N] [fixed] [noreplace] [growsdown] [flags=N])" },
+		{ "mmap p0 0 0 rw- private anon f0", "t.mmf:1: mmap: both anon and a file" },
+		{ "mmap p0 0 0 rw- private f0 flags=0x20", "t.mmf:1: mmap: both anon and a file" },
+		{ "mmap p0 0 0 rw- private f0 f1", "t.mmf:1: mmap: two files 'f1'" },
+		{ "mmap p0 0 0 rw- private shared anon", "t.mmf:1: mmap: conflicting mapping types 'shared'" },
+		{ "mmap p0 0 0 rw- anon flags=0x100000000", "t.mmf:1: mmap: number too large for flags: 'flags=0x100000000'" },
+		{ "mmap p0 0 0 rw- anon pgoff=x", "t.mmf:1: mmap: bad number for pgoff: 'pgoff=x'" },
+		{ "mremap p0 0 0 0 fixed", "t.mmf:1: mremap: fixed needs an address: fixed=ADDR" },
+		{ "mremap p0 0 0 0 moo", "t.mmf:1: mremap: unknown flag 'moo' (usage: mremap pN ADDR LEN NEWLEN [maymove] [fixed=ADDR] [dontunmap] [flags=N])" },
+		{ "madvise p0 0 0 dontneeds", "t.mmf:1: madvise: unknown advice 'dontneeds' (a number or dontneed, dontfork, dofork, wipeonfork, keeponfork, ...)" },
+		{ "madvise p0 0 0 4294967296", "t.mmf:1: madvise: number too large for ADVICE: '4294967296'" },
+		{ "set_name p0 0 0 heap", "t.mmf:1: set_name: expected a quoted name or null, got 'heap'" },
+		{ "set_name p0 0 0 \"heap", "t.mmf:1: unterminated string" },
+		{ "set_name p0 0 0 \"heap\\\"", "t.mmf:1: unterminated string" },
+		{ "set_name p0 0 0 \"heap\"x", "t.mmf:1: junk after closing quote" },
+		{ "set_name p0 0 0 \"a\\q\"", "t.mmf:1: set_name: bad escape in string: '\\q'" },
+		{ "set_name p0 0 0 \"a\\x4\"", "t.mmf:1: set_name: bad escape in string: \\x needs two hex digits" },
+		{ "set_name p0 0 0 \"a\\x00\"", "t.mmf:1: set_name: NUL byte in name" },
+		{ "set_name p0 0 0 \"01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\"",
+		  "t.mmf:1: set_name: name too long (128 bytes, max 127)" },
+		{ "set_name p0 0 0 null x", "t.mmf:1: set_name: trailing junk 'x' (usage: set_name pN ADDR LEN \"NAME\"|null)" },
+		{ "set_name p0 0 0", "t.mmf:1: set_name: missing NAME (usage: set_name pN ADDR LEN \"NAME\"|null)" },
+		{ "read p0 0x1 0x2", "t.mmf:1: read: trailing junk '0x2' (usage: read pN ADDR)" },
+		{ "file_write f0 1", "t.mmf:1: file_write: missing VALUE (usage: file_write fN PGOFF VALUE)" },
+		{ "fork p0\n\"x\"", "t.mmf:2: unknown op '\"x\"'" },
+		{ "fork\x01 p0", "t.mmf:1: unknown op 'fork?'" },
+		{ "a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 3 4 5 6 7",
+		  "t.mmf:1: too many tokens on one line (max 32)" },
+	};
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++) {
+		struct mmf_prog p;
+		int r;
+
+		mmf_prog_init(&p);
+		mmf_prog_append(&p, &(struct mmf_op){ .kind = MMF_OP_FORK });
+		err[0] = 0;
+		r = mmf_prog_parse(&p, e[i].text, strlen(e[i].text), "t.mmf", err, sizeof(err));
+		CHECK(r == -1 && strcmp(err, e[i].err) == 0, "'%s':\n   got  '%s'\n   want '%s'",
+		      e[i].text, err, e[i].err);
+		CHECK(p.nr_ops == 1, "a failed parse must leave the program as it was (%u ops)",
+		      p.nr_ops);
+		mmf_prog_free(&p);
+	}
+
+	/* too many ops */
+	{
+		size_t n = (MMF_PROG_MAX_OPS + 1) * 8;
+		char *text = malloc(n + 1);
+		struct mmf_prog p;
+
+		for (size_t i = 0; i < MMF_PROG_MAX_OPS + 1; i++)
+			memcpy(text + i * 8, "fork p0\n", 8);
+		text[n] = 0;
+		mmf_prog_init(&p);
+		CHECK(mmf_prog_parse(&p, text, n, "big", err, sizeof(err)) == -1 &&
+		      strcmp(err, "big:257: too many ops (max 256)") == 0, "got '%s'", err);
+		text[n - 8] = 0;
+		CHECK(mmf_prog_parse(&p, text, n - 8, "big", err, sizeof(err)) == 0 &&
+		      p.nr_ops == MMF_PROG_MAX_OPS, "256 ops: %s", err);
+		mmf_prog_free(&p);
+		free(text);
+	}
+
+	/* NUL bytes and no trailing newline are handled; err may be NULL */
+	{
+		struct mmf_prog p;
+		const char t[] = "fork p0\nexit p0";
+
+		mmf_prog_init(&p);
+		CHECK(mmf_prog_parse(&p, t, sizeof(t) - 1, "x", NULL, 0) == 0 && p.nr_ops == 2,
+		      "no final newline");
+		CHECK(mmf_prog_parse(&p, "fork\0p0", 7, "x", NULL, 0) == -1, "NUL is junk");
+		CHECK(mmf_prog_parse(&p, "", 0, "x", err, sizeof(err)) == 0 && p.nr_ops == 2,
+		      "empty text");
+		mmf_prog_free(&p);
+	}
+}
+
+static bool kernel_ok(const struct mmf_op *op, char *why, size_t whylen)
+{
+	bool in = op->addr >= MMF_MMAP_MIN_ADDR && op->addr < MMF_MMAP_BASE;
+
+	switch (op->kind) {
+	case MMF_OP_SET_NAME:
+		snprintf(why, whylen, "set_name");
+		return false;
+	case MMF_OP_MMAP:
+		if (!(op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) || !in ||
+		    op->len > MMF_MMAP_BASE - op->addr || (op->prot & ~7u) ||
+		    (op->flags & ~(3u | MAP_ANONYMOUS | MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN)) ||
+		    op->pgoff >= MMF_MAX_FILE_SIZE / MMF_PAGE_SIZE ||
+		    (!(op->flags & MAP_ANONYMOUS) && (op->file < 0 || op->file >= MMF_MAX_FILES))) {
+			snprintf(why, whylen, "mmap");
+			return false;
+		}
+		break;
+	case MMF_OP_MREMAP:
+		if (!in || op->len > MMF_MMAP_BASE - op->addr || op->new_len > MMF_MMAP_BASE - op->addr ||
+		    (op->flags & ~7u) ||
+		    ((op->flags & MREMAP_MAYMOVE) && !(op->flags & MREMAP_FIXED)) ||
+		    ((op->flags & MREMAP_FIXED) && (op->new_addr < MMF_MMAP_MIN_ADDR ||
+						    op->new_addr >= MMF_MMAP_BASE ||
+						    op->new_len > MMF_MMAP_BASE - op->new_addr))) {
+			snprintf(why, whylen, "mremap");
+			return false;
+		}
+		break;
+	case MMF_OP_MUNMAP:
+	case MMF_OP_MPROTECT:
+	case MMF_OP_MADVISE:
+		if (!in || op->len > MMF_MMAP_BASE - op->addr || (op->prot & ~7u) ||
+		    (op->kind == MMF_OP_MADVISE && op->advice != MADV_DONTNEED &&
+		     op->advice != MADV_DONTFORK && op->advice != MADV_DOFORK &&
+		     op->advice != MADV_WIPEONFORK && op->advice != MADV_KEEPONFORK)) {
+			snprintf(why, whylen, "%s", mmf_op_name(op->kind));
+			return false;
+		}
+		break;
+	case MMF_OP_READ:
+	case MMF_OP_WRITE:
+		if (!in) {
+			snprintf(why, whylen, "access outside the window");
+			return false;
+		}
+		break;
+	case MMF_OP_FILE_CREATE:
+	case MMF_OP_TRUNCATE:
+		if (op->len > MMF_MAX_FILE_SIZE) {
+			snprintf(why, whylen, "file size");
+			return false;
+		}
+		break;
+	case MMF_OP_FILE_READ:
+	case MMF_OP_FILE_WRITE:
+		if (op->pgoff >= MMF_MAX_FILE_SIZE / MMF_PAGE_SIZE) {
+			snprintf(why, whylen, "file pgoff");
+			return false;
+		}
+		break;
+	default:
+		break;
+	}
+	if (op->kind <= MMF_OP_WRITE && (op->proc < 0 || op->proc >= MMF_MAX_PROCS)) {
+		snprintf(why, whylen, "proc handle");
+		return false;
+	}
+	if (op->kind >= MMF_OP_TRUNCATE && (op->file < 0 || op->file >= MMF_MAX_FILES)) {
+		snprintf(why, whylen, "file handle");
+		return false;
+	}
+	return true;
+}
+
+static bool prog_kernel_ok(const struct mmf_prog *p, char *why, size_t whylen)
+{
+	for (uint32_t i = 0; i < p->nr_ops; i++) {
+		if (!kernel_ok(&p->ops[i], why, whylen)) {
+			char buf[MMF_OP_TEXT_MAX];
+			size_t n = strlen(why);
+
+			snprintf(why + n, whylen - n, ": %s",
+				 mmf_op_format(&p->ops[i], buf, sizeof(buf)));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* 100k random byte strings: decoding is total and round-trips. */
+static void test_totality(void)
+{
+	enum { N = 100000 };
+	uint64_t seed = 0x5eed;
+	uint8_t *buf = malloc(4096);
+	unsigned bad_any = 0, bad_kernel = 0, bad_text = 0, bad_kmode = 0, bad_max = 0;
+	unsigned long total_ops = 0;
+	char why[1400] = "", kwhy[1400] = "";
+	struct mmf_prog p, q;
+
+	mmf_prog_init(&p);
+	mmf_prog_init(&q);
+	for (unsigned i = 0; i < N; i++) {
+		uint64_t r = splitmix(&seed);
+		size_t len = (r & 31) == 0 ? r % 4096 : r % 200;
+		unsigned style = (unsigned)(r >> 32) % 4;
+
+		for (size_t k = 0; k < len; k++) {
+			uint64_t x = splitmix(&seed);
+
+			/* uniform bytes, or biased towards the selector edges */
+			if (style == 0)
+				buf[k] = (uint8_t)x;
+			else if (style == 1)
+				buf[k] = (x & 0x300) ? (uint8_t)(0xe0 + (x & 0x1f)) : (uint8_t)x;
+			else if (style == 2)
+				buf[k] = (x & 0x300) ? (uint8_t)(x & 0x0f) : (uint8_t)x;
+			else
+				buf[k] = (x & 0x100) ? 0xff : (uint8_t)x;
+		}
+		mmf_prog_decode(&p, i % 97 ? buf : NULL, i % 97 ? len : 0, MMF_DECODE_ANY);
+		total_ops += p.nr_ops;
+		if (p.nr_ops > MMF_PROG_MAX_OPS || p.nr_ops > len)
+			bad_max++;
+		if (!bin_round_trip(&p, MMF_DECODE_ANY))
+			bad_any++;
+		if (i % 10 == 0 && !text_round_trip(&p, why, sizeof(why)))
+			bad_text++;
+
+		mmf_prog_decode(&q, buf, len, MMF_DECODE_KERNEL);
+		if (!prog_kernel_ok(&q, kwhy, sizeof(kwhy)))
+			bad_kmode++;
+		/* a kernel program encodes to bytes that decode the same in both modes */
+		if (!bin_round_trip(&q, MMF_DECODE_KERNEL) || !bin_round_trip(&q, MMF_DECODE_ANY))
+			bad_kernel++;
+	}
+	CHECK(bad_max == 0, "%u programs too long", bad_max);
+	CHECK(bad_any == 0, "%u of %d programs do not survive encode/decode", bad_any, N);
+	CHECK(bad_text == 0, "%u programs do not survive format/parse, e.g. %s", bad_text, why);
+	CHECK(bad_kmode == 0, "%u kernel-mode programs break the rules, e.g. %s", bad_kmode, kwhy);
+	CHECK(bad_kernel == 0, "%u kernel-mode programs do not round-trip", bad_kernel);
+	CHECK(total_ops > N, "decoded only %lu ops", total_ops);
+
+	/* the op limit, and reading past the end */
+	memset(buf, 0x08, 4096);	/* fork p0, fork p0, ... */
+	mmf_prog_decode(&p, buf, 4096, MMF_DECODE_ANY);
+	CHECK(p.nr_ops == MMF_PROG_MAX_OPS, "%u ops", p.nr_ops);
+	buf[0] = 0xff;	/* opcode 0xff % 32 = 31: madvise, args past the end */
+	mmf_prog_decode(&p, buf, 1, MMF_DECODE_ANY);
+	CHECK(p.nr_ops == 1 && p.ops[0].kind == MMF_OP_MADVISE, "0xff is madvise (%u ops)", p.nr_ops);
+	buf[0] = 0x00;
+	mmf_prog_decode(&p, buf, 1, MMF_DECODE_ANY);
+	CHECK(p.nr_ops == 1 && strcmp(mmf_op_format(&p.ops[0], why, sizeof(why)),
+				      "mmap p0 0x10000 0x1000 --- private anon fixed") == 0,
+	      "zero mmap: '%s'", why);
+	mmf_prog_free(&p);
+	mmf_prog_free(&q);
+	free(buf);
+}
+
+static void test_opcodes(void)
+{
+	static const uint8_t want[MMF_OP__COUNT] = {
+		[MMF_OP_MMAP] = 0x00, [MMF_OP_MUNMAP] = 0x01, [MMF_OP_MPROTECT] = 0x02,
+		[MMF_OP_MREMAP] = 0x03, [MMF_OP_MADVISE] = 0x04, [MMF_OP_SET_NAME] = 0x05,
+		[MMF_OP_READ] = 0x06, [MMF_OP_WRITE] = 0x07, [MMF_OP_FORK] = 0x08,
+		[MMF_OP_EXIT] = 0x09, [MMF_OP_FILE_CREATE] = 0x0a, [MMF_OP_TRUNCATE] = 0x0b,
+		[MMF_OP_FILE_READ] = 0x0c, [MMF_OP_FILE_WRITE] = 0x0d,
+	};
+	for (int k = 0; k < MMF_OP__COUNT; k++)
+		CHECK(mmf_prog_opcode((enum mmf_op_kind)k) == want[k], "opcode of %s",
+		      mmf_op_name((enum mmf_op_kind)k));
+
+	/* a hand-assembled input: the documented layout */
+	{
+		const uint8_t in[] = {
+			0x0a, 0x03,		/* file_create 4 pages */
+			/* mmap private file fixed, p0, literal 0x10000000, 2 pages, r--,
+			 * f0 (live #0), pgoff 2 */
+			0x00, 0x02, 0x00, 0xff, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00,
+			0x01, 0x01, 0x00, 0x02,
+			0x06, 0x00, 0x00, 0x01,	/* read p0 pool[0]+1 page */
+			0x07, 0xf1, 0xe1, 0x10, 0x2a,	/* write p1 (literal), pool[1]+16 bytes, 0x2a */
+		};
+		struct mmf_prog p;
+		char *text;
+
+		mmf_prog_init(&p);
+		mmf_prog_decode(&p, in, sizeof(in), MMF_DECODE_ANY);
+		text = print_to_string(&p);
+		CHECK(strcmp(text, "file_create 0x4000\n"
+				   "mmap p0 0x10000000 0x2000 r-- private f0 pgoff=2 fixed\n"
+				   "read p0 0x10001000\n"
+				   "write p1 0x10002010 0x2a\n") == 0, "decoded:\n%s", text);
+		free(text);
+		mmf_prog_free(&p);
+	}
+}
+
+static void test_generator(void)
+{
+	struct mmf_prog a, b;
+	char why[1400] = "";
+	unsigned differ = 0, wrong_len = 0, bad_rt = 0, bad_k = 0, bad_text = 0;
+	unsigned long fixed_maps = 0, maps = 0;
+	bool seen[MMF_OP__COUNT] = { 0 };
+
+	mmf_prog_init(&a);
+	mmf_prog_init(&b);
+	for (uint64_t seed = 0; seed < 300; seed++) {
+		uint32_t n = (uint32_t)(seed % 120) + 1;
+
+		mmf_prog_generate(&a, seed, n, MMF_DECODE_ANY);
+		mmf_prog_generate(&b, seed, n, MMF_DECODE_ANY);
+		if (!mmf_prog_equal(&a, &b))
+			differ++;
+		if (a.nr_ops != n)
+			wrong_len++;
+		if (!bin_round_trip(&a, MMF_DECODE_ANY))
+			bad_rt++;
+		if (!text_round_trip(&a, why, sizeof(why)))
+			bad_text++;
+		for (uint32_t i = 0; i < a.nr_ops; i++) {
+			seen[a.ops[i].kind] = true;
+			if (a.ops[i].kind == MMF_OP_MMAP) {
+				maps++;
+				fixed_maps += !!(a.ops[i].flags & MAP_FIXED);
+			}
+		}
+		mmf_prog_generate(&b, seed, n, MMF_DECODE_KERNEL);
+		if (b.nr_ops != n)
+			wrong_len++;
+		if (!prog_kernel_ok(&b, why, sizeof(why)) || !bin_round_trip(&b, MMF_DECODE_KERNEL))
+			bad_k++;
+	}
+	CHECK(differ == 0, "generator is not deterministic (%u)", differ);
+	CHECK(wrong_len == 0, "%u programs of the wrong length", wrong_len);
+	CHECK(bad_rt == 0, "%u generated programs do not round-trip", bad_rt);
+	CHECK(bad_text == 0, "%u generated programs do not survive text: %s", bad_text, why);
+	CHECK(bad_k == 0, "%u kernel programs break the rules: %s", bad_k, why);
+	for (int k = 0; k < MMF_OP__COUNT; k++)
+		CHECK(seen[k], "generator never made %s", mmf_op_name((enum mmf_op_kind)k));
+	CHECK(maps && fixed_maps * 2 > maps, "%lu of %lu mmaps fixed", fixed_maps, maps);
+
+	mmf_prog_generate(&a, 1, 50, MMF_DECODE_ANY);
+	mmf_prog_generate(&b, 2, 50, MMF_DECODE_ANY);
+	CHECK(!mmf_prog_equal(&a, &b), "different seeds give the same program");
+	mmf_prog_generate(&a, 1, 100000, MMF_DECODE_ANY);
+	CHECK(a.nr_ops == MMF_PROG_MAX_OPS, "nr_ops is capped (%u)", a.nr_ops);
+	mmf_prog_generate(&a, 1, 0, MMF_DECODE_ANY);
+	CHECK(a.nr_ops == 0, "0 ops");
+	mmf_prog_free(&a);
+	mmf_prog_free(&b);
+}
+
+static char tmpdir[] = "/tmp/test_prog.XXXXXX";
+
+static const char *write_file(const char *name, const void *data, size_t len)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "wb");
+	if (f) {
+		fwrite(data, 1, len, f);
+		fclose(f);
+	}
+	return path;
+}
+
+static void test_load(void)
+{
+	struct mmf_prog p, q;
+	char err[512], want[512];
+	const char *path;
+	uint8_t bin[4096];
+	size_t n;
+
+	if (!mkdtemp(tmpdir)) {
+		CHECK(0, "mkdtemp");
+		return;
+	}
+	mmf_prog_init(&p);
+	mmf_prog_init(&q);
+
+	path = write_file("all.mmf", all_ops, strlen(all_ops));
+	CHECK(mmf_prog_load(&p, path, err, sizeof(err)) == 0 && p.nr_ops == 41, "%s", err);
+
+	n = mmf_prog_encode(&p, bin, sizeof(bin));
+	CHECK(n < sizeof(bin) && bin[0] == 0x0a, "encoded %zu bytes", n);
+	path = write_file("all.bin", bin, n);
+	CHECK(mmf_prog_load(&q, path, err, sizeof(err)) == 0 && mmf_prog_equal(&p, &q),
+	      "binary load: %s", err);
+
+	/* loading replaces the program */
+	CHECK(mmf_prog_load(&q, path, err, sizeof(err)) == 0 && q.nr_ops == 41, "reload");
+
+	path = write_file("empty", "", 0);
+	CHECK(mmf_prog_load(&q, path, err, sizeof(err)) == 0 && q.nr_ops == 0, "empty file");
+
+	path = write_file("utf8.mmf", "fork p0 # na\xc3\xafve\n", strlen("fork p0 # na\xc3\xafve\n"));
+	CHECK(mmf_prog_load(&q, path, err, sizeof(err)) == 0 && q.nr_ops == 1 &&
+	      q.ops[0].kind == MMF_OP_FORK, "UTF-8 comment: %s", err);
+
+	path = write_file("bad.mmf", "# x\nfork p0\nmunmap p0 1\n", 24);
+	snprintf(want, sizeof(want), "%s: munmap: missing LEN (usage: munmap pN ADDR LEN)",
+		 path);
+	CHECK(mmf_prog_load(&q, path, err, sizeof(err)) == -1 && strstr(err, ":3: munmap:") &&
+	      strncmp(err, path, strlen(path)) == 0, "got '%s'", err);
+
+	/* printable bytes are text unless the format is forced */
+	path = write_file("printable", "abc", 3);
+	CHECK(mmf_prog_load(&q, path, err, sizeof(err)) == -1, "printable is text");
+	CHECK(mmf_prog_load_as(&q, path, MMF_LOAD_BINARY, MMF_DECODE_ANY, err, sizeof(err)) == 0 &&
+	      q.nr_ops >= 1, "forced binary: %s", err);
+	path = write_file("text-as-bin", "\x05\x00", 2);
+	CHECK(mmf_prog_load_as(&q, path, MMF_LOAD_TEXT, MMF_DECODE_ANY, err, sizeof(err)) == -1,
+	      "forced text");
+	CHECK(mmf_prog_load_as(&q, path, MMF_LOAD_AUTO, MMF_DECODE_KERNEL, err, sizeof(err)) == 0 &&
+	      q.nr_ops == 1 && q.ops[0].kind == MMF_OP_MUNMAP, "kernel-mode binary load");
+
+	snprintf(want, sizeof(want), "%s/nonexistent", tmpdir);
+	CHECK(mmf_prog_load(&q, want, err, sizeof(err)) == -1 &&
+	      strstr(err, "nonexistent: cannot open: No such file or directory"), "got '%s'", err);
+	CHECK(mmf_prog_load(&q, tmpdir, err, sizeof(err)) == -1 && strstr(err, "read error"),
+	      "directory: '%s'", err);
+
+	path = write_file("huge", "", 0);
+	CHECK(truncate(path, (off_t)MMF_PROG_FILE_MAX + 1) == 0, "truncate");
+	CHECK(mmf_prog_load(&q, path, err, sizeof(err)) == -1 && strstr(err, "too large"),
+	      "huge: '%s'", err);
+	unlink(path);
+
+	mmf_prog_free(&p);
+	mmf_prog_free(&q);
+	{
+		const char *names[] = { "all.mmf", "all.bin", "empty", "utf8.mmf", "bad.mmf",
+					"printable", "text-as-bin" };
+		char f[300];
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			snprintf(f, sizeof(f), "%s/%s", tmpdir, names[i]);
+			unlink(f);
+		}
+		rmdir(tmpdir);
+	}
+}
+
+static void test_append(void)
+{
+	struct mmf_prog p;
+	struct mmf_op op = { .kind = MMF_OP_FORK };
+	int r = 0;
+
+	mmf_prog_init(&p);
+	for (int i = 0; i < MMF_PROG_MAX_OPS; i++)
+		r |= mmf_prog_append(&p, &op);
+	CHECK(r == 0 && p.nr_ops == MMF_PROG_MAX_OPS, "append up to the limit");
+	CHECK(mmf_prog_append(&p, &op) == -1 && p.nr_ops == MMF_PROG_MAX_OPS, "append beyond");
+	mmf_prog_free(&p);
+	CHECK(p.nr_ops == 0 && p.ops == NULL, "free resets");
+}
+
+int main(void)
+{
+	test_append();
+	test_all_ops();
+	test_format_samples();
+	test_errors();
+	test_opcodes();
+	test_totality();
+	test_generator();
+	test_load();
+	printf("%u passed, %u failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
