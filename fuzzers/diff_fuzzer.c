@@ -3,36 +3,38 @@
  * fuzzers/diff_fuzzer.c - the differential fuzz target.
  *
  * Input: any bytes, decoded (totally) by mmf_prog_decode(MMF_DECODE_ANY).
- * The program runs on "lanes", each an implementation's world:
+ * The program runs through the differential engine (diff/diff.h,
+ * mmf_diff_run: the one executor) on these implementations:
  *
- *   lane 0   the reference (mmf_reference): the specification, the baseline
- *   lane 1   the core (mmf_core) when built (MMF_HAVE_CORE); otherwise a
- *            second, independent reference world (determinism)
- *   clones   halfway through the program, every lane whose impl has
- *            ->clone is cloned; the clone runs the rest of the program and
- *            must behave exactly like the world it was cloned from
+ *   0  the reference (mmf_reference): the specification, the baseline
+ *   1  the core (mmf_core) when built (MMF_HAVE_CORE); otherwise a second,
+ *      independent reference world (determinism)
+ *   2  (and 3) when an implementation has ->clone: a lane that runs the
+ *      first half of the program on a world of that implementation, then
+ *      replaces it by impl->clone() of itself, frees the original, and runs
+ *      the second half on the clone; it must behave exactly like the others
+ *      (and ASan catches a clone that still shares memory with its origin)
  *
- * After each op the results are compared (ret, signal, and the value of
- * reads), impl->check runs when there is one, and the snapshots are
- * compared after fork/exit and at the end -- after every op when
- * MMF_CHECK_EVERY_OP is set in the environment or at build time.  A lazy
- * snapshot mismatch is re-run with every-op snapshots so that the
- * signature names the first op whose state differs.
+ * Every lane is a thin wrapper (struct lane_world) that also runs
+ * impl->check after each op, when the implementation has one; a failed check
+ * stops the engine (as a harness error) and becomes the signature
+ * "invariant:<first word of the message>".
  *
- * The first difference gives a stable one-line signature,
- *     mmfuzz: diff:<op>:<what>      what: ret, signal, value,
- *                                         snapshot:<vma|page|value|...>,
- *                                         clone:<...> for a clone lane
- *     mmfuzz: invariant:<name>      name: the first word of check's message
- * printed after the program (text form), the op and both results, and then
- * the target abort()s.
+ * Snapshots are compared after fork/exit and at the end, or after every op
+ * when MMF_CHECK_EVERY_OP is set in the environment or at build time.  A
+ * difference found with lazy snapshots is re-run with every-op snapshots so
+ * that the signature names the first op whose state differs; signatures are
+ * therefore the same in every mode:
  *
- * TEMPORARY: this file carries its own small executor until the diff engine
- * (diff/diff.h, mmf_diff_run) lands; then the lanes below go and the target
- * calls the engine, so that there is one executor.
+ *     mmfuzz: diff:<op>:<what>          the engine's signature; a clone lane
+ *                                       gives diff:<op>:clone:<what>
+ *     mmfuzz: invariant:<name>
+ *     mmfuzz: error:<impl>:<what>       an implementation failed (world_new)
  *
- * Nothing survives an input: every world is freed before returning, so
- * AFL++ persistent mode sees 100% stability.
+ * On a failure the target prints the program (text form), the engine's
+ * report (op, both results, both snapshots) and, last, the signature line,
+ * then abort()s.  Nothing survives an input: every world is freed by the
+ * engine before it returns, so AFL++ persistent mode is 100% stable.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -40,305 +42,248 @@
 #include <string.h>
 #include <time.h>
 
+#include "diff.h"
 #include "fuzz.h"
 
 #ifdef MMF_HAVE_CORE
 extern const struct mmf_impl mmf_core;
 #endif
 
-#define MAX_LANES 4
+/* ---- lanes: an implementation plus invariant checks and a mid-run clone ---- */
+
+#define NR_LANES MMF_DIFF_MAX_IMPLS
+
+struct lane_world {
+	int slot;
+	struct mmf_world *w;
+	uint32_t ops;		/* ops executed */
+};
 
 struct lane {
-	const struct mmf_impl *impl;
-	struct mmf_world *w;
-	int base;		/* lane this one is compared with (-1: none) */
-	int clone;		/* 1 for a lane cloned mid-program */
-	char label[48];
-	struct mmf_res res;
+	const struct mmf_impl *inner;
+	bool clone;		/* replace the world by its clone at clone_at */
+	char name[40];
 };
 
-struct run {
-	const struct mmf_prog *p;
-	unsigned flags;
-	struct lane lanes[MAX_LANES];
-	int nr;
-	struct mmf_fuzz_fail *fail;
-	FILE *report;
-	int failed;		/* 0, or 1 = result/invariant, 2 = snapshot */
-};
+/* The state of the one run in progress (the fuzzer is single-threaded). */
+static struct {
+	struct lane lane[NR_LANES];
+	uint32_t clone_at;
+	/* first invariant failure */
+	int bad_op;
+	char bad_msg[512];
+	char bad_lane[40];
+} cur;
 
-static int lane_add(struct run *r, const struct mmf_impl *impl, struct mmf_world *w,
-		    int base, int clone, const char *label)
+static struct mmf_world *lane_new(int slot, const struct mmf_config *cfg)
 {
-	struct lane *l;
+	struct lane_world *lw = calloc(1, sizeof(*lw));
 
-	if (!w || r->nr >= MAX_LANES)
-		return -1;
-	l = &r->lanes[r->nr];
-	memset(l, 0, sizeof(*l));
-	l->impl = impl;
-	l->w = w;
-	l->base = base;
-	l->clone = clone;
-	snprintf(l->label, sizeof(l->label), "%s", label);
-	return r->nr++;
-}
-
-/* ---- reporting ------------------------------------------------------------ */
-
-static void report_head(struct run *r, int op)
-{
-	char buf[512];
-
-	if (!r->report)
-		return;
-	fprintf(r->report, "mmfuzz: ---- program (%u ops) ----\n", r->p->nr_ops);
-	mmf_prog_print(r->report, r->p);
-	fprintf(r->report, "mmfuzz: ---- first difference ----\n");
-	if (op >= 0)
-		fprintf(r->report, "mmfuzz: op #%d: %s\n", op,
-			mmf_op_format(&r->p->ops[op], buf, sizeof(buf)));
-	else
-		fprintf(r->report, "mmfuzz: before the first op\n");
-}
-
-static void set_sig(struct run *r, int op, const char *fmt, const char *a, const char *b)
-{
-	char what[120];
-	size_t n;
-
-	snprintf(what, sizeof(what), fmt, a, b);
-	/* keep signatures one token: [a-z0-9_:.-] */
-	for (n = 0; what[n]; n++) {
-		unsigned char c = (unsigned char)what[n];
-
-		if (!isalnum(c) && c != ':' && c != '_' && c != '-' && c != '.')
-			what[n] = '_';
-		else
-			what[n] = (char)tolower(c);
+	if (!lw)
+		return NULL;
+	lw->slot = slot;
+	lw->w = cur.lane[slot].inner->world_new(cfg);
+	if (!lw->w) {
+		free(lw);
+		return NULL;
 	}
-	snprintf(r->fail->sig, sizeof(r->fail->sig), "%s", what);
-	r->fail->op = op;
+	return (struct mmf_world *)lw;
 }
 
-static const char *op_name_at(const struct run *r, int op)
+static void lane_free(struct mmf_world *w)
 {
-	return op >= 0 ? mmf_op_name(r->p->ops[op].kind) : "start";
+	struct lane_world *lw = (struct lane_world *)w;
+
+	cur.lane[lw->slot].inner->world_free(lw->w);
+	free(lw);
 }
 
-/* ---- comparing ------------------------------------------------------------ */
-
-static int compare_results(struct run *r, int op)
+static void lane_exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_res *res)
 {
-	enum mmf_op_kind kind = r->p->ops[op].kind;
-	bool has_value = kind == MMF_OP_READ || kind == MMF_OP_FILE_READ;
-
-	for (int i = 0; i < r->nr; i++) {
-		const struct lane *l = &r->lanes[i], *b;
-		const char *what = NULL;
-		char ra[64], rb[64];
-
-		if (l->base < 0)
-			continue;
-		b = &r->lanes[l->base];
-		if (l->res.sig != b->res.sig || l->res.si_code != b->res.si_code)
-			what = "signal";
-		else if (l->res.ret != b->res.ret)
-			what = "ret";
-		else if (has_value && l->res.value != b->res.value)
-			what = "value";
-		if (!what)
-			continue;
-		set_sig(r, op, l->clone ? "diff:%s:clone:%s" : "diff:%s:%s",
-			op_name_at(r, op), what);
-		if (r->report) {
-			report_head(r, op);
-			fprintf(r->report, "mmfuzz: %-24s %s\n", b->label,
-				mmf_res_str(kind, &b->res, rb, sizeof(rb)));
-			fprintf(r->report, "mmfuzz: %-24s %s\n", l->label,
-				mmf_res_str(kind, &l->res, ra, sizeof(ra)));
-		}
-		return 1;
-	}
-	return 0;
-}
-
-static int run_checks(struct run *r, int op)
-{
+	struct lane_world *lw = (struct lane_world *)w;
+	const struct lane *l = &cur.lane[lw->slot];
 	char msg[512];
 
-	for (int i = 0; i < r->nr; i++) {
-		const struct lane *l = &r->lanes[i];
-		char name[64];
-		size_t n = 0;
+	if (l->clone && lw->ops == cur.clone_at) {
+		struct mmf_world *c = l->inner->clone(lw->w);
 
-		if (!l->impl->check)
-			continue;
-		msg[0] = '\0';
-		if (l->impl->check(l->w, msg, sizeof(msg)) == 0)
-			continue;
-		while (msg[n] && n + 1 < sizeof(name) && msg[n] != ':' && !isspace((unsigned char)msg[n])) {
-			name[n] = msg[n];
-			n++;
+		if (!c) {
+			snprintf(cur.bad_msg, sizeof(cur.bad_msg), "clone: returned NULL");
+			goto bad;
 		}
-		name[n] = '\0';
-		set_sig(r, op, "invariant:%s%s", n ? name : "unnamed", "");
-		if (r->report) {
-			report_head(r, op);
-			fprintf(r->report, "mmfuzz: %s: check: %s\n", l->label, msg);
-		}
-		return 1;
+		l->inner->world_free(lw->w);
+		lw->w = c;
 	}
-	return 0;
+	lw->ops++;
+	l->inner->exec(lw->w, op, res);
+	if (!l->inner->check)
+		return;
+	msg[0] = '\0';
+	if (l->inner->check(lw->w, msg, sizeof(msg)) == 0)
+		return;
+	snprintf(cur.bad_msg, sizeof(cur.bad_msg), "%s", msg[0] ? msg : "unnamed");
+bad:
+	if (cur.bad_op < 0) {
+		cur.bad_op = (int)lw->ops - 1;
+		snprintf(cur.bad_lane, sizeof(cur.bad_lane), "%s", l->name);
+	}
+	/* stop the engine here (a harness error); reported as invariant:<name> */
+	memset(res, 0, sizeof(*res));
+	res->ret = MMF_RES_HARNESS;
 }
 
-/* Compare lane snapshots with their bases.  Returns 1 on a difference. */
-static int compare_snapshots(struct run *r, int op)
+static void lane_snapshot(struct mmf_world *w, struct mmf_snap *s)
 {
-	struct mmf_snap s[MAX_LANES];
-	int ret = 0;
+	struct lane_world *lw = (struct lane_world *)w;
 
-	for (int i = 0; i < r->nr; i++) {
-		mmf_snap_init(&s[i]);
-		r->lanes[i].impl->snapshot(r->lanes[i].w, &s[i]);
+	cur.lane[lw->slot].inner->snapshot(lw->w, s);
+}
+
+static void lane_counters(struct mmf_world *w, struct mmf_counters *c)
+{
+	struct lane_world *lw = (struct lane_world *)w;
+
+	cur.lane[lw->slot].inner->counters(lw->w, c);
+}
+
+#define LANE_IMPL(n)								\
+	static struct mmf_world *lane_new_##n(const struct mmf_config *cfg)	\
+	{									\
+		return lane_new(n, cfg);					\
 	}
-	for (int i = 0; i < r->nr && !ret; i++) {
-		const struct lane *l = &r->lanes[i];
-		char why[512], what[32];
-		size_t n = 0;
+LANE_IMPL(0)
+LANE_IMPL(1)
+LANE_IMPL(2)
+LANE_IMPL(3)
 
-		if (l->base < 0 || mmf_snap_equal(&s[l->base], &s[i], why, sizeof(why)))
-			continue;
-		while (why[n] && why[n] != ':' && n + 1 < sizeof(what)) {
-			what[n] = why[n];
-			n++;
+static struct mmf_impl lane_impl[NR_LANES] = {
+#define LANE_TABLE(n) [n] = { .world_new = lane_new_##n, .world_free = lane_free,	\
+	.exec = lane_exec, .snapshot = lane_snapshot, .counters = lane_counters }
+	LANE_TABLE(0), LANE_TABLE(1), LANE_TABLE(2), LANE_TABLE(3),
+#undef LANE_TABLE
+};
+
+static int add_lane(int n, const struct mmf_impl *inner, bool clone, const char *name)
+{
+	if (n >= NR_LANES)
+		return n;
+	cur.lane[n].inner = inner;
+	cur.lane[n].clone = clone;
+	snprintf(cur.lane[n].name, sizeof(cur.lane[n].name), "%s", name);
+	lane_impl[n].name = cur.lane[n].name;
+	return n + 1;
+}
+
+static int setup_lanes(void)
+{
+	int n = 0;
+
+	n = add_lane(n, &mmf_reference, false, "reference");
+#ifdef MMF_HAVE_CORE
+	n = add_lane(n, &mmf_core, false, "core");
+	if (mmf_core.clone)
+		n = add_lane(n, &mmf_core, true, "core(clone)");
+#else
+	n = add_lane(n, &mmf_reference, false, "reference#2");
+#endif
+	if (mmf_reference.clone)
+		n = add_lane(n, &mmf_reference, true, "reference(clone)");
+	return n;
+}
+
+/* ---- the check ------------------------------------------------------------- */
+
+static void invariant_sig(char *sig, size_t len, const char *msg)
+{
+	char name[64];
+	size_t n = 0;
+
+	while (msg[n] && n + 1 < sizeof(name) && msg[n] != ':' && !isspace((unsigned char)msg[n])) {
+		unsigned char c = (unsigned char)msg[n];
+
+		name[n] = (isalnum(c) || c == '_' || c == '-' || c == '.') ? (char)c : '_';
+		n++;
+	}
+	name[n] = '\0';
+	snprintf(sig, len, "invariant:%s", n ? name : "unnamed");
+}
+
+static int run_once(const struct mmf_prog *p, unsigned flags, struct mmf_fuzz_fail *fail,
+		    FILE *report)
+{
+	const struct mmf_impl *impls[NR_LANES];
+	struct mmf_diff_opts opts = { .snap_every_op = (flags & MMF_FUZZ_EVERY_OP) != 0 };
+	struct mmf_diff_report rep;
+	enum mmf_diff_status st;
+	int n = setup_lanes(), ret = 0;
+
+	for (int i = 0; i < n; i++)
+		impls[i] = &lane_impl[i];
+	cur.clone_at = p->nr_ops / 2;
+	cur.bad_op = -1;
+	cur.bad_msg[0] = '\0';
+
+	mmf_diff_report_init(&rep);
+	st = mmf_diff_run(p, impls, n, &opts, &rep);
+	if (cur.bad_op >= 0) {
+		char buf[512];
+
+		invariant_sig(fail->sig, sizeof(fail->sig), cur.bad_msg);
+		fail->op = cur.bad_op;
+		if (report) {
+			fprintf(report, "mmfuzz: ---- program (%u ops) ----\n", p->nr_ops);
+			mmf_prog_print(report, p);
+			fprintf(report, "mmfuzz: ---- invariant broken after op #%d: %s\n", cur.bad_op,
+				cur.bad_op < (int)p->nr_ops ?
+				mmf_op_format(&p->ops[cur.bad_op], buf, sizeof(buf)) : "?");
+			fprintf(report, "mmfuzz: %s: %s\n", cur.bad_lane, cur.bad_msg);
 		}
-		what[n] = '\0';
-		set_sig(r, op, l->clone ? "diff:%s:clone:snapshot:%s" : "diff:%s:snapshot:%s",
-			op_name_at(r, op), what);
-		if (r->report) {
-			report_head(r, op);
-			fprintf(r->report, "mmfuzz: snapshot (%s | %s): %s\n",
-				r->lanes[l->base].label, l->label, why);
-			fprintf(r->report, "mmfuzz: ---- %s ----\n", r->lanes[l->base].label);
-			mmf_snap_print(r->report, &s[l->base]);
-			fprintf(r->report, "mmfuzz: ---- %s ----\n", l->label);
-			mmf_snap_print(r->report, &s[i]);
+		ret = 1;
+	} else if (st != MMF_DIFF_SAME) {
+		snprintf(fail->sig, sizeof(fail->sig), "%s", rep.sig);
+		fail->op = rep.op_index;
+		/* a clone lane: diff:<op>:<what> -> diff:<op>:clone:<what> */
+		if (st == MMF_DIFF_DIVERGED && rep.impl_b >= 0 && rep.impl_b < n &&
+		    cur.lane[rep.impl_b].clone && !strncmp(rep.sig, "diff:", 5)) {
+			const char *what = strchr(rep.sig + 5, ':');
+
+			if (what)
+				snprintf(fail->sig, sizeof(fail->sig), "%.*s:clone%s",
+					 (int)(what - rep.sig), rep.sig, what);
+		}
+		if (report) {
+			fprintf(report, "mmfuzz: ---- program (%u ops) ----\n", p->nr_ops);
+			mmf_prog_print(report, p);
+			fprintf(report, "mmfuzz: ---- first difference ----\n");
+			mmf_diff_report_print(report, &rep, impls);
 		}
 		ret = 1;
 	}
-	for (int i = 0; i < r->nr; i++)
-		mmf_snap_free(&s[i]);
+	mmf_diff_report_free(&rep);
 	return ret;
-}
-
-/* ---- running -------------------------------------------------------------- */
-
-static void clone_lanes(struct run *r, int op)
-{
-	int n = r->nr;
-
-	for (int i = 0; i < n; i++) {
-		const struct lane *l = &r->lanes[i];
-		char label[48];
-
-		if (l->clone || !l->impl->clone)
-			continue;
-		snprintf(label, sizeof(label), "%s(clone@%d)", l->label, op);
-		if (lane_add(r, l->impl, l->impl->clone(l->w), i, 1, label) < 0)
-			break;
-	}
-}
-
-static int run_prog(struct run *r)
-{
-	const struct mmf_prog *p = r->p;
-	uint32_t clone_at = p->nr_ops / 2;
-	struct mmf_config cfg = { 0 };
-
-	lane_add(r, &mmf_reference, mmf_reference.world_new(&cfg), -1, 0, "reference");
-#ifdef MMF_HAVE_CORE
-	lane_add(r, &mmf_core, mmf_core.world_new(&cfg), 0, 0, "core");
-#else
-	lane_add(r, &mmf_reference, mmf_reference.world_new(&cfg), 0, 0, "reference#2");
-#endif
-	if (r->nr < 2) {
-		fprintf(stderr, "mmfuzz: world_new failed\n");
-		abort();
-	}
-	if (run_checks(r, -1))
-		return 1;
-
-	for (uint32_t i = 0; i < p->nr_ops; i++) {
-		const struct mmf_op *op = &p->ops[i];
-
-		if (i == clone_at && p->nr_ops >= 2) {
-			int before = r->nr;
-
-			clone_lanes(r, (int)i - 1);
-			if (r->nr > before && compare_snapshots(r, (int)i - 1))
-				return 2;
-		}
-		for (int l = 0; l < r->nr; l++) {
-			memset(&r->lanes[l].res, 0, sizeof(r->lanes[l].res));
-			r->lanes[l].impl->exec(r->lanes[l].w, op, &r->lanes[l].res);
-		}
-		if (compare_results(r, (int)i) || run_checks(r, (int)i))
-			return 1;
-		if ((r->flags & MMF_FUZZ_EVERY_OP) || op->kind == MMF_OP_FORK ||
-		    op->kind == MMF_OP_EXIT || i + 1 == p->nr_ops)
-			if (compare_snapshots(r, (int)i))
-				return 2;
-	}
-	if (p->nr_ops == 0 && compare_snapshots(r, -1))
-		return 2;
-	return 0;
-}
-
-static void free_lanes(struct run *r)
-{
-	/* clones first: a clone may share immutable data with its origin */
-	for (int i = r->nr - 1; i >= 0; i--)
-		r->lanes[i].impl->world_free(r->lanes[i].w);
-	r->nr = 0;
 }
 
 int mmf_fuzz_check(const struct mmf_prog *p, unsigned flags,
 		   struct mmf_fuzz_fail *fail, FILE *report)
 {
-	struct run r;
-	int ret;
-
-	memset(&r, 0, sizeof(r));
 	memset(fail, 0, sizeof(*fail));
 	fail->op = -1;
-	r.p = p;
-	r.flags = flags;
-	r.fail = fail;
-	/* a lazy snapshot difference is located precisely by an every-op re-run */
-	r.report = (flags & MMF_FUZZ_EVERY_OP) ? report : NULL;
-	ret = run_prog(&r);
-	free_lanes(&r);
-	if (ret == 0)
+	if (flags & MMF_FUZZ_EVERY_OP)
+		return run_once(p, flags, fail, report);
+	if (!run_once(p, flags, fail, NULL))
 		return 0;
-	if (!(flags & MMF_FUZZ_EVERY_OP)) {
-		struct mmf_fuzz_fail precise;
+	/* locate it precisely (and print the report) with every-op snapshots */
+	{
+		struct mmf_fuzz_fail lazy = *fail;
 
-		if (mmf_fuzz_check(p, flags | MMF_FUZZ_EVERY_OP, &precise, report)) {
-			*fail = precise;
+		if (run_once(p, flags | MMF_FUZZ_EVERY_OP, fail, report))
 			return 1;
+		*fail = lazy;
+		if (report) {
+			fprintf(report, "mmfuzz: warning: the difference disappears with every-op snapshots\n");
+			run_once(p, flags, fail, report);
 		}
-		/* not reproducible with every-op checks: report the lazy run */
-		memset(&r, 0, sizeof(r));
-		r.p = p;
-		r.flags = flags;
-		r.fail = fail;
-		r.report = report;
-		if (report)
-			fprintf(report, "mmfuzz: warning: the difference disappears with every-op checks\n");
-		if (run_prog(&r) == 0)
-			snprintf(fail->sig, sizeof(fail->sig), "diff:nondeterministic");
-		free_lanes(&r);
+		snprintf(fail->sig, sizeof(fail->sig), "diff:nondeterministic");
 	}
 	return 1;
 }
@@ -372,7 +317,6 @@ static void stats_tick(uint32_t nr_ops)
 	static int init;
 	static uint64_t execs, ops, last;
 	struct timespec ts;
-	uint64_t now;
 
 	if (!init) {
 		init = 1;
@@ -385,12 +329,11 @@ static void stats_tick(uint32_t nr_ops)
 	if (execs % 64)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec;
-	if (now != last) {
+	if ((uint64_t)ts.tv_sec != last) {
 		char tmp[4096];
 		FILE *f;
 
-		last = now;
+		last = (uint64_t)ts.tv_sec;
 		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 		f = fopen(tmp, "w");
 		if (f) {

@@ -59,7 +59,7 @@ signature() {
 	function skip(f) {
 		return f ~ /^(__sanitizer|__asan|__ubsan|__lsan|__interceptor|__libc|__GI_|_start$|main$|fuzzer::|abort$|raise$|gsignal$|__pthread_kill|pthread_kill|malloc$|calloc$|realloc$|free$|strdup$|LLVMFuzzerTestOneInput$|mmf_fuzz_check$|afl_|__afl)/
 	}
-	/^mmfuzz: (diff|invariant):/ { print $2; found = 1; exit }
+	/^mmfuzz: (diff|invariant|error):/ { sig = $2 }	# the last one is the target'\''s verdict
 	kind == "" && /ERROR: AddressSanitizer: / {
 		kind = $0; sub(/.*AddressSanitizer: /, "", kind); sub(/ .*/, "", kind); kind = "asan:" kind }
 	kind == "" && /ERROR: LeakSanitizer:/ { kind = "leak" }
@@ -72,7 +72,7 @@ signature() {
 	kind != "" && nf < 3 && /^ *#[0-9]+ 0x[0-9a-f]+ in / {
 		f = $4; if (!skip(f)) { frames = frames (nf ? "," : "") f; nf++ } }
 	END {
-		if (found) exit
+		if (sig != "") { print sig; exit }
 		if (kind == "") kind = "unknown"
 		gsub(/ /, "-", kind)
 		print kind (frames != "" ? ":" frames : "")
@@ -103,7 +103,7 @@ triage() {
 minimize() {
 	local t=$1 dir=$2 sig=$3 bin="$LF_BUILD/fuzzers/$1" replay="$LF_BUILD/fuzzers/diff_replay"
 	case $sig in
-	diff:* | invariant:*)
+	diff:* | invariant:* | error:*)
 		# in-process delta debugging over ops, same signature
 		timeout 120 "$replay" --binary --minimize "$dir/input" </dev/null 2>/dev/null |
 			sed -n '/^# caught:/,$p' | grep -v '^[0-9]* passed, ' >"$dir/program.mmf"
