@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/fault.c - pages, page tables and the page-fault path.
+ *
+ * The fault path first tries the per-VMA lock (lock_vma_under_rcu): no
+ * mmap_lock at all.  It falls back to mmap_lock (read) where the kernel
+ * does:
+ *  - no VMA covers the address (a stack may have to grow: that needs the
+ *    mmap_lock for write, taken after dropping the read lock);
+ *  - the VMA is write-locked, detached or changed under us;
+ *  - an anonymous VMA without an anon_vma (only mmap_lock may create one),
+ *    or a private file VMA whose write would need one first.
+ *
+ * What a PTE maps: the zero page (read fault on private anonymous memory),
+ * a private anonymous page (refcounted: fork shares it copy-on-write), or
+ * a page-cache page (shared mappings, and private file mappings not yet
+ * written).  page_table_lock protects one mm's PTEs.  File faults hold the
+ * file's pages_lock while they check EOF and install the PTE, so truncate
+ * either sees the PTE in its i_mmap walk or the fault sees the new size.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm.h"
+
+/* ---- pages ----------------------------------------------------------------- */
+
+struct core_page *page_alloc(struct mmf_world *w, bool anon, uint64_t value)
+{
+	struct core_page *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		abort();
+	mmf_atomic_set(&p->ref, 1);
+	p->value = value;
+	p->anon = anon;
+	return p;
+}
+
+void page_get(struct core_page *p)
+{
+	if (!p->zero)
+		mmf_atomic_inc(&p->ref);
+}
+
+void page_put(struct core_page *p)
+{
+	if (!p->zero && mmf_atomic_dec_and_test(&p->ref))
+		free(p);
+}
+
+/* ---- the page table (page_table_lock held) ------------------------------------ */
+
+static size_t pte_search(struct core_mm *mm, uint64_t vpn)
+{
+	size_t lo = 0, hi = mm->nr_ptes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mm->ptes[mid].vpn < vpn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct core_pte *pte_lookup(struct core_mm *mm, uint64_t vpn)
+{
+	size_t i = pte_search(mm, vpn);
+
+	return i < mm->nr_ptes && mm->ptes[i].vpn == vpn ? &mm->ptes[i] : NULL;
+}
+
+/* Install (or replace) the PTE at vpn; takes over the caller's page ref. */
+void pte_set(struct core_mm *mm, uint64_t vpn, struct core_page *page)
+{
+	size_t i = pte_search(mm, vpn);
+
+	if (i < mm->nr_ptes && mm->ptes[i].vpn == vpn) {
+		struct core_page *old = mm->ptes[i].page;
+
+		mm->ptes[i].page = page;
+		page_put(old);
+		return;
+	}
+	if (mm->nr_ptes == mm->cap_ptes) {
+		mm->cap_ptes = mm->cap_ptes ? 2 * mm->cap_ptes : 16;
+		mm->ptes = realloc(mm->ptes, mm->cap_ptes * sizeof(*mm->ptes));
+		if (!mm->ptes)
+			abort();
+	}
+	memmove(&mm->ptes[i + 1], &mm->ptes[i], (mm->nr_ptes - i) * sizeof(*mm->ptes));
+	mm->ptes[i].vpn = vpn;
+	mm->ptes[i].page = page;
+	mm->nr_ptes++;
+}
+
+size_t zap_page_range(struct core_mm *mm, uint64_t start, uint64_t end)
+{
+	size_t lo, hi, i;
+
+	mmf_spin_lock(&mm->page_table_lock);
+	lo = pte_search(mm, start >> MMF_PAGE_SHIFT);
+	hi = pte_search(mm, end >> MMF_PAGE_SHIFT);
+	for (i = lo; i < hi; i++)
+		page_put(mm->ptes[i].page);
+	memmove(&mm->ptes[lo], &mm->ptes[hi], (mm->nr_ptes - hi) * sizeof(*mm->ptes));
+	mm->nr_ptes -= hi - lo;
+	mmf_spin_unlock(&mm->page_table_lock);
+	return hi - lo;
+}
+
+void move_page_tables(struct core_mm *mm, uint64_t old, uint64_t new_addr, uint64_t len)
+{
+	size_t lo, hi, n, i;
+	struct core_pte *moved;
+
+	mmf_spin_lock(&mm->page_table_lock);
+	lo = pte_search(mm, old >> MMF_PAGE_SHIFT);
+	hi = pte_search(mm, (old + len) >> MMF_PAGE_SHIFT);
+	n = hi - lo;
+	if (!n) {
+		mmf_spin_unlock(&mm->page_table_lock);
+		return;
+	}
+	moved = malloc(n * sizeof(*moved));
+	if (!moved)
+		abort();
+	memcpy(moved, &mm->ptes[lo], n * sizeof(*moved));
+	memmove(&mm->ptes[lo], &mm->ptes[hi], (mm->nr_ptes - hi) * sizeof(*mm->ptes));
+	mm->nr_ptes -= n;
+	for (i = 0; i < n; i++)
+		pte_set(mm, moved[i].vpn - (old >> MMF_PAGE_SHIFT) + (new_addr >> MMF_PAGE_SHIFT),
+			moved[i].page);
+	mmf_spin_unlock(&mm->page_table_lock);
+	free(moved);
+}
+
+/* ---- the fault proper ------------------------------------------------------------ */
+
+enum fault_ret {
+	FAULT_DONE,
+	FAULT_RETRY,		/* needs the mmap_lock (an anon_vma must be created) */
+};
+
+static void set_signal(struct mmf_res *res, int sig, int code)
+{
+	res->ret = 0;
+	res->sig = sig;
+	res->si_code = code;
+}
+
+/* access_error() on x86: a write needs VM_WRITE, a read any access bit. */
+static bool access_ok(const struct core_vma *vma, bool write)
+{
+	if (write)
+		return vma->flags & VM_WRITE;
+	return vma->flags & VM_PROT_MASK;
+}
+
+static uint64_t size_pages(uint64_t size)
+{
+	return (size + MMF_PAGE_SIZE - 1) >> MMF_PAGE_SHIFT;
+}
+
+/*
+ * handle_mm_fault for one page.  The VMA is stable (per-VMA read lock or
+ * mmap_lock).  locked_mm: the caller holds mmap_lock and may create an
+ * anon_vma; otherwise a fault that needs one returns FAULT_RETRY.
+ */
+static enum fault_ret handle_fault(struct core_mm *mm, struct core_vma *vma, uint64_t addr,
+				   bool write, uint64_t value, bool locked_mm,
+				   struct mmf_res *res)
+{
+	uint64_t vpn = addr >> MMF_PAGE_SHIFT;
+	uint64_t index = vma->pgoff + ((addr - vma->start) >> MMF_PAGE_SHIFT);
+	struct core_file *f = vma->file;
+	struct core_pte *pte;
+	struct core_page *page;
+
+again:
+	/* A private write that creates a page needs the anon_vma first,
+	 * even if it then fails with SIGBUS. */
+	if (write && !(vma->flags & VM_SHARED) && !mmf_load_acquire(vma->anon_vma)) {
+		mmf_spin_lock(&mm->page_table_lock);
+		pte = pte_lookup(mm, vpn);
+		page = pte ? pte->page : NULL;
+		mmf_spin_unlock(&mm->page_table_lock);
+		if (!page || !page->anon) {
+			if (!locked_mm)
+				return FAULT_RETRY;
+			anon_vma_prepare(vma);
+		}
+	}
+
+	if (f)
+		mmf_mutex_lock(&f->pages_lock);
+	mmf_spin_lock(&mm->page_table_lock);
+	pte = pte_lookup(mm, vpn);
+
+	if (!write) {
+		if (pte) {
+			res->value = mmf_read_once(pte->page->value);
+			goto out;
+		}
+		if (!f) {
+			/* do_anonymous_page, read: the zero page */
+			pte_set(mm, vpn, &mm->w->zero_page);
+			res->value = 0;
+			goto out;
+		}
+		if (index >= size_pages(f->size)) {
+			set_signal(res, SIGBUS, BUS_ADRERR);
+			goto out;
+		}
+		page = filemap_get_page(f, index, true);
+		pte_set(mm, vpn, page);
+		res->value = mmf_read_once(page->value);
+		goto out;
+	}
+
+	if (vma->flags & VM_SHARED) {
+		/* do_shared_fault: the write goes to the page-cache page */
+		if (!pte) {
+			if (index >= size_pages(f->size)) {
+				set_signal(res, SIGBUS, BUS_ADRERR);
+				goto out;
+			}
+			page = filemap_get_page(f, index, true);
+			pte_set(mm, vpn, page);
+			pte = pte_lookup(mm, vpn);
+		}
+		mmf_write_once(pte->page->value, value);
+		goto out;
+	}
+	if (pte && pte->page->anon && mmf_atomic_read(&pte->page->ref) == 1) {
+		/* our own private page: reuse it */
+		mmf_write_once(pte->page->value, value);
+		goto out;
+	}
+	if (!pte && f) {
+		/* do_cow_fault reads the page-cache page first (allocating it) */
+		if (index >= size_pages(f->size)) {
+			set_signal(res, SIGBUS, BUS_ADRERR);
+			goto out;
+		}
+		page = filemap_get_page(f, index, true);
+		page_put(page);
+	}
+	/* a new private page: anonymous, or a COW copy */
+	if (!mmf_load_acquire(vma->anon_vma)) {
+		/* the page we saw went away meanwhile: start over */
+		mmf_spin_unlock(&mm->page_table_lock);
+		if (f)
+			mmf_mutex_unlock(&f->pages_lock);
+		if (!locked_mm)
+			return FAULT_RETRY;
+		goto again;
+	}
+	pte_set(mm, vpn, page_alloc(mm->w, true, value));
+out:
+	mmf_spin_unlock(&mm->page_table_lock);
+	if (f)
+		mmf_mutex_unlock(&f->pages_lock);
+	return FAULT_DONE;
+}
+
+/*
+ * expand_downwards: grow the GROWSDOWN vma down to the page at addr.
+ * mmap_lock held for write.
+ */
+static int expand_downwards(struct core_mm *mm, struct core_vma *vma, uint64_t addr)
+{
+	struct core_vma *prev = vma_prev_of(mm, vma);
+	uint64_t size, grow;
+
+	if (addr < MMF_MMAP_MIN_ADDR)
+		return -EPERM;
+	if (prev && !(prev->flags & VM_GROWSDOWN) && (prev->flags & VM_PROT_MASK) &&
+	    addr - prev->end < MMF_STACK_GUARD_GAP)
+		return -ENOMEM;
+	anon_vma_prepare(vma);
+	size = vma->end - addr;
+	grow = (vma->start - addr) >> MMF_PAGE_SHIFT;
+	if (grow > vma->pgoff)
+		return -ENOMEM;
+	if (size > MMF_STACK_LIMIT)
+		return -ENOMEM;
+	vma_start_write(vma);
+	vma_set_range(mm, vma, addr, vma->end, vma->pgoff - grow);
+	return 0;
+}
+
+int core_fault(struct core_mm *mm, uint64_t addr, bool write, uint64_t value,
+	       struct mmf_res *res)
+{
+	uint64_t page_addr = addr & MMF_PAGE_MASK;
+	struct core_vma *vma;
+	bool wlocked = false;
+
+	res->ret = 0;
+	res->value = 0;
+	if (addr >= MMF_TASK_SIZE) {
+		set_signal(res, SIGSEGV, SEGV_MAPERR);
+		return 0;
+	}
+
+	/* 1. the per-VMA lock, no mmap_lock */
+	vma = lock_vma_under_rcu(mm, page_addr);
+	if (vma) {
+		if (!access_ok(vma, write)) {
+			set_signal(res, SIGSEGV, SEGV_ACCERR);
+			vma_end_read(vma);
+			core_count(mm->w, vma_lock_hit);
+			return 0;
+		}
+		if (handle_fault(mm, vma, page_addr, write, value, false, res) == FAULT_DONE) {
+			vma_end_read(vma);
+			core_count(mm->w, vma_lock_hit);
+			return 0;
+		}
+		vma_end_read(vma);
+		core_count(mm->w, vma_lock_miss);
+	}
+
+	/* 2. fall back to mmap_lock */
+	core_count(mm->w, vma_lock_fallback);
+	mmap_read_lock(mm);
+	if (mm->dead) {
+		mmap_read_unlock(mm);
+		return -ESRCH;
+	}
+	vma = find_vma(mm, page_addr);
+	if (vma && vma->start > page_addr) {
+		if (!(vma->flags & VM_GROWSDOWN)) {
+			vma = NULL;
+		} else {
+			/* stack growth needs the write lock: drop, retake, look again */
+			mmap_read_unlock(mm);
+			mmap_write_lock(mm);
+			wlocked = true;
+			if (mm->dead) {
+				mmap_write_unlock(mm);
+				return -ESRCH;
+			}
+			vma = find_vma(mm, page_addr);
+			if (vma && vma->start > page_addr &&
+			    (!(vma->flags & VM_GROWSDOWN) || expand_downwards(mm, vma, page_addr)))
+				vma = NULL;
+		}
+	}
+	if (!vma)
+		set_signal(res, SIGSEGV, SEGV_MAPERR);
+	else if (!access_ok(vma, write))
+		set_signal(res, SIGSEGV, SEGV_ACCERR);
+	else
+		handle_fault(mm, vma, page_addr, write, value, true, res);
+	if (wlocked)
+		mmap_write_unlock(mm);
+	else
+		mmap_read_unlock(mm);
+	return 0;
+}

@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/sync_native.c - the native backend of core/sync.h: pthreads for the
+ * locks, liburcu (memb flavour) for RCU, C11/GNU atomics for the rest.
+ *
+ * Only this file (and the future sync_sched.c) includes pthread/urcu headers.
+ *
+ * ThreadSanitizer: pthread mutexes, condition variables and spinlocks are
+ * intercepted by TSan, so every lock here is visible to it as it stands.
+ * liburcu is not instrumented: its read side is plain loads/stores plus
+ * membarrier, its grace-period wait and its call_rcu queue are invisible.
+ * The MMF_TSAN blocks below add the happens-before edges RCU guarantees
+ * (see the RCU section of sync.h for the list and the reasoning).
+ */
+#include "sync.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <urcu/urcu-memb.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define MMF_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MMF_TSAN 1
+#endif
+#endif
+
+#ifdef MMF_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define tsan_acquire(a)	__tsan_acquire(a)
+#define tsan_release(a)	__tsan_release(a)
+#else
+#define tsan_acquire(a)	((void)(a))
+#define tsan_release(a)	((void)(a))
+#endif
+
+/* ---- per-thread state ------------------------------------------------------ */
+
+static _Thread_local char self_token;
+static _Thread_local int locks_held;
+static _Thread_local int rcu_depth;
+static _Thread_local int rcu_registered;	/* explicit register nesting + auto */
+static _Thread_local int rcu_auto;		/* registered automatically */
+
+const void *mmf_sync_self(void)
+{
+	return &self_token;
+}
+
+void mmf_sync_bug(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("mmf_sync_bug: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+static inline void held_inc(void)
+{
+	if (MMF_SYNC_DEBUG)
+		locks_held++;
+}
+
+static inline void held_dec(const char *what, const void *obj)
+{
+	if (!MMF_SYNC_DEBUG)
+		return;
+	if (locks_held <= 0)
+		mmf_sync_bug("%s %p released but this thread holds no lock", what, obj);
+	locks_held--;
+}
+
+int mmf_sync_locks_held(void)
+{
+	return MMF_SYNC_DEBUG ? locks_held : -1;
+}
+
+int mmf_rcu_read_depth(void)
+{
+	return MMF_SYNC_DEBUG ? rcu_depth : -1;
+}
+
+static void check(int err, const char *what)
+{
+	if (err)
+		mmf_sync_bug("%s: %s", what, strerror(err));
+}
+
+/* ---- mutex ------------------------------------------------------------------ */
+
+struct mutex_impl {
+	pthread_mutex_t m;
+	const void *owner;	/* atomic; debug only */
+};
+_Static_assert(sizeof(struct mutex_impl) <= sizeof(struct mmf_mutex), "mmf_mutex too small");
+_Static_assert(_Alignof(struct mutex_impl) <= _Alignof(struct mmf_mutex), "mmf_mutex alignment");
+
+#define MUTEX(x) ((struct mutex_impl *)(x)->impl_)
+
+void mmf_mutex_init(struct mmf_mutex *m)
+{
+	memset(m, 0, sizeof(*m));
+	check(pthread_mutex_init(&MUTEX(m)->m, NULL), "pthread_mutex_init");
+}
+
+void mmf_mutex_destroy(struct mmf_mutex *m)
+{
+	check(pthread_mutex_destroy(&MUTEX(m)->m), "pthread_mutex_destroy");
+}
+
+static inline void set_owner(const void **owner, const void *who)
+{
+	if (MMF_SYNC_DEBUG)
+		__atomic_store_n(owner, who, __ATOMIC_RELAXED);
+}
+
+static inline const void *get_owner(const void *const *owner)
+{
+	return __atomic_load_n(owner, __ATOMIC_RELAXED);
+}
+
+void mmf_mutex_lock(struct mmf_mutex *m)
+{
+	struct mutex_impl *i = MUTEX(m);
+
+	if (MMF_SYNC_DEBUG && get_owner(&i->owner) == mmf_sync_self())
+		mmf_sync_bug("mutex %p: recursive lock", (void *)m);
+	check(pthread_mutex_lock(&i->m), "pthread_mutex_lock");
+	set_owner(&i->owner, mmf_sync_self());
+	held_inc();
+}
+
+bool mmf_mutex_trylock(struct mmf_mutex *m)
+{
+	struct mutex_impl *i = MUTEX(m);
+	int err = pthread_mutex_trylock(&i->m);
+
+	if (err == EBUSY)
+		return false;
+	check(err, "pthread_mutex_trylock");
+	set_owner(&i->owner, mmf_sync_self());
+	held_inc();
+	return true;
+}
+
+void mmf_mutex_unlock(struct mmf_mutex *m)
+{
+	struct mutex_impl *i = MUTEX(m);
+
+	if (MMF_SYNC_DEBUG && get_owner(&i->owner) != mmf_sync_self())
+		mmf_sync_bug("mutex %p: unlocked by a thread that does not hold it", (void *)m);
+	held_dec("mutex", m);
+	set_owner(&i->owner, NULL);
+	check(pthread_mutex_unlock(&i->m), "pthread_mutex_unlock");
+}
+
+bool mmf_mutex_is_held(struct mmf_mutex *m)
+{
+	return !MMF_SYNC_DEBUG || get_owner(&MUTEX(m)->owner) == mmf_sync_self();
+}
+
+/* ---- rwsem ------------------------------------------------------------------ */
+
+/*
+ * A writer-preferring rwsem over one pthread mutex and one condition
+ * variable (pthread_rwlock has no downgrade).  count > 0: that many readers;
+ * count == -1: one writer.  writers_waiting > 0 stops new readers.
+ */
+struct rwsem_impl {
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int count;
+	int writers_waiting;
+	const void *owner;	/* writer; atomic; debug only */
+};
+_Static_assert(sizeof(struct rwsem_impl) <= sizeof(struct mmf_rwsem), "mmf_rwsem too small");
+_Static_assert(_Alignof(struct rwsem_impl) <= _Alignof(struct mmf_rwsem), "mmf_rwsem alignment");
+
+#define RWSEM(x) ((struct rwsem_impl *)(x)->impl_)
+
+void mmf_rwsem_init(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+
+	memset(s, 0, sizeof(*s));
+	check(pthread_mutex_init(&i->m, NULL), "pthread_mutex_init");
+	check(pthread_cond_init(&i->cv, NULL), "pthread_cond_init");
+}
+
+void mmf_rwsem_destroy(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+
+	if (i->count != 0)
+		mmf_sync_bug("rwsem %p destroyed while held (count %d)", (void *)s, i->count);
+	check(pthread_cond_destroy(&i->cv), "pthread_cond_destroy");
+	check(pthread_mutex_destroy(&i->m), "pthread_mutex_destroy");
+}
+
+void mmf_down_read(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+
+	if (MMF_SYNC_DEBUG && get_owner(&i->owner) == mmf_sync_self())
+		mmf_sync_bug("rwsem %p: down_read while holding it for write", (void *)s);
+	pthread_mutex_lock(&i->m);
+	while (i->count < 0 || i->writers_waiting > 0)
+		pthread_cond_wait(&i->cv, &i->m);
+	i->count++;
+	pthread_mutex_unlock(&i->m);
+	held_inc();
+}
+
+bool mmf_down_read_trylock(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+	bool ok;
+
+	pthread_mutex_lock(&i->m);
+	ok = i->count >= 0 && i->writers_waiting == 0;
+	if (ok)
+		i->count++;
+	pthread_mutex_unlock(&i->m);
+	if (ok)
+		held_inc();
+	return ok;
+}
+
+void mmf_up_read(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+
+	held_dec("rwsem(read)", s);
+	pthread_mutex_lock(&i->m);
+	if (i->count <= 0)
+		mmf_sync_bug("rwsem %p: up_read but not read-locked (count %d)", (void *)s, i->count);
+	if (--i->count == 0 && i->writers_waiting)
+		pthread_cond_broadcast(&i->cv);
+	pthread_mutex_unlock(&i->m);
+}
+
+void mmf_down_write(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+
+	if (MMF_SYNC_DEBUG && get_owner(&i->owner) == mmf_sync_self())
+		mmf_sync_bug("rwsem %p: recursive down_write", (void *)s);
+	pthread_mutex_lock(&i->m);
+	i->writers_waiting++;
+	while (i->count != 0)
+		pthread_cond_wait(&i->cv, &i->m);
+	i->writers_waiting--;
+	i->count = -1;
+	set_owner(&i->owner, mmf_sync_self());
+	pthread_mutex_unlock(&i->m);
+	held_inc();
+}
+
+bool mmf_down_write_trylock(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+	bool ok;
+
+	pthread_mutex_lock(&i->m);
+	ok = i->count == 0;
+	if (ok) {
+		i->count = -1;
+		set_owner(&i->owner, mmf_sync_self());
+	}
+	pthread_mutex_unlock(&i->m);
+	if (ok)
+		held_inc();
+	return ok;
+}
+
+void mmf_up_write(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+
+	held_dec("rwsem(write)", s);
+	pthread_mutex_lock(&i->m);
+	if (i->count != -1 || (MMF_SYNC_DEBUG && i->owner != mmf_sync_self()))
+		mmf_sync_bug("rwsem %p: up_write by a thread that does not hold it for write",
+			     (void *)s);
+	i->count = 0;
+	set_owner(&i->owner, NULL);
+	pthread_cond_broadcast(&i->cv);
+	pthread_mutex_unlock(&i->m);
+}
+
+void mmf_downgrade_write(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+
+	pthread_mutex_lock(&i->m);
+	if (i->count != -1 || (MMF_SYNC_DEBUG && i->owner != mmf_sync_self()))
+		mmf_sync_bug("rwsem %p: downgrade_write without holding it for write",
+			     (void *)s);
+	i->count = 1;
+	set_owner(&i->owner, NULL);
+	pthread_cond_broadcast(&i->cv);		/* waiting readers may enter now */
+	pthread_mutex_unlock(&i->m);
+}
+
+bool mmf_rwsem_is_write_locked(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+
+	if (!MMF_SYNC_DEBUG)
+		return true;
+	return get_owner(&i->owner) == mmf_sync_self();
+}
+
+bool mmf_rwsem_is_locked(struct mmf_rwsem *s)
+{
+	struct rwsem_impl *i = RWSEM(s);
+	bool locked;
+
+	pthread_mutex_lock(&i->m);
+	locked = i->count != 0;
+	pthread_mutex_unlock(&i->m);
+	return locked;
+}
+
+/* ---- spinlock ----------------------------------------------------------------- */
+
+struct spin_impl {
+	pthread_spinlock_t l;
+};
+_Static_assert(sizeof(struct spin_impl) <= sizeof(struct mmf_spinlock), "mmf_spinlock too small");
+
+#define SPIN(x) ((struct spin_impl *)(x)->impl_)
+
+void mmf_spin_init(struct mmf_spinlock *l)
+{
+	memset(l, 0, sizeof(*l));
+	check(pthread_spin_init(&SPIN(l)->l, PTHREAD_PROCESS_PRIVATE), "pthread_spin_init");
+}
+
+void mmf_spin_destroy(struct mmf_spinlock *l)
+{
+	check(pthread_spin_destroy(&SPIN(l)->l), "pthread_spin_destroy");
+}
+
+void mmf_spin_lock(struct mmf_spinlock *l)
+{
+	check(pthread_spin_lock(&SPIN(l)->l), "pthread_spin_lock");
+	held_inc();
+}
+
+bool mmf_spin_trylock(struct mmf_spinlock *l)
+{
+	if (pthread_spin_trylock(&SPIN(l)->l) != 0)
+		return false;
+	held_inc();
+	return true;
+}
+
+void mmf_spin_unlock(struct mmf_spinlock *l)
+{
+	held_dec("spinlock", l);
+	check(pthread_spin_unlock(&SPIN(l)->l), "pthread_spin_unlock");
+}
+
+/* ---- RCU ---------------------------------------------------------------------- */
+
+_Static_assert(sizeof(struct rcu_head) <= sizeof(((struct mmf_rcu_head *)0)->impl_),
+	       "mmf_rcu_head too small for liburcu's rcu_head");
+
+/*
+ * TSan-only synchronisation objects (their addresses are what matters):
+ * rcu_clock collects every reader's history at read_unlock; cb_done every
+ * callback's history when it returns.
+ */
+static char rcu_clock;
+static char cb_done;
+
+/* Unregister an automatically registered thread when it exits. */
+static pthread_key_t rcu_key;
+static pthread_once_t rcu_key_once = PTHREAD_ONCE_INIT;
+
+static void rcu_thread_exit(void *arg)
+{
+	(void)arg;
+	if (rcu_auto) {
+		rcu_auto = 0;
+		if (--rcu_registered == 0)
+			urcu_memb_unregister_thread();
+	}
+}
+
+static void rcu_key_init(void)
+{
+	check(pthread_key_create(&rcu_key, rcu_thread_exit), "pthread_key_create");
+}
+
+static void rcu_ensure_registered(void)
+{
+	if (rcu_registered)
+		return;
+	pthread_once(&rcu_key_once, rcu_key_init);
+	urcu_memb_register_thread();
+	rcu_registered = 1;
+	rcu_auto = 1;
+	pthread_setspecific(rcu_key, &rcu_auto);	/* non-NULL: run the destructor */
+}
+
+void mmf_rcu_register_thread(void)
+{
+	if (rcu_registered++ == 0)
+		urcu_memb_register_thread();
+}
+
+void mmf_rcu_unregister_thread(void)
+{
+	if (rcu_registered <= rcu_auto)
+		mmf_sync_bug("mmf_rcu_unregister_thread without register");
+	if (rcu_depth)
+		mmf_sync_bug("mmf_rcu_unregister_thread inside a read-side section");
+	if (--rcu_registered == 0)
+		urcu_memb_unregister_thread();
+}
+
+void mmf_rcu_read_lock(void)
+{
+	rcu_ensure_registered();
+	urcu_memb_read_lock();
+	rcu_depth++;
+}
+
+void mmf_rcu_read_unlock(void)
+{
+	if (rcu_depth <= 0)
+		mmf_sync_bug("mmf_rcu_read_unlock without mmf_rcu_read_lock");
+	if (--rcu_depth == 0)
+		tsan_release(&rcu_clock);	/* before the grace period can end */
+	urcu_memb_read_unlock();
+}
+
+static void rcu_callback(struct rcu_head *rh)
+{
+	struct mmf_rcu_head *head = container_of((void *)rh, struct mmf_rcu_head, impl_);
+
+	tsan_acquire(head);		/* what the caller did before mmf_call_rcu */
+	tsan_acquire(&rcu_clock);	/* every reader that could see the object */
+	head->func(head);
+	tsan_release(&cb_done);
+}
+
+void mmf_call_rcu(struct mmf_rcu_head *head, void (*fn)(struct mmf_rcu_head *head))
+{
+	struct rcu_head *rh = (struct rcu_head *)head->impl_;
+
+	rcu_ensure_registered();
+	head->func = fn;
+	tsan_release(head);
+	urcu_memb_call_rcu(rh, rcu_callback);
+}
+
+void mmf_synchronize_rcu(void)
+{
+	if (rcu_depth)
+		mmf_sync_bug("mmf_synchronize_rcu inside a read-side section");
+	urcu_memb_synchronize_rcu();
+	tsan_acquire(&rcu_clock);
+}
+
+void mmf_rcu_barrier(void)
+{
+	if (rcu_depth)
+		mmf_sync_bug("mmf_rcu_barrier inside a read-side section");
+	rcu_ensure_registered();
+	urcu_memb_barrier();
+	tsan_acquire(&cb_done);
+}

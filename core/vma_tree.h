@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/vma_tree.h - the RCU-safe tree of an address space's VMAs.
+ *
+ * An ordered map from disjoint ranges [start, end) to non-NULL `void *`
+ * values (the VMAs), one per mm: the role the maple tree (in RCU mode) plays
+ * for mm->mm_mt in the kernel.
+ *
+ * Locking (where the rules live: here):
+ *  - Readers: any lookup (vma_tree_find/load/prev) is safe under
+ *    mmf_rcu_read_lock() alone, concurrently with a writer.  A reader sees
+ *    either the whole of a committed update or none of it, and never a node
+ *    that was freed before its read-side section ended.  The value it gets
+ *    is only guaranteed to stay allocated until mmf_rcu_read_unlock(); the
+ *    owner of the values must free them through RCU too (vm_area_free).
+ *    Lookups are equally valid under the writers' lock (read or write).
+ *  - Writers: insert / erase / store / begin / commit / destroy are called
+ *    with the mm's mmap_lock held for WRITE.  The tree takes no lock of its
+ *    own; it is told the lock at init (optional) and asserts it is held in
+ *    debug builds.  Only one writer at a time therefore exists per tree.
+ *
+ * Transactions: a writer may bracket several updates with vma_tree_begin()
+ * / vma_tree_commit(); readers then see all of them at once (a VMA split
+ * never shows a gap, a merge never shows both halves and the merged VMA).
+ * Inside a transaction the writer thread's own lookups see its uncommitted
+ * updates; other threads see the last committed tree.  A single update
+ * outside a transaction is its own transaction.
+ *
+ * Memory: nodes are copy-on-write.  An update copies the nodes on its path
+ * (nodes already copied in the same transaction are updated in place: no
+ * reader can see them yet), publishes the new root with
+ * mmf_rcu_assign_pointer() at commit and retires the replaced nodes with
+ * one mmf_call_rcu() per commit.  tree_node_alloc / tree_node_free count
+ * in struct vma_tree_stats, which may be shared by the trees of a world
+ * and must outlive them until mmf_rcu_barrier() (node frees happen in RCU
+ * callbacks).
+ */
+#ifndef MMF_CORE_VMA_TREE_H
+#define MMF_CORE_VMA_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sync.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Statistics, updated atomically (node frees run in RCU callbacks). */
+struct vma_tree_stats {
+	mmf_atomic_long_t node_alloc;	/* -> mmf_counters.tree_node_alloc */
+	mmf_atomic_long_t node_free;	/* -> mmf_counters.tree_node_free */
+	mmf_atomic_long_t rcu_calls;	/* mmf_call_rcu() batches of retired nodes */
+};
+
+struct vt_node;
+
+struct vma_tree {
+	/* Published root: written with mmf_rcu_assign_pointer at commit,
+	 * read by lookups with mmf_rcu_dereference.  NULL: empty. */
+	struct vt_node *root;
+
+	/* Writer-only state, protected by the writers' lock (mmap_lock). */
+	struct vt_node *wroot;		/* working root; == root outside a txn */
+	const void *txn_owner;		/* mmf_sync_self() of the writer in a txn;
+					 * read (atomically) by every lookup */
+	int txn_depth;
+	uint64_t gen;			/* nodes with this gen are private to the txn */
+	unsigned long count;		/* entries (writer's view) */
+	unsigned long nr_nodes;		/* nodes in the writer's view */
+	struct vt_node *retired;	/* nodes replaced in this txn, freed after
+					 * commit + a grace period */
+	struct vma_tree_stats *stats;
+	struct mmf_rwsem *lock;		/* the writers' lock, for assertions */
+};
+
+/* A range as stored in the tree. */
+struct vma_tree_range {
+	uint64_t start, end;
+};
+
+/*
+ * stats: where node allocations/frees are counted (NULL: a process-wide
+ * fallback).  lock: the rwsem writers hold for write (NULL: not asserted).
+ */
+void vma_tree_init(struct vma_tree *t, struct vma_tree_stats *stats,
+		   struct mmf_rwsem *lock);
+
+/*
+ * Tear down the tree (values are not touched: free them first, or after).
+ * No transaction may be open.  wait_readers: free the nodes through RCU
+ * (lockless readers may still walk the tree); otherwise free them now.
+ */
+void vma_tree_destroy(struct vma_tree *t, bool wait_readers);
+
+/* ---- Lookups: under mmf_rcu_read_lock() or the writers' lock -------------- */
+
+/* The first entry with end > addr (find_vma), or NULL.  r may be NULL. */
+void *vma_tree_find(const struct vma_tree *t, uint64_t addr, struct vma_tree_range *r);
+/* The entry with start <= addr < end (vma_lookup), or NULL. */
+void *vma_tree_load(const struct vma_tree *t, uint64_t addr, struct vma_tree_range *r);
+/* The last entry with start < addr (covering addr, or the one before), or NULL. */
+void *vma_tree_find_prev(const struct vma_tree *t, uint64_t addr, struct vma_tree_range *r);
+
+/* Every entry intersecting [from, to), in order.  `r` is a struct
+ * vma_tree_range lvalue.  The writer may erase the current entry. */
+#define vma_tree_for_each(t, val, r, from, to)				\
+	for ((val) = vma_tree_find((t), (from), &(r));			\
+	     (val) && (r).start < (to);					\
+	     (val) = vma_tree_find((t), (r).end, &(r)))
+
+/* ---- Updates: mmap_lock held for write --------------------------------------- */
+
+void vma_tree_begin(struct vma_tree *t);
+void vma_tree_commit(struct vma_tree *t);
+
+/* Add val at [start, end).  -EINVAL: empty range or NULL val; -EEXIST: an
+ * entry intersects the range.  The tree is unchanged on error. */
+int vma_tree_insert(struct vma_tree *t, uint64_t start, uint64_t end, void *val);
+
+/* Remove the entry covering addr; returns its value (NULL: none).
+ * r (optional) receives its range. */
+void *vma_tree_erase(struct vma_tree *t, uint64_t addr, struct vma_tree_range *r);
+
+/*
+ * Range replacement: afterwards [start, end) holds val, or nothing when val
+ * is NULL.  Nothing is trimmed: every entry intersecting [start, end) must
+ * either lie inside it (it is removed: the caller has already split) or be
+ * val itself (its old range is released wholly: this is how a VMA is
+ * expanded or shrunk).  Any other partial overlap is -EINVAL and leaves
+ * the tree unchanged.  -EINVAL also for an empty range.  Returns the number
+ * of entries removed (val's own old entry included).
+ */
+int vma_tree_store(struct vma_tree *t, uint64_t start, uint64_t end, void *val);
+
+/* ---- Introspection ------------------------------------------------------------- */
+
+unsigned long vma_tree_count(const struct vma_tree *t);	/* writer's view */
+unsigned long vma_tree_nr_nodes(const struct vma_tree *t);	/* writer's view */
+int vma_tree_height(const struct vma_tree *t);			/* 0: empty */
+
+/*
+ * Structural check for the invariant checker (writer's view; call with the
+ * writers' lock held or with no writer running): ranges non-empty, ordered
+ * and non-overlapping, values non-NULL and distinct, node fill and summary
+ * keys consistent, leaves at one depth, count and node count right, no
+ * transaction open.  0 if sound; else -1 and a message in msg.
+ */
+int vma_tree_check(const struct vma_tree *t, char *msg, size_t msglen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMF_CORE_VMA_TREE_H */
