@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reference/fault.c - the page table and the page-fault path: read and
+ * write faults (mm/memory.c), stack expansion for GROWSDOWN VMAs
+ * (mm/mmap.c expand_downwards), and anon_vma assignment (mm/rmap.c
+ * anon_vma_prepare / find_mergeable_anon_vma).
+ *
+ * What a PTE maps:
+ *  - private anonymous memory: the zero page after a read fault, a private
+ *    page (PTE_ANON, the value lives in the PTE) after a write fault;
+ *  - shared mappings and private file mappings not yet written: the page
+ *    cache page (PTE_FILE), so later writes through other mappings or
+ *    pwrite are seen;
+ *  - a private file mapping after a write: a private copy (PTE_ANON).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ref.h"
+
+/* ---- the page table -------------------------------------------------------- */
+
+uint64_t pte_value(const struct ref_pte *pte)
+{
+	switch (pte->kind) {
+	case PTE_ANON:
+		return pte->value;
+	case PTE_FILE:
+		return file_page_value(pte->file, pte->index);
+	case PTE_ZERO:
+		break;
+	}
+	return 0;
+}
+
+void zap_ptes(struct ref_proc *p, uint64_t start, uint64_t end)
+{
+	table_remove_range(&p->ptes, start, end);
+}
+
+/* Move the PTEs of [old_addr, old_addr + len) to new_addr (mremap's move_page_tables). */
+void move_ptes(struct ref_proc *p, uint64_t old_addr, uint64_t new_addr, uint64_t len)
+{
+	size_t first = table_lower_bound(&p->ptes, old_addr);
+	size_t last = table_lower_bound(&p->ptes, old_addr + len);
+	size_t n = last - first;
+	struct ref_pte *moved;
+
+	if (!n)
+		return;
+	moved = malloc(n * sizeof(*moved));
+	if (!moved)
+		abort();
+	memcpy(moved, table_row(&p->ptes, first), n * sizeof(*moved));
+	zap_ptes(p, old_addr, old_addr + len);
+	for (size_t i = 0; i < n; i++) {
+		struct ref_pte *pte = table_get(&p->ptes, moved[i].addr - old_addr + new_addr);
+
+		*pte = moved[i];
+		pte->addr = moved[i].addr - old_addr + new_addr;
+	}
+	free(moved);
+}
+
+/* ---- anon_vma ---------------------------------------------------------------- */
+
+/*
+ * anon_vma_compatible(): a and b (a just below b) could have been one VMA
+ * but for their R/W/X bits.  Names do not matter here.
+ */
+static bool anon_vma_compatible(const struct ref_vma *a, const struct ref_vma *b)
+{
+	return a->end == b->start && a->file == b->file && a->flags == b->flags &&
+	       b->pgoff == a->pgoff + vma_pages(a);
+}
+
+/* reusable_anon_vma(): old's anon_vma, if old is not a fork child. */
+static uint64_t reusable_anon_vma(const struct ref_vma *old, const struct ref_vma *a,
+				  const struct ref_vma *b)
+{
+	if (anon_vma_compatible(a, b) && old->anon_vma && !old->fork_child)
+		return old->anon_vma;
+	return 0;
+}
+
+/*
+ * anon_vma_prepare(): a VMA gets its anon_vma at the first fault that
+ * creates a private page.  It borrows a compatible neighbour's (next
+ * first, then prev: find_mergeable_anon_vma), so that a later mprotect
+ * can merge the two again; else it gets a new one.
+ */
+void anon_vma_prepare(struct ref_world *w, struct ref_proc *p, struct ref_vma *v)
+{
+	struct ref_vma *next, *prev;
+	uint64_t anon_vma = 0;
+
+	if (v->anon_vma)
+		return;
+	next = vma_next(p, v);
+	if (next)
+		anon_vma = reusable_anon_vma(next, v, next);
+	prev = vma_prev(p, v);
+	if (!anon_vma && prev)
+		anon_vma = reusable_anon_vma(prev, prev, v);
+	v->anon_vma = anon_vma ? anon_vma : new_anon_vma(w);
+	v->fork_child = false;
+}
+
+/* ---- stack expansion ------------------------------------------------------------ */
+
+/*
+ * expand_downwards(): grow GROWSDOWN VMA v down to the page at addr.
+ * Returns 0, or -errno (the fault then fails with SEGV_MAPERR).
+ */
+static int expand_downwards(struct ref_world *w, struct ref_proc *p, struct ref_vma *v, uint64_t addr)
+{
+	struct ref_vma *prev = vma_prev(p, v);
+	uint64_t size, grow;
+
+	/* the stack may not grow below mmap_min_addr */
+	if (addr < MMF_MMAP_MIN_ADDR)
+		return -EPERM;
+	/*
+	 * stack_guard_gap: keep this far above the previous VMA, unless it is
+	 * itself a stack or inaccessible (PROT_NONE guard mappings).
+	 */
+	if (prev && !(prev->flags & MMF_VMA_GROWSDOWN) && prev->prot != 0 &&
+	    addr - prev->end < MMF_STACK_GUARD_GAP)
+		return -ENOMEM;
+	/* the stack's pages are anonymous: it gets its anon_vma first */
+	anon_vma_prepare(w, p, v);
+	size = v->end - addr;
+	grow = (v->start - addr) >> PAGE_SHIFT;
+	/* vm_pgoff would go below 0 */
+	if (grow > v->pgoff)
+		return -ENOMEM;
+	/* RLIMIT_STACK */
+	if (size > MMF_STACK_LIMIT)
+		return -ENOMEM;
+	v->start = addr;
+	v->pgoff -= grow;
+	return 0;
+}
+
+/*
+ * lock_mm_and_find_vma(): the VMA the fault at addr hits, growing a stack
+ * down to it if the next VMA above is GROWSDOWN; NULL means SEGV_MAPERR.
+ */
+static struct ref_vma *find_fault_vma(struct ref_world *w, struct ref_proc *p, uint64_t addr)
+{
+	struct ref_vma *v = find_vma(p, addr);
+
+	if (!v)
+		return NULL;
+	if (v->start <= addr)
+		return v;
+	if (!(v->flags & MMF_VMA_GROWSDOWN))
+		return NULL;
+	if (expand_downwards(w, p, v, addr))
+		return NULL;
+	return v;
+}
+
+/* ---- the fault path ---------------------------------------------------------------- */
+
+static void set_signal(struct mmf_res *res, int sig, int code)
+{
+	res->ret = 0;
+	res->sig = sig;
+	res->si_code = code;
+}
+
+/* access_error() on x86: a write needs PROT_WRITE, a read any access bit. */
+static bool access_ok(const struct ref_vma *v, bool write)
+{
+	if (write)
+		return v->prot & PROT_WRITE;
+	return v->prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+}
+
+/*
+ * The VMA the access at addr may use, or NULL after setting the signal:
+ * SEGV_MAPERR where nothing is mapped, SEGV_ACCERR where prot forbids it.
+ */
+static struct ref_vma *fault_vma(struct ref_world *w, struct ref_proc *p, uint64_t page,
+				 bool write, struct mmf_res *res)
+{
+	struct ref_vma *v = find_fault_vma(w, p, page);
+
+	if (!v) {
+		set_signal(res, SIGSEGV, SEGV_MAPERR);
+		return NULL;
+	}
+	if (!access_ok(v, write)) {
+		set_signal(res, SIGSEGV, SEGV_ACCERR);
+		return NULL;
+	}
+	return v;
+}
+
+/* shmem_fault(): a page beyond EOF is SIGBUS, else the page cache page. */
+static bool file_index_ok(const struct ref_vma *v, uint64_t index, struct mmf_res *res)
+{
+	if (index >= file_pages(v->file)) {
+		set_signal(res, SIGBUS, BUS_ADRERR);
+		return false;
+	}
+	return true;
+}
+
+static void map_file_page(struct ref_proc *p, struct ref_vma *v, uint64_t page, uint64_t index)
+{
+	struct ref_pte *pte = table_get(&p->ptes, page);
+
+	file_page_alloc(v->file, index);
+	pte->kind = PTE_FILE;
+	pte->file = v->file;
+	pte->index = index;
+}
+
+static void map_private_page(struct ref_proc *p, uint64_t page, enum ref_pte_kind kind,
+			     uint64_t value)
+{
+	struct ref_pte *pte = table_get(&p->ptes, page);
+
+	pte->kind = kind;
+	pte->value = value;
+	pte->file = NULL;
+	pte->index = 0;
+}
+
+void do_read(struct ref_world *w, struct ref_proc *p, uint64_t addr, struct mmf_res *res)
+{
+	uint64_t page = addr & MMF_PAGE_MASK;
+	struct ref_vma *v = fault_vma(w, p, page, false, res);
+	struct ref_pte *pte;
+	uint64_t index;
+
+	if (!v)
+		return;
+	pte = table_find(&p->ptes, page);
+	if (pte) {
+		/* present: no fault */
+		res->value = pte_value(pte);
+		return;
+	}
+	if (vma_is_private_anon(v)) {
+		/* do_anonymous_page, read: map the zero page, no anon_vma */
+		map_private_page(p, page, PTE_ZERO, 0);
+		res->value = 0;
+		return;
+	}
+	/* do_read_fault: map the page cache page (allocated if a hole) */
+	index = vma_index(v, page);
+	if (!file_index_ok(v, index, res))
+		return;
+	map_file_page(p, v, page, index);
+	res->value = file_page_value(v->file, index);
+}
+
+void do_write(struct ref_world *w, struct ref_proc *p, uint64_t addr, uint64_t value, struct mmf_res *res)
+{
+	uint64_t page = addr & MMF_PAGE_MASK;
+	struct ref_vma *v = fault_vma(w, p, page, true, res);
+	struct ref_pte *pte;
+	uint64_t index;
+
+	if (!v)
+		return;
+	pte = table_find(&p->ptes, page);
+	if (vma_is_shared(v)) {
+		/* do_shared_fault: the write goes to the page cache page */
+		index = vma_index(v, page);
+		if (!pte) {
+			if (!file_index_ok(v, index, res))
+				return;
+			map_file_page(p, v, page, index);
+		}
+		file_page_alloc(v->file, index)->value = value;
+		return;
+	}
+	if (pte && pte->kind == PTE_ANON) {
+		/* our own private page: written in place */
+		pte->value = value;
+		return;
+	}
+	/*
+	 * A private page is created (do_anonymous_page, do_cow_fault, or
+	 * do_wp_page copying the zero page or the page cache page): the VMA
+	 * needs its anon_vma before anything else, even if the fault then
+	 * fails with SIGBUS.
+	 */
+	anon_vma_prepare(w, p, v);
+	if (!pte && !vma_is_private_anon(v)) {
+		/* do_cow_fault reads the page cache page first (allocating it) */
+		index = vma_index(v, page);
+		if (!file_index_ok(v, index, res))
+			return;
+		file_page_alloc(v->file, index);
+	}
+	map_private_page(p, page, PTE_ANON, value);
+}

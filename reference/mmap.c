@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reference/mmap.c - mmap (mm/mmap.c do_mmap, mm/vma.c __mmap_region),
+ * munmap (do_vmi_munmap) and placement (get_unmapped_area: the hint, the
+ * top-down search below mmap_base, the bottom-up fallback).
+ */
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "ref.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED 0x4000000
+#endif
+#define MAP_TYPE_MASK 0x0f
+
+/*
+ * The flags a MAP_SHARED_VALIDATE mapping may carry (LEGACY_MAP_MASK):
+ * anything else is -EOPNOTSUPP there, and silently ignored otherwise.
+ */
+#define LEGACY_MAP_MASK (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | \
+			 MAP_DENYWRITE | MAP_EXECUTABLE | MAP_UNINITIALIZED | \
+			 MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | \
+			 MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | \
+			 (MAP_HUGE_MASK << MAP_HUGE_SHIFT))
+
+/* x86 __TASK_UNMAPPED_BASE: where the bottom-up fallback search starts. */
+#define TASK_UNMAPPED_BASE page_align(MMF_TASK_SIZE / 3)
+
+/* ---- placement ------------------------------------------------------------------- */
+
+/* vm_start_gap(): a GROWSDOWN VMA keeps stack_guard_gap free below it. */
+static uint64_t vm_start_gap(const struct ref_vma *v)
+{
+	if (!(v->flags & MMF_VMA_GROWSDOWN))
+		return v->start;
+	return v->start > MMF_STACK_GUARD_GAP ? v->start - MMF_STACK_GUARD_GAP : 0;
+}
+
+/*
+ * The free gap between VMA i-1 and VMA i (i == nr_vmas: above the last
+ * VMA), clipped to [low, high].  Returns false if it is empty.
+ */
+static bool gap(const struct ref_proc *p, size_t i, uint64_t low, uint64_t high,
+		uint64_t *start, uint64_t *end)
+{
+	*start = i > 0 ? p->vmas[i - 1]->end : 0;
+	*end = i < p->nr_vmas ? vm_start_gap(p->vmas[i]) : MMF_TASK_SIZE;
+	if (*start < low)
+		*start = low;
+	if (*end > high)
+		*end = high;
+	return *start < *end;
+}
+
+/* unmapped_area_topdown(): the highest gap in [low, high] that fits len. */
+static int64_t unmapped_area_topdown(const struct ref_proc *p, uint64_t len, uint64_t low,
+				     uint64_t high)
+{
+	for (size_t i = p->nr_vmas + 1; i-- > 0;) {
+		uint64_t start, end;
+
+		if (gap(p, i, low, high, &start, &end) && end - start >= len)
+			return (int64_t)(end - len);
+	}
+	return -ENOMEM;
+}
+
+/* unmapped_area(): the lowest gap in [low, high] that fits len. */
+static int64_t unmapped_area(const struct ref_proc *p, uint64_t len, uint64_t low, uint64_t high)
+{
+	for (size_t i = 0; i <= p->nr_vmas; i++) {
+		uint64_t start, end;
+
+		if (gap(p, i, low, high, &start, &end) && end - start >= len)
+			return (int64_t)start;
+	}
+	return -ENOMEM;
+}
+
+/* A hint is taken as is if [addr, addr + len) is free, stack gaps included. */
+static bool hint_fits(const struct ref_proc *p, uint64_t addr, uint64_t len)
+{
+	size_t i = vma_index_of(p, addr);
+	const struct ref_vma *next = i < p->nr_vmas ? p->vmas[i] : NULL;
+	const struct ref_vma *prev = i > 0 ? p->vmas[i - 1] : NULL;
+
+	return MMF_TASK_SIZE - len >= addr && addr >= MMF_MMAP_MIN_ADDR &&
+	       (!next || addr + len <= vm_start_gap(next)) && (!prev || addr >= prev->end);
+}
+
+/* generic_get_unmapped_area_topdown() */
+static int64_t topdown_area(const struct ref_proc *p, uint64_t addr, uint64_t len)
+{
+	int64_t found;
+
+	/* the request cannot fit in the user address space at all */
+	if (len > MMF_TASK_SIZE - MMF_MMAP_MIN_ADDR)
+		return -ENOMEM;
+	/* a usable hint wins */
+	if (addr && hint_fits(p, page_align(addr), len))
+		return (int64_t)page_align(addr);
+	/* the highest gap below mmap_base ... */
+	found = unmapped_area_topdown(p, len, MMF_MMAP_MIN_ADDR, MMF_MMAP_BASE);
+	if (found >= 0)
+		return found;
+	/* ... else the lowest gap above TASK_UNMAPPED_BASE */
+	return unmapped_area(p, len, TASK_UNMAPPED_BASE, MMF_TASK_SIZE);
+}
+
+int64_t get_unmapped_area(struct ref_proc *p, uint64_t addr, uint64_t len, bool fixed)
+{
+	int64_t found;
+
+	/* __get_unmapped_area: longer than the address space */
+	if (len > MMF_TASK_SIZE)
+		return -ENOMEM;
+	found = fixed ? (int64_t)addr : topdown_area(p, addr, len);
+	if (found < 0)
+		return found;
+	/* the range must end inside the address space */
+	if ((uint64_t)found > MMF_TASK_SIZE - len)
+		return -ENOMEM;
+	/* a fixed address must be page aligned */
+	if (!page_aligned((uint64_t)found))
+		return -EINVAL;
+	/* security_mmap_addr: nothing below mmap_min_addr */
+	if ((uint64_t)found < MMF_MMAP_MIN_ADDR)
+		return -EPERM;
+	return found;
+}
+
+/* round_hint_to_min(): a hint is rounded down, and raised to mmap_min_addr. */
+static uint64_t round_hint_to_min(uint64_t hint)
+{
+	hint &= MMF_PAGE_MASK;
+	if (hint && hint < MMF_MMAP_MIN_ADDR)
+		return page_align(MMF_MMAP_MIN_ADDR);
+	return hint;
+}
+
+/* ---- munmap --------------------------------------------------------------------- */
+
+/*
+ * do_vmi_align_munmap(): split the VMAs straddling the ends of
+ * [start, start + len), then remove everything inside with its PTEs.
+ * The pieces left outside are never merged back.
+ */
+int do_munmap(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t len)
+{
+	uint64_t end = start + len;
+	struct ref_vma *v = find_vma_intersection(p, start, end);
+	size_t i;
+
+	/* nothing mapped there: nothing to do */
+	if (!v)
+		return 0;
+	if (v->start < start) {
+		/* splitting one VMA into three needs room for one more VMA */
+		if (end < v->end && p->nr_vmas >= w->max_map_count)
+			return -ENOMEM;
+		__split_vma(w, p, v, start);
+	}
+	v = find_vma(p, end - 1);
+	if (v && v->start < end && v->end > end)
+		__split_vma(w, p, v, end);
+
+	zap_ptes(p, start, end);
+	i = vma_index_of(p, start);
+	while (i < p->nr_vmas && p->vmas[i]->start < end) {
+		struct ref_vma *gone = p->vmas[i];
+
+		vma_remove(p, gone);
+		vma_free(w, gone);
+	}
+	return 0;
+}
+
+/* munmap(2) */
+int64_t ref_munmap(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t len)
+{
+	/* start must be page aligned and the range inside the address space */
+	if (!page_aligned(start) || start > MMF_TASK_SIZE || len > MMF_TASK_SIZE - start)
+		return -EINVAL;
+	len = page_align(len);
+	/* an empty range is an error */
+	if (!len)
+		return -EINVAL;
+	return do_munmap(w, p, start, len);
+}
+
+/* ---- mmap ------------------------------------------------------------------------- */
+
+/* accountable_mapping(): private writable memory is charged (VM_ACCOUNT). */
+static uint32_t account_flag(uint32_t prot, bool shared)
+{
+	return !shared && (prot & PROT_WRITE) ? REF_VM_ACCOUNT : 0;
+}
+
+/* The checks of do_mmap on the mapping type, after placement; 0 or -errno. */
+static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags)
+{
+	uint32_t type = flags & MAP_TYPE_MASK;
+
+	if (anon) {
+		/* anonymous: exactly MAP_SHARED or MAP_PRIVATE */
+		if (type != MAP_SHARED && type != MAP_PRIVATE)
+			return -EINVAL;
+		/* a shared anonymous mapping cannot grow down */
+		if (type == MAP_SHARED && (flags & MAP_GROWSDOWN))
+			return -EINVAL;
+		return 0;
+	}
+	/* files: MAP_SHARED_VALIDATE refuses flags it does not know */
+	if (type == MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK))
+		return -EOPNOTSUPP;
+	if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE && type != MAP_PRIVATE)
+		return -EINVAL;
+	/* files cannot grow down */
+	if (flags & MAP_GROWSDOWN)
+		return -EINVAL;
+	return 0;
+}
+
+/* mmap(2) of the model; returns the address or -errno. */
+int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *op)
+{
+	bool anon = op->flags & MAP_ANONYMOUS;
+	uint32_t flags = op->flags;
+	uint32_t prot = op->prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	struct ref_file *file = NULL;
+	uint64_t addr = op->addr, len = op->len, pgoff = op->pgoff;
+	struct ref_merge m = { 0 };
+	struct ref_vma *v;
+	int64_t found;
+	bool shared;
+	int err;
+
+	/* a file mapping needs a live file: -EBADF first of all */
+	if (!anon) {
+		if (op->file < 0 || op->file >= MMF_MAX_FILES || !w->files[op->file])
+			return -EBADF;
+		file = w->files[op->file];
+	}
+	/* an empty mapping is invalid */
+	if (!len)
+		return -EINVAL;
+	/* MAP_FIXED_NOREPLACE is MAP_FIXED that refuses to replace */
+	if (flags & MAP_FIXED_NOREPLACE)
+		flags |= MAP_FIXED;
+	if (!(flags & MAP_FIXED))
+		addr = round_hint_to_min(addr);
+	/* the length rounds up to pages; wrapping to 0 is -ENOMEM */
+	len = page_align(len);
+	if (!len)
+		return -ENOMEM;
+	/* the file offset must not wrap */
+	if (pgoff + (len >> PAGE_SHIFT) < pgoff)
+		return -EOVERFLOW;
+	/* too many mappings already */
+	if (p->nr_vmas > w->max_map_count)
+		return -ENOMEM;
+
+	found = get_unmapped_area(p, addr, len, flags & MAP_FIXED);
+	if (found < 0)
+		return found;
+	addr = (uint64_t)found;
+	/* MAP_FIXED_NOREPLACE: -EEXIST on any overlap */
+	if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(p, addr, addr + len))
+		return -EEXIST;
+	err = check_map_type(op, anon, flags);
+	if (err)
+		return err;
+	shared = (flags & MAP_TYPE_MASK) != MAP_PRIVATE;
+
+	/* MAP_FIXED: whatever is mapped there goes first */
+	err = do_munmap(w, p, addr, len);
+	if (err)
+		return err;
+
+	m.start = addr;
+	m.end = addr + len;
+	m.prot = prot;
+	m.flags = (shared ? MMF_VMA_SHARED : 0) | (flags & MAP_GROWSDOWN ? MMF_VMA_GROWSDOWN : 0) |
+		  account_flag(prot, shared);
+	if (file) {
+		m.file = file;
+		m.pgoff = pgoff;
+	} else if (!shared) {
+		/* private anonymous memory: pgoff is the page number of the address */
+		m.pgoff = addr >> PAGE_SHIFT;
+	}
+	/* a new mapping merges with an identical, contiguous neighbour */
+	if (!(anon && shared) && merge_new_range(w, p, &m))
+		return (int64_t)addr;
+
+	v = vma_alloc(w);
+	v->start = m.start;
+	v->end = m.end;
+	v->prot = m.prot;
+	v->flags = m.flags;
+	v->pgoff = m.pgoff;
+	if (file) {
+		v->file = file_get(file);
+	} else if (shared) {
+		/* shmem_zero_setup(): a new shmem object the size of the mapping */
+		v->file = file_new(len, true);
+		v->pgoff = 0;
+	}
+	vma_insert(p, v);
+	return (int64_t)addr;
+}

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reference/mprotect.c - mprotect(2) (mm/mprotect.c do_mprotect_pkey,
+ * mprotect_fixup): change R/W/X over a range, VMA by VMA, splitting and
+ * merging; a hole stops the walk with -ENOMEM after the VMAs before it
+ * have been changed.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "ref.h"
+
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+
+/*
+ * The vm_flags mprotect gives [start, end) of v.  VM_ACCOUNT is set when a
+ * private mapping first becomes writable, and dropped again only by a
+ * private anonymous VMA that has no anon_vma yet (nothing was charged for
+ * real): this hidden flag decides later merges.
+ */
+static uint32_t mprotect_flags(const struct ref_vma *v, uint32_t prot)
+{
+	uint32_t flags = v->flags;
+
+	if (prot & PROT_WRITE) {
+		if (!(v->flags & (REF_VM_ACCOUNT | MMF_VMA_SHARED)) && !(v->prot & PROT_WRITE))
+			flags |= REF_VM_ACCOUNT;
+	} else if ((v->flags & REF_VM_ACCOUNT) && vma_is_anonymous(v) && !v->anon_vma) {
+		flags &= ~REF_VM_ACCOUNT;
+	}
+	return flags;
+}
+
+/* mprotect_fixup(): returns the VMA now covering [start, end), or NULL with *err. */
+static struct ref_vma *mprotect_fixup(struct ref_world *w, struct ref_proc *p, struct ref_vma *v,
+				      uint64_t start, uint64_t end, uint32_t prot, int *err)
+{
+	uint32_t flags = mprotect_flags(v, prot);
+	struct ref_merge m;
+
+	/* nothing changes: no split, no merge */
+	if (flags == v->flags && prot == v->prot)
+		return v;
+	merge_from_vma(&m, v, start, end);
+	m.prot = prot;
+	m.flags = flags;
+	return vma_modify(w, p, &m, err);
+}
+
+int64_t ref_mprotect(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t len, uint32_t prot)
+{
+	uint64_t end, done;
+	struct ref_vma *v;
+	int err = 0;
+
+	/* start must be page aligned */
+	if (!page_aligned(start))
+		return -EINVAL;
+	/* an empty range succeeds at once */
+	if (!len)
+		return 0;
+	/* the rounded range must not wrap */
+	len = page_align(len);
+	end = start + len;
+	if (end <= start)
+		return -ENOMEM;
+	/* arch_validate_prot: only R, W, X (and the ignored PROT_SEM) */
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM))
+		return -EINVAL;
+	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+
+	/* the range must start inside a VMA */
+	v = find_vma_intersection(p, start, end);
+	if (!v || v->start > start)
+		return -ENOMEM;
+
+	done = start;
+	while (v && v->start < end) {
+		/* a hole: stop, keeping what was changed so far */
+		if (v->start > done)
+			return -ENOMEM;
+		v = mprotect_fixup(w, p, v, done, v->end < end ? v->end : end, prot, &err);
+		if (!v)
+			return err;
+		done = v->end;
+		v = vma_next(p, v);
+	}
+	/* the range runs past the last VMA */
+	return done < end ? -ENOMEM : 0;
+}
