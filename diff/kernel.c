@@ -15,7 +15,11 @@
  *       shadow at 0x10000000000).
  *
  * IPC.  The harness holds one SOCK_SEQPACKET socketpair end per process.
- * world_new forks p0 directly; the child closes every inherited fd but its
+ * world_new forks a keeper process, a child subreaper that forks p0 and then
+ * only reaps: every model process that outlives its parent is reparented to
+ * the keeper, not to PID 1 (which in a container may never reap).  The
+ * keeper exits when the harness closes its socket and its children are gone.
+ * p0 closes every inherited fd but its
  * end (moved to fd 3), unmaps the window, sets RLIMIT_STACK to
  * MMF_STACK_LIMIT, disables THP (PR_SET_THP_DISABLE: the model has no huge
  * pages), ignores SIGCHLD (its own children are reaped by the kernel),
@@ -73,6 +77,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -161,7 +166,6 @@ struct kproc {
 	int sock;		/* harness end */
 	int pidfd;		/* -1 if pidfd_open is unavailable */
 	pid_t pid;
-	bool direct;		/* our own child (p0): waitpid */
 };
 
 struct kfile {
@@ -174,6 +178,8 @@ struct mmf_world {
 	bool names_ok;
 	struct kproc procs[MMF_MAX_PROCS];
 	struct kfile files[MMF_MAX_FILES];
+	int keeper_sock;	/* EOF tells the keeper to finish */
+	pid_t keeper;		/* our child; the parent of p0 */
 	char err[512];
 };
 
@@ -454,6 +460,7 @@ struct kc_snap {
 	bool have_vma;
 	struct mmf_snap_vma vma;
 	bool failed;
+	bool no_scan;		/* PAGEMAP_SCAN unsupported */
 };
 
 static int hexval(char c)
@@ -486,17 +493,85 @@ static void kc_flush_pages(struct kc_snap *ks)
 	}
 }
 
-static void kc_snap_pages(struct kc_snap *ks, uint64_t start, uint64_t end)
+/* PAGEMAP_SCAN (Linux 6.7): only the present ranges, instead of 8 bytes a page. */
+struct kc_page_region {
+	uint64_t start, end, categories;
+};
+
+struct kc_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+
+#define KC_PAGEMAP_SCAN		_IOWR('f', 16, struct kc_pm_scan_arg)
+#define KC_PAGE_IS_PRESENT	(1ULL << 3)
+
+static void kc_add_page(struct kc_snap *ks, uint64_t pa)
 {
-	static uint64_t ents[512];
+	uint64_t v = 0;
+
+	if (pread(ks->mem, &v, 8, (off_t)pa) != 8)
+		ks->failed = true;
+	ks->pages.u.pages[ks->pages.n].addr = pa - KWIN;
+	ks->pages.u.pages[ks->pages.n].value = v;
+	if (++ks->pages.n == KPAGES_MAX)
+		kc_flush_pages(ks);
+}
+
+/* 0 when done with PAGEMAP_SCAN, -1 to fall back to reading pagemap. */
+static int kc_scan_pages(struct kc_snap *ks, uint64_t start, uint64_t end)
+{
+	static struct kc_page_region vec[256];
+	struct kc_pm_scan_arg arg;
 	uint64_t va = start;
 
+	if (ks->no_scan)
+		return -1;
+	while (va < end) {
+		long n;
+
+		memset(&arg, 0, sizeof(arg));
+		arg.size = sizeof(arg);
+		arg.start = va;
+		arg.end = end;
+		arg.vec = (uint64_t)(uintptr_t)vec;
+		arg.vec_len = sizeof(vec) / sizeof(vec[0]);
+		arg.category_mask = KC_PAGE_IS_PRESENT;
+		arg.return_mask = KC_PAGE_IS_PRESENT;
+		n = ioctl(ks->pagemap, KC_PAGEMAP_SCAN, &arg);
+		if (n < 0) {
+			if (va != start) {
+				ks->failed = true;
+				return 0;
+			}
+			ks->no_scan = true;
+			return -1;
+		}
+		for (long i = 0; i < n; i++)
+			for (uint64_t pa = vec[i].start; pa < vec[i].end; pa += MMF_PAGE_SIZE)
+				kc_add_page(ks, pa);
+		if (arg.walk_end <= va) {
+			ks->failed = true;
+			return 0;
+		}
+		va = arg.walk_end;
+	}
+	return 0;
+}
+
+static void kc_snap_pages(struct kc_snap *ks, uint64_t start, uint64_t end)
+{
+	static uint64_t ents[4096];
+	uint64_t va = start;
+
+	if (kc_scan_pages(ks, start, end) == 0)
+		return;
 	while (va < end) {
 		size_t n = (end - va) >> MMF_PAGE_SHIFT;
 		ssize_t got;
 
-		if (n > 512)
-			n = 512;
+		if (n > sizeof(ents) / sizeof(ents[0]))
+			n = sizeof(ents) / sizeof(ents[0]);
 		got = pread(ks->pagemap, ents, n * 8, (off_t)((va >> MMF_PAGE_SHIFT) * 8));
 		if (got <= 0) {
 			ks->failed = true;
@@ -504,17 +579,8 @@ static void kc_snap_pages(struct kc_snap *ks, uint64_t start, uint64_t end)
 		}
 		n = (size_t)got / 8;
 		for (size_t i = 0; i < n; i++) {
-			uint64_t pa = va + (i << MMF_PAGE_SHIFT);
-			uint64_t v = 0;
-
-			if (!(ents[i] >> 63))
-				continue;
-			if (pread(ks->mem, &v, 8, (off_t)pa) != 8)
-				ks->failed = true;
-			ks->pages.u.pages[ks->pages.n].addr = pa - KWIN;
-			ks->pages.u.pages[ks->pages.n].value = v;
-			if (++ks->pages.n == KPAGES_MAX)
-				kc_flush_pages(ks);
+			if (ents[i] >> 63)
+				kc_add_page(ks, va + (i << MMF_PAGE_SHIFT));
 		}
 		va += (uint64_t)n << MMF_PAGE_SHIFT;
 	}
@@ -875,16 +941,6 @@ static void h_reap(struct kproc *p, bool kill_it)
 			r = poll(&pfd, 1, KTIMEOUT_MS);
 		} while (r < 0 && errno == EINTR);
 	}
-	if (p->direct && p->pid > 0) {
-		for (int i = 0; i < 500; i++) {
-			pid_t r = waitpid(p->pid, NULL, kill_it ? 0 : WNOHANG);
-
-			if (r == p->pid || (r < 0 && errno != EINTR))
-				break;
-			if (r == 0)
-				usleep(10000);
-		}
-	}
 	if (p->sock >= 0)
 		close(p->sock);
 	if (p->pidfd >= 0)
@@ -983,11 +1039,54 @@ unsigned mmf_kernel_probe(char *msg, size_t msglen)
 
 static void k_world_free(struct mmf_world *w);
 
+/*
+ * The keeper: a child subreaper, parent of p0, that reaps every model
+ * process reparented to it.  Its socket (fd 3) gives EOF when the harness
+ * frees the world (or dies); it then waits for its children and exits.
+ */
+static __attribute__((noreturn)) void keeper_main(int ksock, int p0sock)
+{
+	struct rlimit rl = { 0, 0 };
+	pid_t pid;
+
+	setrlimit(RLIMIT_CORE, &rl);
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	pid = fork();
+	if (pid == 0) {
+		close(ksock);
+		kc_setup_p0(p0sock);
+		kc_hello();
+		kc_main();
+	}
+	close(p0sock);
+	kc_adopt_ctl(ksock);
+	if (pid < 0)
+		_exit(1);
+	for (;;) {
+		struct pollfd pfd = { .fd = KCTL, .events = POLLIN };
+		char c;
+
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (poll(&pfd, 1, 50) > 0 && read(KCTL, &c, 1) <= 0)
+			break;
+	}
+	for (;;) {
+		pid_t r = waitpid(-1, NULL, 0);
+
+		if (r < 0 && errno != EINTR)
+			break;
+	}
+	_exit(0);
+}
+
 static struct mmf_world *k_world_new(const struct mmf_config *cfg)
 {
 	struct mmf_world *w;
 	char msg[600];
-	int sv[2];
+	int sv[2], kv[2];
 	pid_t pid;
 
 	(void)cfg;	/* max_map_count: the host's sysctl applies */
@@ -1003,39 +1102,41 @@ static struct mmf_world *k_world_new(const struct mmf_config *cfg)
 		w->procs[i].sock = w->procs[i].pidfd = -1;
 	for (int i = 0; i < MMF_MAX_FILES; i++)
 		w->files[i].fd = -1;
+	w->keeper_sock = -1;
 	w->names_ok = probe_names();
 	if (!w->names_ok && !atomic_exchange(&names_note_printed, 1))
 		fprintf(stderr, "mmfuzz: note: this kernel has no PR_SET_VMA_ANON_NAME "
 			"(CONFIG_ANON_VMA_NAME); set_name ops are skipped by the kernel backend\n");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		fprintf(stderr, "mmfuzz: kernel: socketpair: %s\n", strerror(errno));
-		free(w);
+		k_world_free(w);
+		return NULL;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, kv) < 0) {
+		fprintf(stderr, "mmfuzz: kernel: socketpair: %s\n", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		k_world_free(w);
 		return NULL;
 	}
 	fflush(NULL);
 	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "mmfuzz: kernel: fork: %s\n", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		free(w);
-		return NULL;
-	}
 	if (pid == 0) {
-		kc_setup_p0(sv[1]);
-		kc_hello();
-		kc_main();
+		close(sv[0]);
+		close(kv[0]);
+		keeper_main(kv[1], sv[1]);
 	}
 	close(sv[1]);
+	close(kv[1]);
 	w->procs[0].sock = sv[0];
-	w->procs[0].direct = true;
-	w->procs[0].pid = pid;
+	w->keeper_sock = kv[0];
+	if (pid < 0) {
+		fprintf(stderr, "mmfuzz: kernel: fork: %s\n", strerror(errno));
+		k_world_free(w);
+		return NULL;
+	}
+	w->keeper = pid;
 	if (h_hello(w, &w->procs[0]) < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		close(sv[0]);
-		w->procs[0].live = false;
-		w->procs[0].sock = -1;
 		k_world_free(w);
 		return NULL;
 	}
@@ -1046,9 +1147,38 @@ static void k_world_free(struct mmf_world *w)
 {
 	if (!w)
 		return;
+	/* signal everybody first, then wait for each */
+	for (int i = 0; i < MMF_MAX_PROCS; i++) {
+		struct kproc *p = &w->procs[i];
+
+		if (p->live && p->pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+		else if (p->live && p->pid > 0)
+			kill(p->pid, SIGKILL);
+	}
 	for (int i = 0; i < MMF_MAX_PROCS; i++) {
 		if (w->procs[i].live || w->procs[i].sock >= 0)
 			h_reap(&w->procs[i], true);
+	}
+	if (w->keeper_sock >= 0)
+		close(w->keeper_sock);
+	if (w->keeper > 0) {
+		/* the keeper exits once its (killed) children are reaped */
+		int i;
+
+		for (i = 0; i < 300; i++) {
+			pid_t r = waitpid(w->keeper, NULL, WNOHANG);
+
+			if (r == w->keeper || (r < 0 && errno != EINTR))
+				break;
+			usleep(i < 20 ? 500 : 10000);
+		}
+		if (i == 300) {
+			fprintf(stderr, "mmfuzz: kernel: keeper %d did not exit; killing it\n",
+				(int)w->keeper);
+			kill(w->keeper, SIGKILL);
+			waitpid(w->keeper, NULL, 0);
+		}
 	}
 	for (int i = 0; i < MMF_MAX_FILES; i++) {
 		if (w->files[i].fd >= 0)
