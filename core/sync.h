@@ -365,14 +365,19 @@ static inline bool mmf_refcount_dec_and_test(struct mmf_refcount *r)
  * mmf_rcu_access_pointer() is for the writer (holding the update-side lock),
  * which needs no ordering.
  *
+ * Callbacks run in mmf_call_rcu() order on one callback thread (native),
+ * after a grace period that began after their mmf_call_rcu().
+ *
  * TSan (native backend): liburcu is not instrumented, so the backend adds
  * happens-before edges that express the grace-period guarantee:
  *   - every outermost mmf_rcu_read_unlock() releases one global RCU clock
  *     (before the real unlock, so the grace period covers it);
- *   - mmf_synchronize_rcu() acquires that clock after the grace period;
- *   - mmf_call_rcu() releases on the head; the callback wrapper acquires the
- *     head and the RCU clock before calling fn, and releases a "callbacks
- *     done" clock after fn; mmf_rcu_barrier() acquires it.
+ *   - mmf_synchronize_rcu() acquires that clock after the grace period, and
+ *     so does the callback thread after each grace period, before it runs
+ *     the callbacks;
+ *   - the callback queue and mmf_rcu_barrier() are pthread mutex/condvar
+ *     based, so the caller's history reaches its callback, and every
+ *     callback's history reaches the barrier's caller.
  * So a writer that frees after a grace period is race-free for TSan, and
  * one that frees unpublished memory early races with the readers' loads.
  */

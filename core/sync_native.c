@@ -8,9 +8,10 @@
  * ThreadSanitizer: pthread mutexes, condition variables and spinlocks are
  * intercepted by TSan, so every lock here is visible to it as it stands.
  * liburcu is not instrumented: its read side is plain loads/stores plus
- * membarrier, its grace-period wait and its call_rcu queue are invisible.
- * The MMF_TSAN blocks below add the happens-before edges RCU guarantees
- * (see the RCU section of sync.h for the list and the reasoning).
+ * membarrier, its grace-period wait is invisible.  We use only its read
+ * side and urcu_memb_synchronize_rcu(); call_rcu and rcu_barrier are our
+ * own (pthread-based, hence visible).  tsan_acquire/tsan_release add the
+ * happens-before edges RCU guarantees (see the RCU section of sync.h).
  */
 #include "sync.h"
 
@@ -376,16 +377,12 @@ void mmf_spin_unlock(struct mmf_spinlock *l)
 
 /* ---- RCU ---------------------------------------------------------------------- */
 
-_Static_assert(sizeof(struct rcu_head) <= sizeof(((struct mmf_rcu_head *)0)->impl_),
-	       "mmf_rcu_head too small for liburcu's rcu_head");
-
 /*
- * TSan-only synchronisation objects (their addresses are what matters):
- * rcu_clock collects every reader's history at read_unlock; cb_done every
- * callback's history when it returns.
+ * TSan-only synchronisation object (its address is what matters):
+ * rcu_clock collects every reader's history at read_unlock, and is acquired
+ * wherever a grace period is known to have ended.
  */
 static char rcu_clock;
-static char cb_done;
 
 /* Unregister an automatically registered thread when it exits. */
 static pthread_key_t rcu_key;
@@ -449,24 +446,74 @@ void mmf_rcu_read_unlock(void)
 	urcu_memb_read_unlock();
 }
 
-static void rcu_callback(struct rcu_head *rh)
-{
-	struct mmf_rcu_head *head = container_of((void *)rh, struct mmf_rcu_head, impl_);
+/*
+ * call_rcu: our own callback worker rather than liburcu's call_rcu threads,
+ * so that the queue and rcu_barrier are built from TSan-visible pthread
+ * primitives (liburcu's barrier allocates and frees its completion records
+ * through uninstrumented synchronisation, which TSan reports as races).
+ * liburcu provides the grace period: the worker takes the whole queue,
+ * waits one urcu_memb_synchronize_rcu() for the batch, then runs it.
+ * Callbacks run in call order, on the worker thread.
+ */
+static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cb_more = PTHREAD_COND_INITIALIZER;	/* queue not empty */
+static pthread_cond_t cb_progress = PTHREAD_COND_INITIALIZER;	/* cb_completed grew */
+static struct mmf_rcu_head *cb_first, **cb_last = &cb_first;	/* under cb_lock */
+static unsigned long cb_queued, cb_completed;			/* under cb_lock */
+static bool cb_worker_running;					/* under cb_lock */
 
-	tsan_acquire(head);		/* what the caller did before mmf_call_rcu */
-	tsan_acquire(&rcu_clock);	/* every reader that could see the object */
-	head->func(head);
-	tsan_release(&cb_done);
+#define CB_NEXT(h) (*(struct mmf_rcu_head **)&(h)->impl_[0])
+
+static void *cb_worker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct mmf_rcu_head *batch, *h, *next;
+		unsigned long n = 0;
+
+		pthread_mutex_lock(&cb_lock);
+		while (!cb_first)
+			pthread_cond_wait(&cb_more, &cb_lock);
+		batch = cb_first;
+		cb_first = NULL;
+		cb_last = &cb_first;
+		pthread_mutex_unlock(&cb_lock);
+
+		urcu_memb_synchronize_rcu();
+		tsan_acquire(&rcu_clock);	/* every reader that could see the batch */
+		for (h = batch; h; h = next) {
+			next = CB_NEXT(h);
+			h->func(h);
+			n++;
+		}
+		pthread_mutex_lock(&cb_lock);
+		cb_completed += n;
+		pthread_cond_broadcast(&cb_progress);
+		pthread_mutex_unlock(&cb_lock);
+	}
+	return NULL;
 }
 
 void mmf_call_rcu(struct mmf_rcu_head *head, void (*fn)(struct mmf_rcu_head *head))
 {
-	struct rcu_head *rh = (struct rcu_head *)head->impl_;
-
-	rcu_ensure_registered();
 	head->func = fn;
-	tsan_release(head);
-	urcu_memb_call_rcu(rh, rcu_callback);
+	CB_NEXT(head) = NULL;
+	pthread_mutex_lock(&cb_lock);
+	*cb_last = head;
+	cb_last = &CB_NEXT(head);
+	cb_queued++;
+	if (!cb_worker_running) {
+		pthread_t th;
+		pthread_attr_t attr;
+
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		check(pthread_create(&th, &attr, cb_worker, NULL), "pthread_create(call_rcu worker)");
+		pthread_attr_destroy(&attr);
+		cb_worker_running = true;
+	}
+	pthread_cond_signal(&cb_more);
+	pthread_mutex_unlock(&cb_lock);
 }
 
 void mmf_synchronize_rcu(void)
@@ -479,9 +526,13 @@ void mmf_synchronize_rcu(void)
 
 void mmf_rcu_barrier(void)
 {
+	unsigned long target;
+
 	if (rcu_depth)
 		mmf_sync_bug("mmf_rcu_barrier inside a read-side section");
-	rcu_ensure_registered();
-	urcu_memb_barrier();
-	tsan_acquire(&cb_done);
+	pthread_mutex_lock(&cb_lock);
+	target = cb_queued;
+	while (cb_completed < target)
+		pthread_cond_wait(&cb_progress, &cb_lock);
+	pthread_mutex_unlock(&cb_lock);
 }

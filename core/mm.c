@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/mm.c - the world and its processes: lifecycle, dispatch of ops,
+ * snapshot and counters.  The ops table is mmf_core.
+ *
+ * world->lock protects only the handle tables (procs[], files[]).  An op
+ * looks its process (mm) or file up under it and then runs without it:
+ * ops on different processes run in parallel, and ops on one process
+ * synchronise through its mmap_lock / per-VMA locks.  An exited mm stays
+ * allocated (on the zombie list) until the world is freed, so an op that
+ * looked it up just before the exit finds it dead (-ESRCH) and never
+ * touches freed memory.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm.h"
+
+struct core_mm *core_mm_new(struct mmf_world *w, int pid)
+{
+	struct core_mm *mm = calloc(1, sizeof(*mm));
+
+	if (!mm)
+		abort();
+	mm->w = w;
+	mm->pid = pid;
+	mmf_rwsem_init(&mm->mmap_lock);
+	mmf_atomic_set(&mm->mm_lock_seq, 0);
+	vma_tree_init(&mm->mt, &w->tree_stats, &mm->mmap_lock);
+	mmf_spin_init(&mm->page_table_lock);
+	mmf_spin_init(&mm->free_lock);
+	return mm;
+}
+
+static void core_mm_free(struct core_mm *mm)
+{
+	vma_tree_destroy(&mm->mt, true);
+	free(mm->ptes);
+	mmf_spin_destroy(&mm->page_table_lock);
+	mmf_spin_destroy(&mm->free_lock);
+	mmf_rwsem_destroy(&mm->mmap_lock);
+	free(mm);
+}
+
+static struct mmf_world *world_new(const struct mmf_config *cfg)
+{
+	struct mmf_world *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		abort();
+	if (cfg)
+		w->cfg = *cfg;
+	w->max_map_count = w->cfg.max_map_count ? w->cfg.max_map_count : MMF_MAX_MAP_COUNT;
+	mmf_mutex_init(&w->lock);
+	w->zero_page.zero = true;
+	mmf_atomic_set(&w->zero_page.ref, 1);
+	w->procs[0] = core_mm_new(w, 0);
+	return w;
+}
+
+static void world_free(struct mmf_world *w)
+{
+	struct core_mm *mm, *next;
+	int i;
+
+	if (!w)
+		return;
+	for (i = 0; i < MMF_MAX_PROCS; i++) {
+		mm = w->procs[i];
+		if (!mm)
+			continue;
+		mmap_write_lock(mm);
+		exit_mmap(mm);
+		mm->dead = true;
+		mmap_write_unlock(mm);
+		mm->zombie_next = w->zombies;
+		w->zombies = mm;
+		w->procs[i] = NULL;
+	}
+	for (mm = w->zombies; mm; mm = next) {
+		next = mm->zombie_next;
+		core_mm_free(mm);
+	}
+	/* every VMA batch and retired tree node is freed by its callback */
+	mmf_rcu_barrier();
+	for (i = 0; i < MMF_MAX_FILES; i++)
+		if (w->files[i])
+			core_file_put(w->files[i]);
+	mmf_mutex_destroy(&w->lock);
+	free(w);
+}
+
+/* ---- handles ---------------------------------------------------------------------- */
+
+static struct core_mm *lookup_proc(struct mmf_world *w, int pid)
+{
+	struct core_mm *mm = NULL;
+
+	if (pid < 0 || pid >= MMF_MAX_PROCS)
+		return NULL;
+	mmf_mutex_lock(&w->lock);
+	mm = w->procs[pid];
+	mmf_mutex_unlock(&w->lock);
+	return mm;
+}
+
+static struct core_file *lookup_file(struct mmf_world *w, int fid)
+{
+	struct core_file *f;
+
+	if (fid < 0 || fid >= MMF_MAX_FILES)
+		return NULL;
+	mmf_mutex_lock(&w->lock);
+	f = w->files[fid];
+	mmf_mutex_unlock(&w->lock);
+	return f;
+}
+
+static int64_t core_fork(struct mmf_world *w, struct core_mm *parent)
+{
+	struct core_mm *child;
+	int pid;
+
+	mmap_write_lock(parent);
+	if (parent->dead) {
+		mmap_write_unlock(parent);
+		return -ESRCH;
+	}
+	/* the lowest free slot; the child is published locked, so every op on
+	 * it waits until its address space is complete */
+	mmf_mutex_lock(&w->lock);
+	for (pid = 0; pid < MMF_MAX_PROCS; pid++)
+		if (!w->procs[pid])
+			break;
+	if (pid == MMF_MAX_PROCS) {
+		mmf_mutex_unlock(&w->lock);
+		mmap_write_unlock(parent);
+		return -EAGAIN;
+	}
+	child = core_mm_new(w, pid);
+	mmap_write_lock(child);
+	w->procs[pid] = child;
+	mmf_mutex_unlock(&w->lock);
+
+	core_dup_mm(parent, child);
+	mmap_write_unlock(child);
+	mmap_write_unlock(parent);
+	return pid;
+}
+
+static int64_t core_exit(struct mmf_world *w, struct core_mm *mm)
+{
+	mmap_write_lock(mm);
+	if (mm->dead) {
+		mmap_write_unlock(mm);
+		return -ESRCH;
+	}
+	exit_mmap(mm);
+	mm->dead = true;
+	mmap_write_unlock(mm);
+
+	mmf_mutex_lock(&w->lock);
+	if (w->procs[mm->pid] == mm)
+		w->procs[mm->pid] = NULL;
+	mm->zombie_next = w->zombies;
+	w->zombies = mm;
+	mmf_mutex_unlock(&w->lock);
+	return 0;
+}
+
+static int64_t core_file_create(struct mmf_world *w, uint64_t size)
+{
+	int fid;
+
+	if (size > MMF_MAX_FILE_SIZE)
+		return -EFBIG;
+	mmf_mutex_lock(&w->lock);
+	for (fid = 0; fid < MMF_MAX_FILES; fid++) {
+		if (!w->files[fid]) {
+			w->files[fid] = core_file_new(w, fid, size);
+			break;
+		}
+	}
+	mmf_mutex_unlock(&w->lock);
+	return fid < MMF_MAX_FILES ? fid : -EMFILE;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------- */
+
+static void exec_file_op(struct mmf_world *w, const struct mmf_op *op, struct mmf_res *res)
+{
+	struct core_file *f;
+
+	if (op->kind == MMF_OP_FILE_CREATE) {
+		res->ret = core_file_create(w, op->len);
+		return;
+	}
+	f = lookup_file(w, op->file);
+	if (!f) {
+		res->ret = -EBADF;
+		return;
+	}
+	switch (op->kind) {
+	case MMF_OP_TRUNCATE:
+		res->ret = core_file_truncate(f, op->len);
+		break;
+	case MMF_OP_FILE_READ:
+		res->ret = core_file_read(f, op->pgoff, &res->value);
+		break;
+	case MMF_OP_FILE_WRITE:
+		res->ret = core_file_write(f, op->pgoff, op->value);
+		break;
+	default:
+		res->ret = -EINVAL;
+		break;
+	}
+}
+
+static void exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_res *res)
+{
+	struct core_mm *mm;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	switch (op->kind) {
+	case MMF_OP_FILE_CREATE:
+	case MMF_OP_TRUNCATE:
+	case MMF_OP_FILE_READ:
+	case MMF_OP_FILE_WRITE:
+		exec_file_op(w, op, res);
+		return;
+	default:
+		break;
+	}
+	if ((unsigned)op->kind >= MMF_OP__COUNT) {
+		res->ret = -EINVAL;
+		return;
+	}
+	mm = lookup_proc(w, op->proc);
+	if (!mm) {
+		res->ret = -ESRCH;
+		return;
+	}
+	switch (op->kind) {
+	case MMF_OP_FORK:
+		res->ret = core_fork(w, mm);
+		break;
+	case MMF_OP_EXIT:
+		res->ret = core_exit(w, mm);
+		break;
+	case MMF_OP_MMAP:
+		res->ret = core_mmap(mm, op);
+		break;
+	case MMF_OP_MUNMAP:
+		res->ret = core_munmap(mm, op->addr, op->len);
+		break;
+	case MMF_OP_MPROTECT:
+		res->ret = core_mprotect(mm, op->addr, op->len, op->prot);
+		break;
+	case MMF_OP_MREMAP:
+		res->ret = core_mremap(mm, op);
+		break;
+	case MMF_OP_MADVISE:
+		res->ret = core_madvise(mm, op->addr, op->len, op->advice);
+		break;
+	case MMF_OP_SET_NAME: {
+		char name[MMF_OP_NAME_MAX + 1];
+
+		memcpy(name, op->name, MMF_OP_NAME_MAX);
+		name[MMF_OP_NAME_MAX] = '\0';
+		res->ret = core_set_anon_name(mm, op->addr, op->len, name, op->name_null);
+		break;
+	}
+	case MMF_OP_READ:
+	case MMF_OP_WRITE:
+		ret = core_fault(mm, op->addr, op->kind == MMF_OP_WRITE, op->value, res);
+		if (ret)
+			res->ret = ret;
+		break;
+	default:
+		res->ret = -EINVAL;
+		break;
+	}
+}
+
+/* ---- observation ------------------------------------------------------------------------- */
+
+static void snapshot_mm(struct mmf_snap *s, struct core_mm *mm)
+{
+	struct mmf_snap_proc *sp = mmf_snap_add_proc(s, mm->pid);
+	struct core_vma *vma;
+	struct vma_tree_range r;
+	size_t i;
+
+	mmap_read_lock(mm);
+	vma_tree_for_each(&mm->mt, vma, r, 0, MMF_TASK_SIZE) {
+		struct mmf_snap_vma *sv = mmf_snap_add_vma(sp);
+
+		sv->start = vma->start;
+		sv->end = vma->end;
+		sv->pgoff = vma->file ? vma->pgoff : 0;
+		sv->prot = vma->flags & VM_PROT_MASK;	/* VM_READ/WRITE/EXEC == PROT_* */
+		sv->flags = (vma->flags & VM_SHARED ? MMF_VMA_SHARED : 0) |
+			    (vma->flags & VM_GROWSDOWN ? MMF_VMA_GROWSDOWN : 0) |
+			    (vma->flags & VM_DONTCOPY ? MMF_VMA_DONTCOPY : 0) |
+			    (vma->flags & VM_WIPEONFORK ? MMF_VMA_WIPEONFORK : 0);
+		sv->file = vma->file && vma->file->fid >= 0 ? vma->file->fid : MMF_FILE_ANON;
+		if (vma->anon_name) {
+			sv->has_name = 1;
+			strncpy(sv->name, vma->anon_name->name, sizeof(sv->name) - 1);
+		}
+	}
+	mmf_spin_lock(&mm->page_table_lock);
+	for (i = 0; i < mm->nr_ptes; i++)
+		mmf_snap_add_page(sp, mm->ptes[i].vpn << MMF_PAGE_SHIFT,
+				  mmf_read_once(mm->ptes[i].page->value));
+	mmf_spin_unlock(&mm->page_table_lock);
+	mmap_read_unlock(mm);
+}
+
+static void snapshot(struct mmf_world *w, struct mmf_snap *s)
+{
+	int i;
+	size_t j;
+
+	for (i = 0; i < MMF_MAX_PROCS; i++) {
+		struct core_mm *mm = lookup_proc(w, i);
+
+		if (mm && !mm->dead)
+			snapshot_mm(s, mm);
+	}
+	for (i = 0; i < MMF_MAX_FILES; i++) {
+		struct core_file *f = lookup_file(w, i);
+		struct mmf_snap_file *sf;
+
+		if (!f)
+			continue;
+		mmf_mutex_lock(&f->pages_lock);
+		sf = mmf_snap_add_file(s, i, f->size);
+		for (j = 0; j < f->nr_pages; j++)
+			mmf_snap_add_fpage(sf, f->pages[j].index, mmf_read_once(f->pages[j].page->value));
+		mmf_mutex_unlock(&f->pages_lock);
+	}
+}
+
+static void counters(struct mmf_world *w, struct mmf_counters *c)
+{
+#define CORE_COUNTER_READ(name) c->name = (uint64_t)mmf_atomic_long_read(&w->cnt.name);
+	MMF_COUNTERS(CORE_COUNTER_READ)
+#undef CORE_COUNTER_READ
+	c->tree_node_alloc = (uint64_t)mmf_atomic_long_read(&w->tree_stats.node_alloc);
+	c->tree_node_free = (uint64_t)mmf_atomic_long_read(&w->tree_stats.node_free);
+}
+
+const struct mmf_impl mmf_core = {
+	.name = "core",
+	.world_new = world_new,
+	.world_free = world_free,
+	.exec = exec,
+	.snapshot = snapshot,
+	.counters = counters,
+	.check = core_check,
+	.clone = NULL,
+};

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/mmap.c - mmap_region, munmap, exit_mmap and placement.
+ *
+ * mmap_region: the new VMA is write-locked (vma_start_write) BEFORE it is
+ * stored in the tree, so a lockless fault that finds it fails its per-VMA
+ * trylock and falls back to mmap_lock, which it gets only after the VMA is
+ * complete and linked into its file's i_mmap.  The tree store and the
+ * map_count update happen outside the i_mmap_rwsem critical section; that
+ * lock covers only the i_mmap insertion.
+ *
+ * munmap / exit_mmap: the VMAs of the range are write-locked and detached
+ * from the tree in one tree transaction, their PTEs zapped, then torn
+ * down: anon_vma chains dropped, file VMAs unlinked from i_mmap in batches
+ * (core/unlink.c), VMA memory freed through the throttled RCU list
+ * (core/vma_free.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "mm.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#define MAP_TYPE_MASK 0x0f
+
+/* MAP_SHARED_VALIDATE accepts only these (LEGACY_MAP_MASK). */
+#define LEGACY_MAP_MASK (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | \
+			 MAP_DENYWRITE | MAP_EXECUTABLE | MAP_UNINITIALIZED | \
+			 MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | \
+			 MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | \
+			 (MAP_HUGE_MASK << MAP_HUGE_SHIFT))
+
+/* x86 __TASK_UNMAPPED_BASE: the bottom-up fallback starts here. */
+#define TASK_UNMAPPED_BASE MMF_PAGE_ALIGN(MMF_TASK_SIZE / 3)
+
+/* ---- placement --------------------------------------------------------------- */
+
+static uint64_t vm_start_gap(const struct core_vma *v)
+{
+	if (!(v->flags & VM_GROWSDOWN))
+		return v->start;
+	return v->start > MMF_STACK_GUARD_GAP ? v->start - MMF_STACK_GUARD_GAP : 0;
+}
+
+/* The gap between prev and next (either may be NULL), clipped to [low, high]. */
+static bool gap_between(const struct core_vma *prev, const struct core_vma *next,
+			uint64_t low, uint64_t high, uint64_t *start, uint64_t *end)
+{
+	*start = prev ? prev->end : 0;
+	*end = next ? vm_start_gap(next) : MMF_TASK_SIZE;
+	if (*start < low)
+		*start = low;
+	if (*end > high)
+		*end = high;
+	return *start < *end;
+}
+
+static int64_t unmapped_area_topdown(struct core_mm *mm, uint64_t len, uint64_t low,
+				     uint64_t high)
+{
+	struct core_vma *next = NULL;
+	struct core_vma *prev = vma_tree_find_prev(&mm->mt, MMF_TASK_SIZE, NULL);
+	uint64_t s, e;
+
+	for (;;) {
+		if (gap_between(prev, next, low, high, &s, &e) && e - s >= len)
+			return (int64_t)(e - len);
+		if (!prev)
+			return -ENOMEM;
+		next = prev;
+		prev = vma_prev_of(mm, prev);
+	}
+}
+
+static int64_t unmapped_area(struct core_mm *mm, uint64_t len, uint64_t low, uint64_t high)
+{
+	struct core_vma *prev = NULL, *next = find_vma(mm, 0);
+	uint64_t s, e;
+
+	for (;;) {
+		if (gap_between(prev, next, low, high, &s, &e) && e - s >= len)
+			return (int64_t)s;
+		if (!next)
+			return -ENOMEM;
+		prev = next;
+		next = vma_next_of(mm, next);
+	}
+}
+
+static bool hint_fits(struct core_mm *mm, uint64_t addr, uint64_t len)
+{
+	struct core_vma *prev, *next = find_vma_prev(mm, addr, &prev);
+
+	return MMF_TASK_SIZE - len >= addr && addr >= MMF_MMAP_MIN_ADDR &&
+	       (!next || addr + len <= vm_start_gap(next)) && (!prev || addr >= prev->end);
+}
+
+static int64_t topdown_area(struct core_mm *mm, uint64_t addr, uint64_t len)
+{
+	int64_t found;
+
+	if (len > MMF_TASK_SIZE - MMF_MMAP_MIN_ADDR)
+		return -ENOMEM;
+	if (addr && hint_fits(mm, MMF_PAGE_ALIGN(addr), len))
+		return (int64_t)MMF_PAGE_ALIGN(addr);
+	found = unmapped_area_topdown(mm, len, MMF_MMAP_MIN_ADDR, MMF_MMAP_BASE);
+	if (found >= 0)
+		return found;
+	return unmapped_area(mm, len, TASK_UNMAPPED_BASE, MMF_TASK_SIZE);
+}
+
+/* Returns an address or -errno (as int64_t in a uint64_t). */
+uint64_t get_unmapped_area(struct core_mm *mm, uint64_t addr, uint64_t len, bool fixed)
+{
+	int64_t found;
+
+	if (len > MMF_TASK_SIZE)
+		return (uint64_t)-ENOMEM;
+	found = fixed ? (int64_t)addr : topdown_area(mm, addr, len);
+	if (found < 0)
+		return (uint64_t)found;
+	if ((uint64_t)found > MMF_TASK_SIZE - len)
+		return (uint64_t)-ENOMEM;
+	if ((uint64_t)found & (MMF_PAGE_SIZE - 1))
+		return (uint64_t)-EINVAL;
+	if ((uint64_t)found < MMF_MMAP_MIN_ADDR)
+		return (uint64_t)-EPERM;
+	return (uint64_t)found;
+}
+
+/* ---- tearing VMAs down ------------------------------------------------------------ */
+
+/*
+ * The VMAs are detached (out of the tree, write-locked) and their PTEs are
+ * gone: drop anon_vma chains, unlink file VMAs from i_mmap in batches, and
+ * free them.
+ */
+void unmap_vmas_batch(struct core_mm *mm, struct core_vma **vmas, size_t n)
+{
+	struct unlink_vma_file_batch vb;
+	size_t i;
+
+	unlink_file_vma_batch_init(&vb);
+	for (i = 0; i < n; i++) {
+		unlink_anon_vmas(vmas[i]);
+		unlink_file_vma_batch_add(&vb, vmas[i]);
+	}
+	unlink_file_vma_batch_final(&vb);
+	for (i = 0; i < n; i++)
+		vm_area_free(vmas[i]);
+}
+
+/* Detach and tear down every VMA inside [start, end) (already split). */
+static void remove_range(struct core_mm *mm, uint64_t start, uint64_t end)
+{
+	struct core_vma *stack[16], **vmas = stack, *vma;
+	struct vma_tree_range r;
+	size_t n = 0, cap = 16, i;
+
+	vma_tree_for_each(&mm->mt, vma, r, start, end) {
+		if (n == cap) {
+			struct core_vma **nv = malloc(2 * cap * sizeof(*nv));
+
+			if (!nv)
+				abort();
+			for (i = 0; i < n; i++)
+				nv[i] = vmas[i];
+			if (vmas != stack)
+				free(vmas);
+			vmas = nv;
+			cap *= 2;
+		}
+		vmas[n++] = vma;
+	}
+	if (!n)
+		return;
+	for (i = 0; i < n; i++)
+		vma_start_write(vmas[i]);
+	vma_tree_begin(&mm->mt);
+	for (i = 0; i < n; i++)
+		vma_tree_remove(mm, vmas[i]);
+	vma_tree_commit(&mm->mt);
+	zap_page_range(mm, start, end);
+	unmap_vmas_batch(mm, vmas, n);
+	if (vmas != stack)
+		free(vmas);
+}
+
+/* do_vmi_munmap on a page-aligned range; mmap_lock held for write. */
+int do_munmap(struct core_mm *mm, uint64_t start, uint64_t len)
+{
+	uint64_t end = start + len;
+	struct core_vma *vma = find_vma(mm, start), *last;
+
+	if (!vma || vma->start >= end)
+		return 0;
+	if (vma->start < start) {
+		/* one VMA becoming three needs room for one more */
+		if (end < vma->end && (uint32_t)mm->map_count >= mm->w->max_map_count)
+			return -ENOMEM;
+		split_vma_nocheck(mm, vma, start, true, NULL);
+	}
+	last = vma_lookup(mm, end - 1);
+	if (last && last->end > end)
+		split_vma_nocheck(mm, last, end, false, NULL);
+	remove_range(mm, start, end);
+	return 0;
+}
+
+int64_t core_munmap(struct core_mm *mm, uint64_t start, uint64_t len)
+{
+	int ret;
+
+	if ((start & (MMF_PAGE_SIZE - 1)) || start > MMF_TASK_SIZE || len > MMF_TASK_SIZE - start)
+		return -EINVAL;
+	len = MMF_PAGE_ALIGN(len);
+	if (!len)
+		return -EINVAL;
+	mmap_write_lock(mm);
+	ret = mm->dead ? -ESRCH : do_munmap(mm, start, len);
+	mmap_write_unlock(mm);
+	return ret;
+}
+
+/* exit_mmap: everything goes; the free list is drained. mmap_lock held (write). */
+void exit_mmap(struct core_mm *mm)
+{
+	remove_range(mm, 0, MMF_TASK_SIZE);
+	zap_page_range(mm, 0, MMF_TASK_SIZE);
+	vm_area_free_drain(mm);
+}
+
+/* ---- mmap ----------------------------------------------------------------------- */
+
+static int check_map_type(bool anon, uint32_t flags)
+{
+	uint32_t type = flags & MAP_TYPE_MASK;
+
+	if (anon) {
+		if (type != MAP_SHARED && type != MAP_PRIVATE)
+			return -EINVAL;
+		if (type == MAP_SHARED && (flags & MAP_GROWSDOWN))
+			return -EINVAL;
+		return 0;
+	}
+	if (type == MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK))
+		return -EOPNOTSUPP;
+	if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE && type != MAP_PRIVATE)
+		return -EINVAL;
+	if (flags & MAP_GROWSDOWN)
+		return -EINVAL;
+	return 0;
+}
+
+static uint32_t prot_to_vm(uint32_t prot)
+{
+	return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) |
+	       (prot & PROT_EXEC ? VM_EXEC : 0);
+}
+
+/* __mmap_region: [addr, addr + len) is free (munmapped by the caller). */
+static void mmap_region(struct core_mm *mm, struct core_file *file, uint64_t addr,
+			uint64_t len, uint32_t vm_flags, uint64_t pgoff)
+{
+	bool shared_anon = !file && (vm_flags & VM_SHARED);
+	struct vma_merge_req r = {
+		.start = addr,
+		.end = addr + len,
+		.pgoff = pgoff,
+		.flags = vm_flags,
+		.file = file,
+	};
+	struct core_vma *vma;
+
+	if (!shared_anon) {
+		find_vma_prev(mm, addr, &r.prev);
+		r.next = find_vma(mm, addr);
+		if (vma_merge_new_range(mm, &r))
+			return;
+	}
+
+	vma = vm_area_alloc(mm);
+	vma->start = addr;
+	vma->end = addr + len;
+	vma->flags = vm_flags;
+	vma->pgoff = pgoff;
+	if (file) {
+		core_file_get(file);
+		vma->file = file;
+	} else if (shared_anon) {
+		/* shmem_zero_setup: a shmem object the size of the mapping */
+		vma->file = core_file_new(mm->w, -1, len);
+		vma->pgoff = 0;
+	}
+	/* invisible to lockless faults until mmap_write_unlock */
+	vma_start_write(vma);
+	/* tree store and map_count outside the i_mmap lock ... */
+	vma_tree_store(mm, vma);
+	/* ... which covers only the i_mmap insertion */
+	if (vma->file) {
+		i_mmap_lock_write(vma->file);
+		i_mmap_insert(vma->file, vma);
+		i_mmap_unlock_write(vma->file);
+	}
+}
+
+int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
+{
+	bool anon = op->flags & MAP_ANONYMOUS, shared;
+	uint32_t flags = op->flags, vm_flags;
+	uint32_t prot = op->prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	struct core_file *file = NULL;
+	uint64_t addr = op->addr, len = op->len, pgoff = op->pgoff, found;
+	int64_t ret;
+	int err;
+
+	if (!anon) {
+		struct mmf_world *w = mm->w;
+
+		if (op->file < 0 || op->file >= MMF_MAX_FILES)
+			return -EBADF;
+		mmf_mutex_lock(&w->lock);
+		file = w->files[op->file];
+		mmf_mutex_unlock(&w->lock);
+		if (!file)
+			return -EBADF;
+	}
+	if (!len)
+		return -EINVAL;
+	if (flags & MAP_FIXED_NOREPLACE)
+		flags |= MAP_FIXED;
+	if (!(flags & MAP_FIXED)) {
+		addr &= MMF_PAGE_MASK;
+		if (addr && addr < MMF_MMAP_MIN_ADDR)
+			addr = MMF_PAGE_ALIGN(MMF_MMAP_MIN_ADDR);
+	}
+	len = MMF_PAGE_ALIGN(len);
+	if (!len)
+		return -ENOMEM;
+	if (pgoff + (len >> MMF_PAGE_SHIFT) < pgoff)
+		return -EOVERFLOW;
+
+	mmap_write_lock(mm);
+	if (mm->dead) {
+		ret = -ESRCH;
+		goto out;
+	}
+	if ((uint32_t)mm->map_count > mm->w->max_map_count) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	found = get_unmapped_area(mm, addr, len, flags & MAP_FIXED);
+	if ((int64_t)found < 0) {
+		ret = (int64_t)found;
+		goto out;
+	}
+	addr = found;
+	if (flags & MAP_FIXED_NOREPLACE) {
+		struct core_vma *v = find_vma(mm, addr);
+
+		if (v && v->start < addr + len) {
+			ret = -EEXIST;
+			goto out;
+		}
+	}
+	err = check_map_type(anon, flags);
+	if (err) {
+		ret = err;
+		goto out;
+	}
+	shared = (flags & MAP_TYPE_MASK) != MAP_PRIVATE;
+	err = do_munmap(mm, addr, len);
+	if (err) {
+		ret = err;
+		goto out;
+	}
+	vm_flags = prot_to_vm(prot) | (shared ? VM_SHARED : 0) |
+		   (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) |
+		   (!shared && (prot & PROT_WRITE) ? VM_ACCOUNT : 0);
+	if (!file)
+		pgoff = shared ? 0 : addr >> MMF_PAGE_SHIFT;
+	mmap_region(mm, file, addr, len, vm_flags, pgoff);
+	ret = (int64_t)addr;
+out:
+	mmap_write_unlock(mm);
+	return ret;
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/mprotect.c - mprotect(2): change R/W/X over a range, VMA by VMA,
+ * merging with neighbours or splitting (vma_modify); a hole stops the walk
+ * with -ENOMEM after the VMAs before it were changed.
+ *
+ * VM_ACCOUNT: set when a private mapping first becomes writable; dropped
+ * when write goes away from a private anonymous VMA that has no anon_vma
+ * yet.  It is invisible in the snapshot but decides merges.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "mm.h"
+
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+
+static uint32_t mprotect_flags(const struct core_vma *vma, uint32_t prot)
+{
+	uint32_t flags = vma->flags & ~VM_PROT_MASK;
+
+	flags |= (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) |
+		 (prot & PROT_EXEC ? VM_EXEC : 0);
+	if (prot & PROT_WRITE) {
+		if (!(vma->flags & (VM_ACCOUNT | VM_SHARED | VM_WRITE)))
+			flags |= VM_ACCOUNT;
+	} else if ((vma->flags & VM_ACCOUNT) && vma_is_anonymous(vma) && !vma->anon_vma) {
+		flags &= ~VM_ACCOUNT;
+	}
+	return flags;
+}
+
+static struct core_vma *mprotect_fixup(struct core_mm *mm, struct core_vma *prev,
+				       struct core_vma *vma, uint64_t start, uint64_t end,
+				       uint32_t prot, int *err)
+{
+	uint32_t flags = mprotect_flags(vma, prot);
+	struct core_vma *nv;
+
+	*err = 0;
+	if (flags == vma->flags)
+		return vma;
+	nv = vma_modify(mm, prev, vma, start, end, flags, vma->anon_name, err);
+	if (!nv)
+		return NULL;
+	vma_start_write(nv);
+	nv->flags = flags;
+	return nv;
+}
+
+int64_t core_mprotect(struct core_mm *mm, uint64_t start, uint64_t len, uint32_t prot)
+{
+	struct core_vma *vma, *prev;
+	uint64_t end, done;
+	int err = 0;
+	int64_t ret;
+
+	if (start & (MMF_PAGE_SIZE - 1))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	len = MMF_PAGE_ALIGN(len);
+	end = start + len;
+	if (end <= start)
+		return -ENOMEM;
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM))
+		return -EINVAL;
+	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+
+	mmap_write_lock(mm);
+	if (mm->dead) {
+		ret = -ESRCH;
+		goto out;
+	}
+	vma = find_vma(mm, start);
+	if (!vma || vma->start >= end || vma->start > start) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	prev = start > vma->start ? vma : vma_prev_of(mm, vma);
+	done = start;
+	while (vma && vma->start < end) {
+		if (vma->start > done) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		vma = mprotect_fixup(mm, prev, vma, done, vma->end < end ? vma->end : end,
+				     prot, &err);
+		if (!vma) {
+			ret = err;
+			goto out;
+		}
+		done = vma->end;
+		prev = vma;
+		vma = vma_next_of(mm, vma);
+	}
+	ret = done < end ? -ENOMEM : 0;
+out:
+	mmap_write_unlock(mm);
+	return ret;
+}
