@@ -103,7 +103,7 @@ int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format 
 	if (fmt == MMF_LOAD_AUTO)
 		fmt = looks_like_text(buf, len) ? MMF_LOAD_TEXT : MMF_LOAD_BINARY;
 	if (fmt == MMF_LOAD_TEXT)
-		ret = mmf_prog_parse(p, (const char *)buf, len, path, err, errlen);
+		ret = mmf_prog_parse(p, (const char *)buf, len, path, err, errlen) ? -2 : 0;
 	else
 		mmf_prog_decode(p, buf, len, mode);
 out:
@@ -114,5 +114,5 @@ out:
 
 int mmf_prog_load(struct mmf_prog *p, const char *path, char *err, size_t errlen)
 {
-	return mmf_prog_load_as(p, path, MMF_LOAD_AUTO, MMF_DECODE_ANY, err, errlen);
+	return mmf_prog_load_as(p, path, MMF_LOAD_AUTO, MMF_DECODE_ANY, err, errlen) ? -1 : 0;
 }

@@ -33,6 +33,8 @@ enum mmf_load_format {
 /*
  * mmf_prog_load with the format forced (or auto) and the decoder mode for
  * binary input (mmf_prog_load is AUTO + MMF_DECODE_ANY).  Replaces *p's ops.
+ * Returns 0; -1 if the file cannot be read (or is larger than
+ * MMF_PROG_FILE_MAX); -2 if it is malformed text ("FILE:LINE: ..." in err).
  */
 int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format fmt,
 		     enum mmf_decode_mode mode, char *err, size_t errlen);

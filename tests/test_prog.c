@@ -715,7 +715,7 @@ static void test_load(void)
 	CHECK(mmf_prog_load_as(&q, path, MMF_LOAD_BINARY, MMF_DECODE_ANY, err, sizeof(err)) == 0 &&
 	      q.nr_ops >= 1, "forced binary: %s", err);
 	path = write_file("text-as-bin", "\x05\x00", 2);
-	CHECK(mmf_prog_load_as(&q, path, MMF_LOAD_TEXT, MMF_DECODE_ANY, err, sizeof(err)) == -1,
+	CHECK(mmf_prog_load_as(&q, path, MMF_LOAD_TEXT, MMF_DECODE_ANY, err, sizeof(err)) == -2,
 	      "forced text");
 	CHECK(mmf_prog_load_as(&q, path, MMF_LOAD_AUTO, MMF_DECODE_KERNEL, err, sizeof(err)) == 0 &&
 	      q.nr_ops == 1 && q.ops[0].kind == MMF_OP_MUNMAP, "kernel-mode binary load");
