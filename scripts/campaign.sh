@@ -174,7 +174,7 @@ worker_libfuzzer() {	# TARGET ID END
 }
 
 worker_afl() {	# TARGET ID END ROLE
-	local t=$1 id=$2 end=$3 role=$4 bin="$AFL_BUILD/fuzzers/$1" tw="$WORKDIR/$t"
+	local t=$1 id=$2 end=$3 role=$4 bin="$AFL_BUILD/fuzzers/$1" tw="$WORKDIR/$1"
 	local args=(-i "$tw/afl-in" -o "$tw/afl") dict="$AFL_BUILD/fuzzers/$1.dict" left=""
 	[ -f "$dict" ] && args+=(-x "$dict")
 	if [ "$end" != 0 ]; then
@@ -188,7 +188,7 @@ worker_afl() {	# TARGET ID END ROLE
 	*) args+=(-S "s$id") ;;
 	esac
 	AFL_NO_UI=1 AFL_AUTORESUME=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
-		AFL_NO_AFFINITY=1 AFL_IMPORT_FIRST=1 MMF_FUZZ_STATS="$tw/stats/afl$id" \
+		AFL_NO_AFFINITY=1 AFL_IMPORT_FIRST=1 \
 		afl-fuzz "${args[@]}" -- "$bin" </dev/null >"$tw/logs/afl$id.log" 2>&1
 }
 
@@ -267,6 +267,32 @@ for t in "${all_targets[@]}"; do
 done
 [ ${#targets[@]} -gt 0 ] || { echo "campaign: no fuzz target to run" >&2; exit 1; }
 
+# ---- statistics ------------------------------------------------------------------
+
+declare -A last_execs execs0 corpus0
+fmt_num() { awk -v n="$1" 'BEGIN { if (n >= 1e9) printf "%.2fG", n/1e9; else if (n >= 1e6) printf "%.2fM", n/1e6; else if (n >= 1e4) printf "%.1fk", n/1e3; else printf "%d", n }'; }
+
+# stats TARGET: "execs cov ft corpus crashes_unique crashes_total"
+stats() {
+	local t=$1 tw="$WORKDIR/$1" execs cov ft corpus uniq total
+	if [ "$ENGINE" = libfuzzer ]; then
+		execs=$(cat "$tw"/stats/* 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
+		read -r cov ft < <(cat "$tw"/logs/*.log 2>/dev/null |
+			awk '/ cov: / { for (i = 1; i <= NF; i++) { if ($i == "cov:" && $(i+1) > c) c = $(i+1); if ($i == "ft:" && $(i+1) > f) f = $(i+1) } }
+			     END { print c + 0, f + 0 }')
+		corpus=$(find "$tw/corpus" -type f | wc -l)
+	else
+		# plot_data is rewritten every few seconds (fuzzer_stats only every minute)
+		read -r execs cov ft < <(for f in "$tw"/afl/*/plot_data; do [ -f "$f" ] && tail -n 1 "$f"; done |
+			awk -F', *' '$1 !~ /^#/ { e += $12; if ($7 + 0 > c + 0) c = $7; if ($13 > f) f = $13 }
+			     END { print e + 0, (c == "" ? "0%" : c), f + 0 }')
+		corpus=$(find "$tw"/afl/*/queue -maxdepth 1 -type f -name 'id:*' 2>/dev/null | wc -l)
+	fi
+	uniq=$(find "$tw/crashes" -mindepth 1 -maxdepth 1 -type d | wc -l)
+	total=$(cat "$tw"/crashes/*/count 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+	echo "$execs $cov $ft $corpus $uniq $total"
+}
+
 # ---- start ----------------------------------------------------------------------
 
 START=$(date +%s)
@@ -277,17 +303,17 @@ touch "$WORKDIR/events"
 SETTINGS="$WORKDIR/.settings"
 declare -p WORKDIR ROOT LF_BUILD AFL_BUILD AFL_CMPLOG_BUILD >"$SETTINGS"
 
-declare -A corpus0
 for t in "${targets[@]}"; do
 	tw="$WORKDIR/$t"
 	mkdir -p "$tw/corpus" "$tw/crashes" "$tw/logs" "$tw/raw" "$tw/stats"
 	rm -f "$tw"/stats/*
-	corpus0[$t]=$(find "$tw/corpus" -type f | wc -l)
 	if [ "$ENGINE" = afl ]; then
 		mkdir -p "$tw/afl-in"
 		cp -n "$ROOT/corpus/$t"/* "$tw/corpus"/* "$tw/afl-in/" 2>/dev/null
 		[ -n "$(ls -A "$tw/afl-in")" ] || printf '\0' >"$tw/afl-in/empty"
 	fi
+	read -r execs0[$t] _ _ corpus0[$t] _ _ <<<"$(stats "$t")"
+	[ "$ENGINE" = afl ] || execs0[$t]=0
 done
 
 pgids=()
@@ -320,28 +346,6 @@ trap 'STOPPING=1' INT TERM HUP
 
 # ---- progress -------------------------------------------------------------------
 
-declare -A last_execs
-fmt_num() { awk -v n="$1" 'BEGIN { if (n >= 1e9) printf "%.2fG", n/1e9; else if (n >= 1e6) printf "%.2fM", n/1e6; else if (n >= 1e4) printf "%.1fk", n/1e3; else printf "%d", n }'; }
-
-# stats TARGET: "execs cov ft corpus crashes_unique crashes_total"
-stats() {
-	local t=$1 tw="$WORKDIR/$1" execs cov ft corpus uniq total
-	execs=$(cat "$tw"/stats/* 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
-	if [ "$ENGINE" = libfuzzer ]; then
-		read -r cov ft < <(cat "$tw"/logs/*.log 2>/dev/null |
-			awk '/ cov: / { for (i = 1; i <= NF; i++) { if ($i == "cov:" && $(i+1) > c) c = $(i+1); if ($i == "ft:" && $(i+1) > f) f = $(i+1) } }
-			     END { print c + 0, f + 0 }')
-		corpus=$(find "$tw/corpus" -type f | wc -l)
-	else
-		cov=$(cat "$tw"/afl/*/fuzzer_stats 2>/dev/null | awk '$1 == "bitmap_cvg" { v = $3 } END { print v ? v : "0%" }')
-		ft=$(cat "$tw"/afl/*/fuzzer_stats 2>/dev/null | awk '$1 == "edges_found" && $3 > e { e = $3 } END { print e + 0 }')
-		corpus=$(find "$tw"/afl/*/queue -maxdepth 1 -type f -name 'id:*' 2>/dev/null | wc -l)
-	fi
-	uniq=$(find "$tw/crashes" -mindepth 1 -maxdepth 1 -type d | wc -l)
-	total=$(cat "$tw"/crashes/*/count 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
-	echo "$execs $cov $ft $corpus $uniq $total"
-}
-
 # AFL++ saves crashes in its own dirs: triage new ones with the libFuzzer (ASan) build
 afl_triage() {
 	local t=$1 tw="$WORKDIR/$1" c seen="$WORKDIR/$1/afl-triaged"
@@ -364,6 +368,7 @@ progress() {
 	for t in "${targets[@]}"; do
 		s=$(stats "$t")
 		read -r execs cov ft corpus uniq total <<<"$s"
+		execs=$((execs - ${execs0[$t]:-0}))
 		rate=$(((execs - ${last_execs[$t]:-0}) / INTERVAL))
 		last_execs[$t]=$execs
 		printf '[%02d:%02d:%02d] %s: %s exec/s (avg %s), %s execs, cov %s ft %s, corpus %s (+%s), crashes %s unique / %s\n' \
@@ -400,6 +405,7 @@ wait 2>/dev/null
 	echo "==== mmfuzz campaign summary ($(date -u '+%Y-%m-%d %H:%M UTC'), engine $ENGINE, $JOBS jobs, ${el}s) ===="
 	for t in "${targets[@]}"; do
 		read -r execs cov ft corpus uniq total <<<"$(stats "$t")"
+		execs=$((execs - ${execs0[$t]:-0}))
 		echo "$t: $(fmt_num "$execs") execs, $(fmt_num $((execs / (el > 0 ? el : 1)))) exec/s, cov $cov ft $ft, corpus $corpus (+$((corpus - ${corpus0[$t]})) this run), $uniq unique crashes ($total in all)"
 		for d in "$WORKDIR/$t"/crashes/*/; do
 			[ -d "$d" ] || continue
