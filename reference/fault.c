@@ -232,6 +232,42 @@ static void map_private_page(struct ref_proc *p, uint64_t page, enum ref_pte_kin
 	pte->index = 0;
 }
 
+/* fault_around_bytes: 64 KiB; PTRS_PER_PTE: one page table covers 2 MiB. */
+#define FAULT_AROUND_PAGES	16u
+#define PTRS_PER_PTE		512u
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * do_fault_around() + filemap_map_pages(): a read fault on a file VMA also
+ * maps the neighbouring pages that are already in the page cache (inside
+ * the file, not yet mapped): the 16-page block around the fault, clipped
+ * to the VMA and to the page table, shifted up if the VMA starts inside it.
+ */
+static void fault_around(struct ref_proc *p, struct ref_vma *v, uint64_t page)
+{
+	uint64_t pte_off = (page >> PAGE_SHIFT) % PTRS_PER_PTE;
+	uint64_t vma_off = (page - v->start) >> PAGE_SHIFT;
+	uint64_t from = pte_off & ~(uint64_t)(FAULT_AROUND_PAGES - 1);
+	uint64_t to;
+
+	if (pte_off - min_u64(pte_off, vma_off) > from)
+		from = pte_off - min_u64(pte_off, vma_off);
+	to = min_u64(min_u64(from + FAULT_AROUND_PAGES, PTRS_PER_PTE),
+		     pte_off + vma_pages(v) - vma_off);
+	for (uint64_t i = from; i < to; i++) {
+		uint64_t addr = page - pte_off * PAGE + i * PAGE;
+		uint64_t index = vma_index(v, addr);
+
+		if (index < file_pages(v->file) && table_find(&v->file->cache, index) &&
+		    !table_find(&p->ptes, addr))
+			map_file_page(p, v, addr, index);
+	}
+}
+
 void do_read(struct ref_world *w, struct ref_proc *p, uint64_t addr, struct mmf_res *res)
 {
 	uint64_t page = addr & MMF_PAGE_MASK;
@@ -253,7 +289,8 @@ void do_read(struct ref_world *w, struct ref_proc *p, uint64_t addr, struct mmf_
 		res->value = 0;
 		return;
 	}
-	/* do_read_fault: map the page cache page (allocated if a hole) */
+	/* do_read_fault: map the cached neighbours, then the page (allocated if a hole) */
+	fault_around(p, v, page);
 	index = vma_index(v, page);
 	if (!file_index_ok(v, index, res))
 		return;

@@ -28,7 +28,7 @@
 			 MAP_DENYWRITE | MAP_EXECUTABLE | MAP_UNINITIALIZED | \
 			 MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | \
 			 MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | \
-			 (MAP_HUGE_MASK << MAP_HUGE_SHIFT))
+			 (0x3fu << 26))
 
 /* x86 __TASK_UNMAPPED_BASE: where the bottom-up fallback search starts. */
 #define TASK_UNMAPPED_BASE page_align(MMF_TASK_SIZE / 3)

@@ -128,6 +128,7 @@ static struct ref_vma *copy_vma(struct ref_world *w, struct ref_proc *p, struct 
 	struct ref_merge m;
 
 	merge_from_vma(&m, v, r->new_addr, r->new_addr + r->new_len);
+	m.pgoff = vma_index(v, r->addr);
 	m.middle = NULL;
 	/* an anonymous VMA never faulted takes the pgoff of its new place */
 	if (vma_is_anonymous(v) && !v->anon_vma)
