@@ -24,7 +24,9 @@
 	X(run)			\
 	X(fmt)			\
 	X(asm)			\
-	X(gen)
+	X(gen)			\
+	X(diff)			\
+	X(conform)
 
 struct mmf_cmd {
 	const char *name;
