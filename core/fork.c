@@ -56,7 +56,7 @@ int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 			anon_vma_fork(tmp, mpnt);
 		}
 		vma_start_write(tmp);
-		vma_tree_store(mm, tmp);
+		vma_link_tree(mm, tmp);
 		if (tmp->file) {
 			i_mmap_lock_write(tmp->file);
 			i_mmap_insert(tmp->file, tmp);

@@ -293,7 +293,8 @@ static void snapshot_mm(struct mmf_snap *s, struct core_mm *mm)
 	struct vma_tree_range r;
 	size_t i;
 
-	mmap_read_lock(mm);
+	/* not counted as an mmap_lock acquisition: observation only */
+	mmf_down_read(&mm->mmap_lock);
 	vma_tree_for_each(&mm->mt, vma, r, 0, MMF_TASK_SIZE) {
 		struct mmf_snap_vma *sv = mmf_snap_add_vma(sp);
 
@@ -316,7 +317,7 @@ static void snapshot_mm(struct mmf_snap *s, struct core_mm *mm)
 		mmf_snap_add_page(sp, mm->ptes[i].vpn << MMF_PAGE_SHIFT,
 				  mmf_read_once(mm->ptes[i].page->value));
 	mmf_spin_unlock(&mm->page_table_lock);
-	mmap_read_unlock(mm);
+	mmf_up_read(&mm->mmap_lock);
 }
 
 static void snapshot(struct mmf_world *w, struct mmf_snap *s)

@@ -26,6 +26,74 @@
 #include "sync.h"
 #include "vma_tree.h"
 
+/*
+ * Symbol namespace: the core keeps the kernel's function names in its source
+ * but links them as core_<name>, so that it coexists with the reference
+ * (which uses the same kernel names) in one binary.
+ */
+#define anon_name_alloc              core_anon_name_alloc
+#define anon_name_eq                 core_anon_name_eq
+#define anon_name_get                core_anon_name_get
+#define anon_name_put                core_anon_name_put
+#define anon_name_refs               core_anon_name_refs
+#define anon_vma_clone               core_anon_vma_clone
+#define anon_vma_fork                core_anon_vma_fork
+#define anon_vma_prepare             core_anon_vma_prepare
+#define do_munmap                    core_do_munmap
+#define exit_mmap                    core_exit_mmap
+#define filemap_get_page             core_filemap_get_page
+#define find_vma                     core_find_vma
+#define find_vma_prev                core_find_vma_prev
+#define get_unmapped_area            core_get_unmapped_area
+#define i_mmap_insert                core_i_mmap_insert
+#define i_mmap_lock_read             core_i_mmap_lock_read
+#define i_mmap_lock_write            core_i_mmap_lock_write
+#define i_mmap_remove                core_i_mmap_remove
+#define i_mmap_unlock_read           core_i_mmap_unlock_read
+#define i_mmap_unlock_write          core_i_mmap_unlock_write
+#define lock_vma_under_rcu           core_lock_vma_under_rcu
+#define madvise_walk_vmas            core_madvise_walk_vmas
+#define mmap_assert_write_locked     core_mmap_assert_write_locked
+#define mmap_read_lock               core_mmap_read_lock
+#define mmap_read_unlock             core_mmap_read_unlock
+#define mmap_write_lock              core_mmap_write_lock
+#define mmap_write_unlock            core_mmap_write_unlock
+#define move_page_tables             core_move_page_tables
+#define page_alloc                   core_page_alloc
+#define page_get                     core_page_get
+#define page_put                     core_page_put
+#define pte_lookup                   core_pte_lookup
+#define pte_set                      core_pte_set
+#define remove_vma_now               core_remove_vma_now
+#define split_vma                    core_split_vma
+#define split_vma_nocheck            core_split_vma_nocheck
+#define unlink_anon_vmas             core_unlink_anon_vmas
+#define unlink_file_vma_batch_add    core_unlink_file_vma_batch_add
+#define unlink_file_vma_batch_final  core_unlink_file_vma_batch_final
+#define unlink_file_vma_batch_init   core_unlink_file_vma_batch_init
+#define unmap_vmas_batch             core_unmap_vmas_batch
+#define vm_area_alloc                core_vm_area_alloc
+#define vm_area_dup                  core_vm_area_dup
+#define vm_area_free                 core_vm_area_free
+#define vm_area_free_drain           core_vm_area_free_drain
+#define vma_end_read                 core_vma_end_read
+#define vma_had_uncowed_parents      core_vma_had_uncowed_parents
+#define vma_is_write_locked          core_vma_is_write_locked
+#define vma_link_tree                core_vma_link_tree
+#define vma_lock_init                core_vma_lock_init
+#define vma_lookup                   core_vma_lookup
+#define vma_mark_attached            core_vma_mark_attached
+#define vma_mark_detached            core_vma_mark_detached
+#define vma_merge_new_range          core_vma_merge_new_range
+#define vma_modify                   core_vma_modify
+#define vma_next_of                  core_vma_next_of
+#define vma_prev_of                  core_vma_prev_of
+#define vma_set_range                core_vma_set_range
+#define vma_start_read               core_vma_start_read
+#define vma_start_write              core_vma_start_write
+#define vma_tree_remove              core_vma_tree_remove
+#define zap_page_range               core_zap_page_range
+
 /* ---- VMA flags (a private encoding of the kernel's vm_flags) ---------- */
 
 #define VM_READ		0x0001u
@@ -228,7 +296,7 @@ struct core_vma *vma_lookup(struct core_mm *mm, uint64_t addr);	/* containing ad
 struct core_vma *vma_prev_of(struct core_mm *mm, struct core_vma *vma);
 struct core_vma *vma_next_of(struct core_mm *mm, struct core_vma *vma);
 struct core_vma *find_vma_prev(struct core_mm *mm, uint64_t addr, struct core_vma **prev);
-void vma_tree_store(struct core_mm *mm, struct core_vma *vma);	/* insert, count */
+void vma_link_tree(struct core_mm *mm, struct core_vma *vma);	/* insert, count */
 void vma_tree_remove(struct core_mm *mm, struct core_vma *vma); /* erase, count */
 void vma_set_range(struct core_mm *mm, struct core_vma *vma,
 		   uint64_t start, uint64_t end, uint64_t pgoff);

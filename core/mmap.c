@@ -27,6 +27,9 @@
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
 #endif
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED 0x4000000
+#endif
 #define MAP_TYPE_MASK 0x0f
 
 /* MAP_SHARED_VALIDATE accepts only these (LEGACY_MAP_MASK). */
@@ -301,7 +304,7 @@ static void mmap_region(struct core_mm *mm, struct core_file *file, uint64_t add
 	/* invisible to lockless faults until mmap_write_unlock */
 	vma_start_write(vma);
 	/* tree store and map_count outside the i_mmap lock ... */
-	vma_tree_store(mm, vma);
+	vma_link_tree(mm, vma);
 	/* ... which covers only the i_mmap insertion */
 	if (vma->file) {
 		i_mmap_lock_write(vma->file);

@@ -50,6 +50,27 @@
  *                mmf_synchronize_rcu().  mmf_synchronize_rcu / mmf_rcu_barrier
  *                must not be called inside a read-side section.
  *
+ * The locks of the core (where they live; the next step implements them and
+ * writes the authoritative order at the top of the file owning mmap_lock):
+ *
+ *  mm->mmap_lock       mmf_rwsem in the mm.  Write: every change of the VMA
+ *                      tree (vma_tree.h: writers hold it for write), of VMA
+ *                      bounds/flags, map_count.  Read: faults that fell back,
+ *                      snapshot.  Unlocking for write also ends every VMA
+ *                      write lock at once by advancing mm->mm_lock_seq.
+ *  vma->vm_lock        mmf_rwsem per VMA + vma->vm_lock_seq (per-VMA locks).
+ *                      Readers: mmf_down_read_trylock under RCU only, then
+ *                      re-check vm_lock_seq, attachment, mm, and range.
+ *                      Writers: hold mmap_lock for write, take vm_lock for
+ *                      write briefly to set vm_lock_seq = mm_lock_seq.
+ *  file->i_mmap_rwsem  mmf_rwsem per file: the file's i_mmap set (rmap walk
+ *                      by truncate takes it for read, (un)link for write).
+ *  mm free list lock   protects the per-mm list of VMAs awaiting call_rcu
+ *                      (throttled vm_area_free); innermost, never sleeps.
+ *  RCU                 the VMA tree's nodes, VMAs and mms are freed through
+ *                      mmf_call_rcu; names are refcounted (mmf_refcount).
+ *  Order (outer first): mmap_lock -> vm_lock -> i_mmap_rwsem -> spinlocks.
+ *
  * Debug tracking (MMF_SYNC_DEBUG, default on): the backend counts, per thread
  * (per fiber for the sched backend), the sleeping/spinning locks held and the
  * RCU read-side nesting depth, so that the invariant checker can assert "no

@@ -32,6 +32,12 @@
 #endif
 #endif
 
+/* For experiments only: -DMMF_SYNC_NO_TSAN_ANNOTATIONS shows what TSan
+ * reports on a correct core when it is not told about grace periods. */
+#ifdef MMF_SYNC_NO_TSAN_ANNOTATIONS
+#undef MMF_TSAN
+#endif
+
 #ifdef MMF_TSAN
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);

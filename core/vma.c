@@ -87,7 +87,7 @@ struct core_vma *find_vma_prev(struct core_mm *mm, uint64_t addr, struct core_vm
 }
 
 /* Insert a new, write-locked VMA and count it. */
-void vma_tree_store(struct core_mm *mm, struct core_vma *vma)
+void vma_link_tree(struct core_mm *mm, struct core_vma *vma)
 {
 	if (vma_tree_insert(&mm->mt, vma->start, vma->end, vma))
 		mmf_sync_bug("core: vma_tree_insert [%#llx,%#llx) failed",
@@ -164,7 +164,7 @@ static int __split_vma(struct core_mm *mm, struct core_vma *vma, uint64_t addr,
 		vma_set_range(mm, vma, addr, vma->end, vma->pgoff + delta);
 	else
 		vma_set_range(mm, vma, vma->start, addr, vma->pgoff);
-	vma_tree_store(mm, new);
+	vma_link_tree(mm, new);
 	vma_tree_commit(&mm->mt);
 
 	if (new->file) {

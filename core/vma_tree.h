@@ -18,6 +18,9 @@
  *    with the mm's mmap_lock held for WRITE.  The tree takes no lock of its
  *    own; it is told the lock at init (optional) and asserts it is held in
  *    debug builds.  Only one writer at a time therefore exists per tree.
+ *  - Lifetime: lockless readers read the struct vma_tree itself (root,
+ *    txn_owner), so it must outlive them: the mm embedding it is freed
+ *    through RCU, and vma_tree_destroy(t, true) frees the nodes through RCU.
  *
  * Transactions: a writer may bracket several updates with vma_tree_begin()
  * / vma_tree_commit(); readers then see all of them at once (a VMA split
