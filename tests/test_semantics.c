@@ -540,6 +540,21 @@ CASE(mmap_anon_shared_fixed)
 	PAGES(0, "10000000=7");
 }
 
+/* do_mmap: the offset of an anonymous mapping is ignored (a shared one
+ * starts at pgoff 0), and so is the file handle when MAP_ANONYMOUS is set. */
+/* host-verified */
+CASE(mmap_anon_ignores_offset_and_file)
+{
+	EQ(sem_file_create(4 * P), 0);
+	EQ(sem_mmap(0, A, P, RW, MAP_SHARED | MAP_ANONYMOUS | FIXED, -1, 7), A);
+	EQ(sem_mmap(0, B, P, RW, MAP_SHARED | MAP_ANONYMOUS | FIXED, 0, 2), B);
+	EQ(sem_mmap(0, C, P, RW, MAP_PRIVATE | MAP_ANONYMOUS | FIXED, 0, 3), C);
+	MAPS(0, "10000000-10001000 rw-s anon@0; 20000000-20001000 rw-s anon@0; 30000000-30001000 rw-p anon");
+	WRITES(0, B, 5);
+	FREAD(0, 0, 8, 0);
+	FILE_IS(0, 4 * P, "");
+}
+
 /* arch_get_unmapped_area_topdown: with no hint the first mapping ends at
  * mmap_base, the next one goes right below it (and merges when compatible). */
 CASE(mmap_topdown_first_at_base)
@@ -1717,6 +1732,17 @@ CASE(mremap_shrink_in_place)
 	READ_SIG(0, A + 3 * P, SIGSEGV, SEGV_MAPERR);
 }
 
+/* Shrinking unmaps [addr + new_len, addr + old_len) like munmap, even when
+ * that range runs into the next VMA. */
+/* host-verified */
+CASE(mremap_shrink_across_vmas)
+{
+	EQ(MAP_ANON_P(0, A, 2 * P, RW, FIXED), A);
+	EQ(MAP_ANON_P(0, A + 2 * P, 2 * P, RO, FIXED), A + 2 * P);
+	EQ(sem_mremap(0, A, 4 * P, P, 0, 0), A);
+	MAPS(0, "10000000-10001000 rw-p anon");
+}
+
 /* Growing in place when the space after the VMA is free. */
 /* host-verified */
 CASE(mremap_grow_in_place)
@@ -2042,6 +2068,7 @@ CASE(file_bad_handle_and_size)
 	EQ(sem_truncate(-1, P), -EBADF);
 	EQ(sem_file_write(MMF_MAX_FILES, 0, 1), -EBADF);
 	EQ(sem_truncate(0, MMF_MAX_FILE_SIZE + 1), -EFBIG);
+	EQ(sem_file_write(0, MMF_MAX_FILE_SIZE / P, 1), -EFBIG);
 	EQ(sem_file_create(MMF_MAX_FILE_SIZE + 1), -EFBIG);
 	FILE_IS(0, P, "");
 }
@@ -2145,6 +2172,27 @@ CASE(file_truncate_zaps_all_processes)
 	READ_SIG(1, B + 3 * P, SIGBUS, BUS_ADRERR);
 	READS(1, A + P, 0x11);
 	MAPS(0, "10000000-10004000 rw-s f0@0; 20000000-20004000 rw-p f0@0");
+}
+
+/* truncate to a size inside a page zeroes the rest of that page; a read
+ * of the page through the file returns only the bytes before EOF (pread),
+ * a mapping sees the whole page with the tail zeroed. */
+/* host-verified */
+CASE(file_truncate_partial_page)
+{
+	struct mmf_res r;
+
+	EQ(sem_file_create(2 * P), 0);
+	EQ(sem_file_write(0, 1, 0x1122334455667788ULL), 8);
+	EQ(sem_truncate(0, P + 4), 0);
+	r = sem_file_read(0, 1);
+	EQ(r.ret, 4);
+	EQ(r.value, 0x55667788);
+	EQ(MAP_FILE_S(0, A, 2 * P, RW, FIXED, 0, 0), A);
+	READS(0, A + P, 0x55667788);
+	EQ(sem_truncate(0, 2 * P), 0);
+	FREAD(0, 1, 8, 0x55667788);
+	FILE_IS(0, 2 * P, "1=55667788");
 }
 
 /* truncate up after truncate down: the range comes back as holes (0). */
