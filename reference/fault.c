@@ -283,6 +283,13 @@ void do_read(struct ref_world *w, struct ref_proc *p, uint64_t addr, struct mmf_
 		res->value = pte_value(pte);
 		return;
 	}
+	if (vma_is_private_anon(v) && !w->zero_page) {
+		/* do_anonymous_page without a zero page: a private zeroed page */
+		anon_vma_prepare(w, p, v);
+		map_private_page(p, page, PTE_ANON, 0);
+		res->value = 0;
+		return;
+	}
 	if (vma_is_private_anon(v)) {
 		/* do_anonymous_page, read: map the zero page, no anon_vma */
 		map_private_page(p, page, PTE_ZERO, 0);

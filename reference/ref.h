@@ -224,6 +224,13 @@ struct ref_world {
 	struct ref_proc procs[MMF_MAX_PROCS];
 	struct ref_file *files[MMF_MAX_FILES];
 	uint64_t last_anon_vma;	/* anon_vma identities: 1, 2, 3, ... */
+	/*
+	 * Read faults on private anonymous memory map the shared zero page
+	 * (upstream Linux).  false models kernels booted without a zero page
+	 * (e.g. pvm_no_zero_page=1): reads then allocate a private page and
+	 * the VMA's anon_vma, like a write of 0.
+	 */
+	bool zero_page;
 	struct mmf_counters counters;
 };
 

@@ -49,6 +49,7 @@ static struct mmf_world *world_new(const struct mmf_config *cfg)
 		abort();
 	pthread_mutex_init(&w->lock, NULL);
 	w->max_map_count = cfg && cfg->max_map_count ? cfg->max_map_count : MMF_MAX_MAP_COUNT;
+	w->zero_page = true;
 	/* the world starts with p0 and no files */
 	w->procs[0].live = true;
 	table_init(&w->procs[0].ptes, sizeof(struct ref_pte));
@@ -379,6 +380,7 @@ static struct mmf_world *world_clone(struct mmf_world *mw)
 	pthread_mutex_init(&c->lock, NULL);
 	c->max_map_count = w->max_map_count;
 	c->last_anon_vma = w->last_anon_vma;
+	c->zero_page = w->zero_page;
 	c->counters = w->counters;
 	for (int fid = 0; fid < MMF_MAX_FILES; fid++) {
 		if (w->files[fid])
