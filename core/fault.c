@@ -106,6 +106,10 @@ size_t zap_page_range(struct core_mm *mm, uint64_t start, uint64_t end)
 	mmf_spin_lock(&mm->page_table_lock);
 	lo = pte_search(mm, start >> MMF_PAGE_SHIFT);
 	hi = pte_search(mm, end >> MMF_PAGE_SHIFT);
+	if (lo == hi) {
+		mmf_spin_unlock(&mm->page_table_lock);
+		return 0;
+	}
 	for (i = lo; i < hi; i++)
 		page_put(mm->ptes[i].page);
 	memmove(&mm->ptes[lo], &mm->ptes[hi], (mm->nr_ptes - hi) * sizeof(*mm->ptes));

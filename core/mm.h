@@ -104,6 +104,7 @@
 #define VM_DONTCOPY	0x0020u
 #define VM_WIPEONFORK	0x0040u
 #define VM_ACCOUNT	0x0080u		/* private writable: committed memory */
+#define VM_NORESERVE	0x0100u		/* MAP_NORESERVE: never accounted */
 
 #define VM_PROT_MASK	(VM_READ | VM_WRITE | VM_EXEC)
 

@@ -37,7 +37,7 @@
 			 MAP_DENYWRITE | MAP_EXECUTABLE | MAP_UNINITIALIZED | \
 			 MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | \
 			 MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | \
-			 (MAP_HUGE_MASK << MAP_HUGE_SHIFT))
+			 ((uint32_t)MAP_HUGE_MASK << MAP_HUGE_SHIFT))
 
 /* x86 __TASK_UNMAPPED_BASE: the bottom-up fallback starts here. */
 #define TASK_UNMAPPED_BASE MMF_PAGE_ALIGN(MMF_TASK_SIZE / 3)
@@ -385,7 +385,10 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 	}
 	vm_flags = prot_to_vm(prot) | (shared ? VM_SHARED : 0) |
 		   (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) |
-		   (!shared && (prot & PROT_WRITE) ? VM_ACCOUNT : 0);
+		   (flags & MAP_NORESERVE ? VM_NORESERVE : 0);
+	/* accountable_mapping: private writable memory is charged */
+	if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
+		vm_flags |= VM_ACCOUNT;
 	if (!file)
 		pgoff = shared ? 0 : addr >> MMF_PAGE_SHIFT;
 	mmap_region(mm, file, addr, len, vm_flags, pgoff);

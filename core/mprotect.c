@@ -24,7 +24,7 @@ static uint32_t mprotect_flags(const struct core_vma *vma, uint32_t prot)
 	flags |= (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) |
 		 (prot & PROT_EXEC ? VM_EXEC : 0);
 	if (prot & PROT_WRITE) {
-		if (!(vma->flags & (VM_ACCOUNT | VM_SHARED | VM_WRITE)))
+		if (!(vma->flags & (VM_ACCOUNT | VM_SHARED | VM_WRITE | VM_NORESERVE)))
 			flags |= VM_ACCOUNT;
 	} else if ((vma->flags & VM_ACCOUNT) && vma_is_anonymous(vma) && !vma->anon_vma) {
 		flags &= ~VM_ACCOUNT;
