@@ -49,7 +49,7 @@ static struct mmf_world *world_new(const struct mmf_config *cfg)
 		abort();
 	pthread_mutex_init(&w->lock, NULL);
 	w->max_map_count = cfg && cfg->max_map_count ? cfg->max_map_count : MMF_MAX_MAP_COUNT;
-	w->zero_page = true;
+	w->zero_page = !(cfg && cfg->no_zero_page);
 	/* the world starts with p0 and no files */
 	w->procs[0].live = true;
 	table_init(&w->procs[0].ptes, sizeof(struct ref_pte));

@@ -223,6 +223,13 @@ void mmf_counters_print(FILE *out, const struct mmf_counters *c);
 struct mmf_config {
 	uint32_t max_map_count;		/* 0: MMF_MAX_MAP_COUNT */
 	bool check_invariants;		/* run impl->check after every op */
+	/*
+	 * Model a host booted without the shared zero page (pvm_no_zero_page=1):
+	 * a read fault on private anonymous memory allocates a private page and
+	 * the VMA's anon_vma, as a write would.  false (default) is upstream Linux.
+	 * Honoured by the reference, for comparing it with such a host kernel.
+	 */
+	bool no_zero_page;
 };
 
 struct mmf_world;
