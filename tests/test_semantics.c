@@ -964,6 +964,37 @@ CASE(mprotect_vm_account_blocks_merge)
 		"30000000-30002000 r--p anon; 30002000-30003000 r--p anon");
 }
 
+/* Many VMAs: 64 alternating protections split one mapping into 64 VMAs;
+ * one mprotect over the whole range merges them back into one; a munmap
+ * of every other page and a munmap of everything leave exact layouts. */
+/* host-verified */
+CASE(mprotect_many_vmas_merge)
+{
+	char exp[8192] = "";
+
+	EQ(MAP_ANON_P(0, A, 64 * P, RW, FIXED), A);
+	for (int i = 0; i < 64; i += 2)
+		EQ(sem_mprotect(0, A + i * P, P, RO), 0);
+	for (int i = 0; i < 64; i++)
+		cat(exp, sizeof(exp), "%s%" PRIx64 "-%" PRIx64 " %s anon", i ? "; " : "",
+		    A + i * P, A + (i + 1) * P, (i & 1) ? "rw-p" : "r--p");
+	MAPS(0, exp);
+	WRITES(0, A + P, 1);
+	EQ(sem_mprotect(0, A, 64 * P, RW), 0);
+	MAPS(0, "10000000-10040000 rw-p anon");
+	for (int i = 0; i < 64; i += 2)
+		EQ(sem_munmap(0, A + i * P, P), 0);
+	exp[0] = '\0';
+	for (int i = 1; i < 64; i += 2)
+		cat(exp, sizeof(exp), "%s%" PRIx64 "-%" PRIx64 " rw-p anon", i > 1 ? "; " : "",
+		    A + i * P, A + (i + 1) * P);
+	MAPS(0, exp);
+	PAGES(0, "10001000=1");
+	EQ(sem_munmap(0, A, 64 * P), 0);
+	MAPS(0, "");
+	PAGES(0, "");
+}
+
 /* do_mprotect_pkey: the VMAs before a hole are changed, then -ENOMEM. */
 /* host-verified */
 CASE(mprotect_hole_enomem_partial)
@@ -1619,6 +1650,27 @@ CASE(name_fork_keeps)
 	MAPS(0, "10000000-10002000 rw-p anon[shared-name]");
 }
 
+/* A name shared by several processes and VMAs stays with every holder
+ * while others rename, unmap or exit. */
+CASE(name_shared_holders)
+{
+	EQ(MAP_ANON_P(0, A, 4 * P, RW, FIXED), A);
+	EQ(sem_set_name(0, A, 4 * P, "common"), 0);
+	EQ(sem_mprotect(0, A + P, P, RO), 0);
+	EQ(sem_fork(0), 1);
+	EQ(sem_fork(0), 2);
+	EQ(sem_exit(0), 0);
+	EQ(sem_set_name(1, A, 4 * P, "mine"), 0);
+	EQ(sem_munmap(2, A + 2 * P, P), 0);
+	MAPS(1, "10000000-10001000 rw-p anon[mine]; 10001000-10002000 r--p anon[mine]; "
+		"10002000-10004000 rw-p anon[mine]");
+	MAPS(2, "10000000-10001000 rw-p anon[common]; 10001000-10002000 r--p anon[common]; "
+		"10003000-10004000 rw-p anon[common]");
+	EQ(sem_exit(1), 0);
+	EQ(sem_mprotect(2, A + P, P, RW), 0);
+	MAPS(2, "10000000-10002000 rw-p anon[common]; 10003000-10004000 rw-p anon[common]");
+}
+
 /* Names survive mprotect splits and mremap moves. */
 CASE(name_follows_split_and_move)
 {
@@ -2193,6 +2245,35 @@ CASE(file_truncate_partial_page)
 	EQ(sem_truncate(0, 2 * P), 0);
 	FREAD(0, 1, 8, 0x55667788);
 	FILE_IS(0, 2 * P, "1=55667788");
+}
+
+/* Runs of VMAs of one file and of another, unmapped in one process and
+ * torn down by exit in another: truncate still zaps exactly the mappings
+ * that remain (i_mmap holds precisely the live file VMAs). */
+/* host-verified */
+CASE(file_truncate_after_unmap_runs)
+{
+	EQ(sem_file_create(16 * P), 0);
+	EQ(sem_file_create(16 * P), 1);
+	/* 8 one-page VMAs: f0 at pgoff 0,2,4,6 and f1 at 1,3,5,7, alternating */
+	for (int i = 0; i < 8; i++)
+		EQ(MAP_FILE_S(0, A + i * P, P, RW, FIXED, i & 1, i), A + i * P);
+	for (int i = 0; i < 8; i++)
+		WRITES(0, A + i * P, 0x100 + i);
+	EQ(sem_fork(0), 1);
+	for (int i = 0; i < 8; i++)
+		READS(1, A + i * P, 0x100 + i);
+	EQ(sem_munmap(0, A + 2 * P, 4 * P), 0);
+	MAPS(0, "10000000-10001000 rw-s f0@0; 10001000-10002000 rw-s f1@1; "
+		"10006000-10007000 rw-s f0@6; 10007000-10008000 rw-s f1@7");
+	EQ(sem_exit(1), 0);
+	EQ(sem_truncate(0, 0), 0);
+	PAGES(0, "10001000=101 10007000=107");
+	READ_SIG(0, A, SIGBUS, BUS_ADRERR);
+	READ_SIG(0, A + 6 * P, SIGBUS, BUS_ADRERR);
+	READS(0, A + 7 * P, 0x107);
+	FILE_IS(0, 0, "");
+	FILE_IS(1, 16 * P, "1=101 3=103 5=105 7=107");
 }
 
 /* truncate up after truncate down: the range comes back as holes (0). */
