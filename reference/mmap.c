@@ -197,9 +197,15 @@ int64_t ref_munmap(struct ref_world *w, struct ref_proc *p, uint64_t start, uint
 
 /* ---- mmap ------------------------------------------------------------------------- */
 
-/* accountable_mapping(): private writable memory is charged (VM_ACCOUNT). */
-static uint32_t account_flag(uint32_t prot, bool shared)
+/*
+ * The hidden accounting flags: MAP_NORESERVE gives VM_NORESERVE (the model
+ * allows overcommit); accountable_mapping(): private writable memory
+ * without VM_NORESERVE is charged (VM_ACCOUNT).
+ */
+static uint32_t account_flags(uint32_t prot, bool shared, uint32_t map_flags)
 {
+	if (map_flags & MAP_NORESERVE)
+		return REF_VM_NORESERVE;
 	return !shared && (prot & PROT_WRITE) ? REF_VM_ACCOUNT : 0;
 }
 
@@ -288,7 +294,7 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	m.end = addr + len;
 	m.prot = prot;
 	m.flags = (shared ? MMF_VMA_SHARED : 0) | (flags & MAP_GROWSDOWN ? MMF_VMA_GROWSDOWN : 0) |
-		  account_flag(prot, shared);
+		  account_flags(prot, shared, flags);
 	if (file) {
 		m.file = file;
 		m.pgoff = pgoff;

@@ -25,7 +25,8 @@ static uint32_t mprotect_flags(const struct ref_vma *v, uint32_t prot)
 	uint32_t flags = v->flags;
 
 	if (prot & PROT_WRITE) {
-		if (!(v->flags & (REF_VM_ACCOUNT | MMF_VMA_SHARED)) && !(v->prot & PROT_WRITE))
+		if (!(v->flags & (REF_VM_ACCOUNT | REF_VM_NORESERVE | MMF_VMA_SHARED)) &&
+		    !(v->prot & PROT_WRITE))
 			flags |= REF_VM_ACCOUNT;
 	} else if ((v->flags & REF_VM_ACCOUNT) && vma_is_anonymous(v) && !v->anon_vma) {
 		flags &= ~REF_VM_ACCOUNT;

@@ -94,6 +94,7 @@ uint64_t file_page_value(const struct ref_file *f, uint64_t index);
  * show; they live beside the MMF_VMA_* bits in ref_vma.flags.
  */
 #define REF_VM_ACCOUNT	0x100u	/* VM_ACCOUNT: private writable memory is charged */
+#define REF_VM_NORESERVE 0x200u	/* VM_NORESERVE: MAP_NORESERVE, never charged */
 #define REF_VM_SNAPSHOT_FLAGS \
 	(MMF_VMA_SHARED | MMF_VMA_GROWSDOWN | MMF_VMA_DONTCOPY | MMF_VMA_WIPEONFORK)
 
