@@ -317,6 +317,7 @@ struct vma_merge_req {
 	struct core_file *file;
 	struct anon_vma *anon_vma;
 	struct anon_name *anon_name;
+	struct core_vma *copied_from;	/* mremap's source: its anon_vma propagates */
 };
 struct core_vma *vma_merge_new_range(struct core_mm *mm, struct vma_merge_req *r);
 /*

@@ -283,6 +283,7 @@ struct core_vma *vma_merge_new_range(struct core_mm *mm, struct vma_merge_req *r
 	if (left) {
 		tgt = prev;
 		vma_start_write(prev);
+		dup_anon_vma(prev, r->copied_from);
 		if (right) {
 			vma_start_write(next);
 			dup_anon_vma(prev, next);
@@ -297,6 +298,7 @@ struct core_vma *vma_merge_new_range(struct core_mm *mm, struct vma_merge_req *r
 	} else {
 		tgt = next;
 		vma_start_write(next);
+		dup_anon_vma(next, r->copied_from);
 		vma_set_range(mm, next, r->start, next->end, r->pgoff);
 	}
 	return tgt;
