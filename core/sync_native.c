@@ -500,8 +500,29 @@ static void *cb_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * A forked child has no callback worker (only the forking thread survives):
+ * start from an empty queue there.  Callbacks pending at fork time are the
+ * parent's business; the child never runs them.
+ */
+static void cb_atfork_child(void)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+
+	cb_lock = m;
+	cb_more = c;
+	cb_progress = c;
+	cb_first = NULL;
+	cb_last = &cb_first;
+	cb_queued = cb_completed = 0;
+	cb_worker_running = false;
+}
+
 void mmf_call_rcu(struct mmf_rcu_head *head, void (*fn)(struct mmf_rcu_head *head))
 {
+	static bool atfork_done;
+
 	head->func = fn;
 	CB_NEXT(head) = NULL;
 	pthread_mutex_lock(&cb_lock);
@@ -517,6 +538,10 @@ void mmf_call_rcu(struct mmf_rcu_head *head, void (*fn)(struct mmf_rcu_head *hea
 		check(pthread_create(&th, &attr, cb_worker, NULL), "pthread_create(call_rcu worker)");
 		pthread_attr_destroy(&attr);
 		cb_worker_running = true;
+		if (!atfork_done) {
+			pthread_atfork(NULL, NULL, cb_atfork_child);
+			atfork_done = true;
+		}
 	}
 	pthread_cond_signal(&cb_more);
 	pthread_mutex_unlock(&cb_lock);

@@ -283,8 +283,13 @@ void *vma_tree_find_prev(const struct vma_tree *t, uint64_t addr, struct vma_tre
 
 static void assert_writer(const struct vma_tree *t)
 {
+	const void *owner = mmf_read_once(t->txn_owner);
+
 	if (t->lock)
 		mmf_rwsem_assert_write_locked(t->lock);
+	if (owner && owner != mmf_sync_self())
+		mmf_sync_bug("vma_tree %p: update while another thread's transaction is open",
+			     (void *)t);
 }
 
 void vma_tree_init(struct vma_tree *t, struct vma_tree_stats *stats, struct mmf_rwsem *lock)

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NTHREADS 4
@@ -550,6 +551,47 @@ static void test_rcu(void)
 	CHECK(mmf_rcu_read_depth() == 0 && mmf_sync_locks_held() == 0, "nothing held at the end");
 }
 
+/* ---- fork: the child gets a working call_rcu of its own ------------------- */
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NO_FORK_TEST 1	/* TSan does not allow new threads after fork */
+#endif
+#endif
+
+#ifndef NO_FORK_TEST
+static int child_cb_ran;
+
+static void child_cb(struct mmf_rcu_head *h)
+{
+	child_cb_ran = 1;
+	free(h);
+}
+#endif
+
+static void test_fork(void)
+{
+#ifndef NO_FORK_TEST
+	struct mmf_rcu_head *h = malloc(sizeof(*h));
+	int status = -1;
+	pid_t pid;
+
+	mmf_call_rcu(h, child_cb);	/* the worker exists in the parent */
+	mmf_rcu_barrier();
+	child_cb_ran = 0;
+	pid = fork();
+	if (pid == 0) {
+		h = malloc(sizeof(*h));
+		mmf_call_rcu(h, child_cb);
+		mmf_rcu_barrier();
+		_exit(child_cb_ran ? 0 : 3);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "call_rcu + rcu_barrier in a forked child (status %#x)", status);
+#endif
+}
+
 int main(void)
 {
 	test_mutex_spin();
@@ -558,5 +600,6 @@ int main(void)
 	test_atomics();
 	test_refcount();
 	test_rcu();
+	test_fork();
 	return t_done();
 }
