@@ -107,6 +107,18 @@ void *vma_tree_load(const struct vma_tree *t, uint64_t addr, struct vma_tree_ran
 /* The last entry with start < addr (covering addr, or the one before), or NULL. */
 void *vma_tree_find_prev(const struct vma_tree *t, uint64_t addr, struct vma_tree_range *r);
 
+/* Step from the entry whose range is *r to its successor / predecessor;
+ * *r is updated.  NULL at either end. */
+static inline void *vma_tree_next(const struct vma_tree *t, struct vma_tree_range *r)
+{
+	return vma_tree_find(t, r->end, r);
+}
+
+static inline void *vma_tree_prev(const struct vma_tree *t, struct vma_tree_range *r)
+{
+	return vma_tree_find_prev(t, r->start, r);
+}
+
 /* Every entry intersecting [from, to), in order.  `r` is a struct
  * vma_tree_range lvalue.  The writer may erase the current entry. */
 #define vma_tree_for_each(t, val, r, from, to)				\

@@ -118,7 +118,24 @@ static bool same_as_model(struct vma_tree *t, const struct model *m)
 			return false;
 		i++;
 	}
-	return EXPECT(i == m->n, "iterated %zu of %zu", i, m->n);
+	if (!EXPECT(i == m->n, "iterated %zu of %zu", i, m->n))
+		return false;
+	/* and backwards with vma_tree_prev from the last entry */
+	if (m->n) {
+		r.start = r.end = UINT64_MAX;
+		v = vma_tree_find_prev(t, UINT64_MAX, &r);
+		for (i = m->n; v; v = vma_tree_prev(t, &r)) {
+			i--;
+			if (!EXPECT(m->e[i].start == r.start && m->e[i].val == v,
+				    "backwards entry %zu differs", i))
+				return false;
+			if (i == 0)
+				break;
+		}
+		if (!EXPECT(i == 0 && vma_tree_prev(t, &r) == NULL, "backwards walk stopped at %zu", i))
+			return false;
+	}
+	return true;
 }
 
 static bool lookups_match(struct vma_tree *t, const struct model *m, uint64_t addr)
