@@ -1340,6 +1340,41 @@ CASE(fork_wipeonfork)
 	READS(0, A + P, 8);
 }
 
+/* WIPEONFORK on part of a VMA splits it; only that part is wiped. */
+/* host-verified */
+CASE(fork_wipeonfork_partial)
+{
+	EQ(MAP_ANON_P(0, A, 3 * P, RW, FIXED), A);
+	for (int i = 0; i < 3; i++)
+		WRITES(0, A + i * P, i + 1);
+	EQ(sem_madvise(0, A + P, P, MADV_WIPEONFORK), 0);
+	EQ(sem_fork(0), 1);
+	MAPS(1, "10000000-10001000 rw-p anon; 10001000-10002000 rw-p anon wf; 10002000-10003000 rw-p anon");
+	PAGES(1, "10000000=1 10002000=3");
+	READS(1, A + P, 0);
+	READS(0, A + P, 2);
+}
+
+/* A DONTFORK file mapping is not in the child, so truncate zaps only the
+ * parent's pages, and the child's own mapping elsewhere is zapped too. */
+/* host-verified */
+CASE(fork_dontfork_file_then_truncate)
+{
+	EQ(sem_file_create(2 * P), 0);
+	EQ(MAP_FILE_S(0, A, 2 * P, RW, FIXED, 0, 0), A);
+	WRITES(0, A + P, 5);
+	EQ(sem_madvise(0, A, 2 * P, MADV_DONTFORK), 0);
+	EQ(sem_fork(0), 1);
+	MAPS(1, "");
+	EQ(MAP_FILE_S(1, B, 2 * P, RO, FIXED, 0, 0), B);
+	READS(1, B + P, 5);
+	EQ(sem_truncate(0, P), 0);
+	PAGES(0, "");
+	PAGES(1, "");
+	READ_SIG(0, A + P, SIGBUS, BUS_ADRERR);
+	READ_SIG(1, B + P, SIGBUS, BUS_ADRERR);
+}
+
 /* MADV_KEEPONFORK undoes WIPEONFORK. */
 /* host-verified */
 CASE(fork_keeponfork_undo)
@@ -1671,6 +1706,21 @@ CASE(name_shared_holders)
 	MAPS(2, "10000000-10002000 rw-p anon[common]; 10003000-10004000 rw-p anon[common]");
 }
 
+/* An unfaulted named VMA moved next to a VMA of the same name merges with
+ * it; next to one of another name it does not. */
+CASE(name_move_merges_with_same_name)
+{
+	EQ(MAP_ANON_P(0, B, 2 * P, RW, FIXED), B);
+	EQ(sem_set_name(0, B, 2 * P, "pool"), 0);
+	EQ(MAP_ANON_P(0, A, P, RW, FIXED), A);
+	EQ(sem_set_name(0, A, P, "pool"), 0);
+	EQ(MAP_ANON_P(0, C, P, RW, FIXED), C);
+	EQ(sem_set_name(0, C, P, "other"), 0);
+	EQ(sem_mremap(0, A, P, P, MAYMOVE | RFIXED, B + 2 * P), B + 2 * P);
+	EQ(sem_mremap(0, C, P, P, MAYMOVE | RFIXED, B - P), B - P);
+	MAPS(0, "1ffff000-20000000 rw-p anon[other]; 20000000-20003000 rw-p anon[pool]");
+}
+
 /* Names survive mprotect splits and mremap moves. */
 CASE(name_follows_split_and_move)
 {
@@ -1793,6 +1843,45 @@ CASE(mremap_shrink_across_vmas)
 	EQ(MAP_ANON_P(0, A + 2 * P, 2 * P, RO, FIXED), A + 2 * P);
 	EQ(sem_mremap(0, A, 4 * P, P, 0, 0), A);
 	MAPS(0, "10000000-10001000 rw-p anon");
+}
+
+/* Shrinking a range in the middle of a VMA splits it. */
+/* host-verified */
+CASE(mremap_shrink_middle_splits)
+{
+	EQ(MAP_ANON_P(0, A, 4 * P, RW, FIXED), A);
+	for (int i = 0; i < 4; i++)
+		WRITES(0, A + i * P, i + 1);
+	EQ(sem_mremap(0, A + P, 2 * P, P, 0, 0), A + P);
+	MAPS(0, "10000000-10002000 rw-p anon; 10003000-10004000 rw-p anon");
+	PAGES(0, "10000000=1 10001000=2 10003000=4");
+}
+
+/* Moving part of a VMA splits the source around it; the moved piece takes
+ * its pages along. */
+/* host-verified */
+CASE(mremap_move_middle_of_vma)
+{
+	EQ(MAP_ANON_P(0, A, 4 * P, RW, FIXED), A);
+	for (int i = 0; i < 4; i++)
+		WRITES(0, A + i * P, i + 1);
+	EQ(sem_mremap(0, A + P, 2 * P, 2 * P, MAYMOVE | RFIXED, B), B);
+	MAPS(0, "10000000-10001000 rw-p anon; 10003000-10004000 rw-p anon; 20000000-20002000 rw-p anon");
+	PAGES(0, "10000000=1 10003000=4 20000000=2 20001000=3");
+}
+
+/* MREMAP_FIXED with a smaller new length: the tail is unmapped first,
+ * then the rest moves; the destination's old VMAs are unmapped. */
+/* host-verified */
+CASE(mremap_fixed_shrink_and_move)
+{
+	EQ(MAP_ANON_P(0, A, 4 * P, RW, FIXED), A);
+	for (int i = 0; i < 4; i++)
+		WRITES(0, A + i * P, i + 1);
+	EQ(MAP_ANON_P(0, B - P, 2 * P, RO, FIXED), B - P);
+	EQ(sem_mremap(0, A, 4 * P, 2 * P, MAYMOVE | RFIXED, B), B);
+	MAPS(0, "1ffff000-20000000 r--p anon; 20000000-20002000 rw-p anon");
+	PAGES(0, "20000000=1 20001000=2");
 }
 
 /* Growing in place when the space after the VMA is free. */
@@ -1987,6 +2076,20 @@ CASE(mremap_dontunmap_private_file)
 	READS(0, B, 0x32);
 }
 
+/* After MREMAP_DONTUNMAP the old private VMA has no anon_vma: a fork
+ * copies nothing of it, and it merges with a fresh neighbour. */
+/* host-verified */
+CASE(mremap_dontunmap_old_vma_is_fresh)
+{
+	EQ(MAP_ANON_P(0, A, 2 * P, RW, FIXED), A);
+	WRITES(0, A, 1);
+	EQ(sem_mremap(0, A, 2 * P, 2 * P, MAYMOVE | DONTUNMAP | RFIXED, B), B);
+	EQ(sem_fork(0), 1);
+	PAGES(1, "20000000=1");
+	EQ(MAP_ANON_P(0, A + 2 * P, P, RW, FIXED), A + 2 * P);
+	MAPS(0, "10000000-10003000 rw-p anon; 20000000-20002000 rw-p anon");
+}
+
 /* MREMAP_DONTUNMAP needs MREMAP_MAYMOVE and equal lengths (-EINVAL). */
 /* host-verified */
 CASE(mremap_dontunmap_invalid)
@@ -2159,6 +2262,78 @@ CASE(file_private_cow)
 	READS(0, A, 3);
 	FREAD(0, 0, 8, 4);
 	FILE_IS(0, P, "0=4");
+}
+
+/* A write fault of a private file mapping over a hole reads the page in
+ * (allocating it in the page cache, zero-filled) and copies it; a COWed
+ * page inside the new EOF survives a truncate, one beyond it does not. */
+/* host-verified */
+CASE(file_private_write_fault_and_truncate)
+{
+	EQ(sem_file_create(4 * P), 0);
+	EQ(MAP_FILE_P(0, A, 4 * P, RW, FIXED, 0, 0), A);
+	WRITES(0, A + P, 0x61);
+	WRITES(0, A + 3 * P, 0x63);
+	FILE_IS(0, 4 * P, "1=0 3=0");
+	PAGES(0, "10001000=61 10003000=63");
+	EQ(sem_truncate(0, 2 * P), 0);
+	PAGES(0, "10001000=61");
+	READS(0, A + P, 0x61);
+	READ_SIG(0, A + 3 * P, SIGBUS, BUS_ADRERR);
+	FILE_IS(0, 2 * P, "1=0");
+}
+
+static void pages_run(char *buf, size_t len, uint64_t addr, int first, int n, uint64_t base)
+{
+	for (int i = first; i < first + n; i++)
+		cat(buf, len, "%s%" PRIx64 "=%" PRIx64, buf[0] ? " " : "", addr + i * P, base + i);
+}
+
+/* do_fault_around / filemap_map_pages: a read fault on a file mapping also
+ * maps the neighbouring pages that are already in the page cache, in the
+ * 16-page (fault_around_bytes 64K), 16-page-aligned block of the faulting
+ * address, clamped to the VMA and to EOF.  Write faults do not. */
+/* host-verified */
+CASE(file_fault_around)
+{
+	char exp[4096] = "";
+
+	EQ(sem_file_create(40 * P), 0);
+	for (int i = 0; i < 40; i++)
+		EQ(sem_file_write(0, i, 0x100 + i), 8);
+	EQ(MAP_FILE_S(0, A, 32 * P, RO, FIXED, 0, 0), A);
+	READS(0, A + 5 * P, 0x105);
+	pages_run(exp, sizeof(exp), A, 0, 16, 0x100);
+	PAGES(0, exp);
+	READS(0, A + 31 * P, 0x11f);
+	pages_run(exp, sizeof(exp), A, 16, 16, 0x100);
+	PAGES(0, exp);
+	/* a VMA that starts mid-block: clamped to the VMA */
+	EQ(MAP_FILE_P(0, B + 3 * P, 6 * P, RW, FIXED, 0, 3), B + 3 * P);
+	READS(0, B + 4 * P, 0x104);
+	pages_run(exp, sizeof(exp), B, 3, 6, 0x100);
+	PAGES(0, exp);
+	/* a write fault maps only its own page */
+	EQ(MAP_FILE_S(0, C, 8 * P, RW, FIXED, 0, 32), C);
+	WRITES(0, C + 2 * P, 0x77);
+	cat(exp, sizeof(exp), " 30002000=77");
+	PAGES(0, exp);
+	FREAD(0, 34, 8, 0x77);
+}
+
+/* Fault-around stops at EOF and maps only cached pages. */
+/* host-verified */
+CASE(file_fault_around_eof_and_holes)
+{
+	EQ(sem_file_create(16 * P), 0);
+	EQ(sem_file_write(0, 0, 0x10), 8);
+	EQ(sem_file_write(0, 2, 0x12), 8);
+	EQ(sem_file_write(0, 9, 0x19), 8);
+	EQ(sem_truncate(0, 9 * P), 0);
+	EQ(MAP_FILE_S(0, A, 16 * P, RO, FIXED, 0, 0), A);
+	READS(0, A + P, 0);
+	PAGES(0, "10000000=10 10001000=0 10002000=12");
+	FILE_IS(0, 9 * P, "0=10 1=0 2=12");
 }
 
 /* A read fault through a mapping of a hole of a shmem file allocates a
