@@ -8,6 +8,7 @@
  *     --every-op        compare snapshots after every op (MMF_CHECK_EVERY_OP=1)
  *     --abort           abort() on the first failure, like the fuzz target
  *     --print           print each program as text before running it
+ *     --fmt             print each program as text, do not run it
  *     --minimize        for a failing file, print the smallest program (text)
  *                       that still fails with the same signature
  *     --mutate N        mutator smoke test: N structure-aware mutations per
@@ -37,7 +38,7 @@ static unsigned flags;
 static int opt_abort, opt_print, opt_minimize, read_mode = READ_AUTO;
 static unsigned long opt_mutate;
 static const char *opt_asm;
-static int opt_dict;
+static int opt_dict, opt_fmt;
 static int passed, failed, errors;
 
 static int ends_with(const char *s, const char *suffix)
@@ -216,10 +217,15 @@ static void run_file(const char *path)
 		mmf_prog_free(&p);
 		return;
 	}
-	if (opt_print) {
+	if (opt_print || opt_fmt) {
 		printf("# %s\n", path);
 		mmf_prog_print(stdout, &p);
 		fflush(stdout);	/* a sanitizer may end the process below */
+		if (opt_fmt) {
+			passed++;
+			mmf_prog_free(&p);
+			return;
+		}
 	}
 	if (mmf_fuzz_check(&p, flags, &f, stderr)) {
 		fprintf(stderr, "mmfuzz: %s\n", f.sig);
@@ -310,7 +316,7 @@ static void run_path(const char *path)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: diff_replay [--every-op] [--abort] [--print] [--minimize] [--mutate N]\n"
+		"usage: diff_replay [--every-op] [--abort] [--print|--fmt] [--minimize] [--mutate N]\n"
 		"                   [--asm OUTDIR | --dict] [--text|--binary] FILE|DIR...\n"
 		"Runs each program on every implementation built and compares them\n"
 		"(*.mmf files are text programs; other files are raw fuzzer inputs).\n");
@@ -336,6 +342,8 @@ int main(int argc, char **argv)
 			opt_mutate = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(a, "--asm") && i + 1 < argc)
 			opt_asm = argv[++i];
+		else if (!strcmp(a, "--fmt"))
+			opt_fmt = 1;
 		else if (!strcmp(a, "--dict"))
 			opt_dict = 1;
 		else if (!strcmp(a, "--text"))
@@ -364,7 +372,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!opt_dict)
+	if (!opt_dict && !opt_fmt)
 		printf("%d passed, %d failed\n", passed, failed);
 	if (errors)
 		return 2;

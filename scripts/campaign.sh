@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF="$ROOT/scripts/campaign.sh"
 
 DURATION=600 JOBS=$(nproc 2>/dev/null || echo 1) ENGINE=libfuzzer
-WORKDIR="$ROOT/work/campaign" TARGETS="" INTERVAL=5 SETUP=1
+WORKDIR="$ROOT/work/campaign" TARGETS="" INTERVAL=5 SETUP=1 MINIMIZE_TIME=60
 
 usage() {
 	sed -n '2,/^set -uo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -37,6 +37,8 @@ Options:
   --workdir DIR  where corpus, crashes and logs go (default ./work/campaign)
   --targets L    comma-separated fuzz targets (default: all)
   --interval S   seconds between progress lines (default 5)
+  --minimize S   at the end, minimize each new sanitizer/timeout crash for up
+                 to S seconds (default 60; 0 = no)
   --no-setup     do not run scripts/setup.sh
 EOF
 }
@@ -100,27 +102,40 @@ triage() {
 }
 
 # minimize TARGET DIR SIG: write DIR/program.mmf, the smallest program we can find.
+# diff/invariant failures are minimized at once (in-process delta debugging
+# over ops, keeping the signature: fast); crashes that end the process
+# (sanitizers, timeouts) at the end of the campaign, by libFuzzer, because it
+# takes a while (minimize_late).
 minimize() {
-	local t=$1 dir=$2 sig=$3 bin="$LF_BUILD/fuzzers/$1" replay="$LF_BUILD/fuzzers/diff_replay"
+	local t=$1 dir=$2 sig=$3 replay="$LF_BUILD/fuzzers/diff_replay"
 	case $sig in
 	diff:* | invariant:* | error:*)
-		# in-process delta debugging over ops, same signature
 		timeout 120 "$replay" --binary --minimize "$dir/input" </dev/null 2>/dev/null |
 			sed -n '/^# caught:/,$p' | grep -v '^[0-9]* passed, ' >"$dir/program.mmf"
 		;;
 	*)
-		# sanitizer crashes end the process: byte-level minimization by libFuzzer
-		timeout 90 "$bin" -minimize_crash=1 -max_total_time=60 -runs=100000 \
-			-exact_artifact_path="$dir/input.min" "$dir/input" </dev/null >"$dir/minimize.log" 2>&1
-		[ -s "$dir/input.min" ] || cp "$dir/input" "$dir/input.min"
-		{
-			echo "# caught: mmfuzz: $sig"
-			timeout 60 "$replay" --binary --print "$dir/input.min" </dev/null 2>/dev/null |
-				grep -v -e '^# /' -e '^[0-9]* passed, ' -e '^FAIL '
-		} >"$dir/program.mmf"
+		program_text "$dir/input" "$sig" >"$dir/program.mmf"
+		touch "$dir/minimize-pending"
 		;;
 	esac
 	[ -s "$dir/program.mmf" ] || rm -f "$dir/program.mmf"
+}
+
+program_text() {	# INPUT SIG
+	echo "# caught: mmfuzz: $2"
+	"$LF_BUILD/fuzzers/diff_replay" --binary --fmt "$1" </dev/null 2>/dev/null | grep -v '^# /'
+}
+
+minimize_late() {	# TARGET DIR: byte-level minimization of a process-ending crash
+	local t=$1 dir=$2 sig opts=()
+	sig=$(cat "$dir/signature")
+	mapfile -t opts < <(libfuzzer_options "$LF_BUILD/fuzzers/$t" | grep -e '^-timeout=' -e '^-rss_limit_mb=')
+	echo "campaign: minimizing $sig (at most ${MINIMIZE_TIME}s)"
+	timeout $((MINIMIZE_TIME + 30)) "$LF_BUILD/fuzzers/$t" "${opts[@]}" -minimize_crash=1 \
+		-max_total_time="$MINIMIZE_TIME" -exact_artifact_path="$dir/input.min" "$dir/input" \
+		</dev/null >"$dir/minimize.log" 2>&1
+	[ -s "$dir/input.min" ] && program_text "$dir/input.min" "$sig" >"$dir/program.mmf"
+	rm -f "$dir/minimize-pending"
 }
 
 # ---- workers (each runs as its own process group: `campaign.sh --_worker`) --
@@ -216,6 +231,8 @@ while [ $# -gt 0 ]; do
 	--targets) TARGETS=$2; shift 2 ;;
 	--targets=*) TARGETS=${1#*=}; shift ;;
 	--interval) INTERVAL=$2; shift 2 ;;
+	--minimize) MINIMIZE_TIME=$2; shift 2 ;;
+	--minimize=*) MINIMIZE_TIME=${1#*=}; shift ;;
 	--no-setup) SETUP=0; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "campaign: unknown option '$1' (--help)" >&2; exit 2 ;;
@@ -301,7 +318,7 @@ END=0
 rm -f "$WORKDIR/stop" "$WORKDIR/events"
 touch "$WORKDIR/events"
 SETTINGS="$WORKDIR/.settings"
-declare -p WORKDIR ROOT LF_BUILD AFL_BUILD AFL_CMPLOG_BUILD >"$SETTINGS"
+declare -p WORKDIR ROOT LF_BUILD AFL_BUILD AFL_CMPLOG_BUILD MINIMIZE_TIME >"$SETTINGS"
 
 for t in "${targets[@]}"; do
 	tw="$WORKDIR/$t"
@@ -397,6 +414,15 @@ echo "campaign: stopping"
 stop_workers
 wait 2>/dev/null
 [ "$ENGINE" = afl ] && for t in "${targets[@]}"; do afl_triage "$t"; done
+if [ "$MINIMIZE_TIME" -gt 0 ] 2>/dev/null; then
+	trap 'echo "campaign: minimization skipped"' INT
+	for t in "${targets[@]}"; do
+		for d in "$WORKDIR/$t"/crashes/*/; do
+			[ -f "$d/minimize-pending" ] && minimize_late "$t" "${d%/}"
+		done
+	done
+	trap '' INT
+fi
 
 # ---- summary --------------------------------------------------------------------
 
