@@ -604,6 +604,14 @@ CASE(mmap_hint_below_min_addr)
 	MAPS(0, "10000-11000 rw-p anon; effff000-f0000000 r--p anon");
 }
 
+/* A hint whose range would end beyond TASK_SIZE is not used. */
+CASE(mmap_hint_past_task_size)
+{
+	EQ(MAP_ANON_P(0, MMF_TASK_SIZE - P, 2 * P, RW, 0), TOP - 2 * P);
+	EQ(MAP_ANON_P(0, MMF_TASK_SIZE - P, P, RO, 0), MMF_TASK_SIZE - P);
+	MAPS(0, "efffe000-f0000000 rw-p anon; fffff000-100000000 r--p anon");
+}
+
 /* The hint may lie above mmap_base (below TASK_SIZE); it is honoured. */
 /* host-verified */
 CASE(mmap_hint_above_base)
@@ -1770,6 +1778,18 @@ CASE(stack_guard_gap)
 	READ_SIG(0, C - 2 * P, SIGSEGV, SEGV_MAPERR);
 }
 
+/* expand_downwards: the guard gap is not enforced against another
+ * GROWSDOWN VMA below. */
+/* host-verified */
+CASE(stack_above_stack)
+{
+	EQ(MAP_ANON_P(0, C, 4 * P, RW, FIXED | MAP_GROWSDOWN), C);
+	EQ(MAP_ANON_P(0, C - 3 * P, P, RW, FIXED | MAP_GROWSDOWN), C - 3 * P);
+	READS(0, C - P, 0);
+	WRITES(0, C - 2 * P, 1);
+	MAPS(0, "2fffd000-2fffe000 rw-p anon gd; 2fffe000-30004000 rw-p anon gd");
+}
+
 /* expand_downwards: an inaccessible (PROT_NONE) VMA below does not block
  * growth into the gap. */
 /* host-verified */
@@ -1918,6 +1938,34 @@ CASE(mremap_grow_blocked_enomem)
 	/* growing a range that ends inside the VMA is never in place */
 	EQ(sem_mremap(0, A, P, 2 * P, 0, 0), -ENOMEM);
 	MAPS(0, "10000000-10002000 rw-p anon; 10003000-10004000 r--p anon");
+}
+
+/* Shared anonymous memory is a shmem object of the mmap length: growing
+ * the VMA with mremap does not grow the object, the new part is beyond
+ * its EOF and faults SIGBUS. */
+/* host-verified */
+CASE(mremap_grow_shared_anon_sigbus)
+{
+	EQ(MAP_ANON_S(0, A, 2 * P, RW, FIXED), A);
+	WRITES(0, A + P, 3);
+	EQ(sem_mremap(0, A, 2 * P, 4 * P, 0, 0), A);
+	MAPS(0, "10000000-10004000 rw-s anon@0");
+	READS(0, A + P, 3);
+	READ_SIG(0, A + 2 * P, SIGBUS, BUS_ADRERR);
+	WRITE_SIG(0, A + 3 * P, SIGBUS, BUS_ADRERR);
+}
+
+/* vma_expandable checks only for overlap: a VMA may grow in place right
+ * up to a GROWSDOWN VMA (no guard gap for the grower). */
+/* host-verified */
+CASE(mremap_grow_up_to_stack)
+{
+	EQ(MAP_ANON_P(0, C, 4 * P, RW, FIXED | MAP_GROWSDOWN), C);
+	EQ(MAP_ANON_P(0, C - 4 * P, 2 * P, RW, FIXED), C - 4 * P);
+	EQ(sem_mremap(0, C - 4 * P, 2 * P, 4 * P, 0, 0), C - 4 * P);
+	MAPS(0, "2fffc000-30000000 rw-p anon; 30000000-30004000 rw-p anon gd");
+	/* the stack cannot grow now */
+	READ_SIG(0, C - 4 * P - P, SIGSEGV, SEGV_MAPERR);
 }
 
 /* With MREMAP_MAYMOVE a blocked VMA moves (top-down) with its pages. */
