@@ -2,13 +2,19 @@
 /*
  * prog/gen.c - random programs, deterministic in a seed.
  *
- * The generator writes bytes in the binary form (prog/binary.c), choosing
- * each opcode and argument selector from a distribution biased towards
- * meaningful programs, and then decodes them.  So a generated program is
- * exactly what the decoder makes of some input, the decoder's shadow picks
- * the handles and addresses (mostly the starts and ends of recent ranges,
- * give or take a few pages), and MMF_DECODE_KERNEL programs obey the same
- * restrictions as decoded fuzz inputs.  The PRNG is splitmix64.
+ * The generator builds ops directly, guided by a rough model of what the
+ * program has done so far: which processes and files are live and, per
+ * process, which page ranges are mapped (assuming every plausible op
+ * succeeds).  So most accesses, mprotects, munmaps, mremaps and madvises
+ * land on mapped memory - on whole VMAs, parts of them (splits), across
+ * their ends (holes) - and new mappings go next to, into or far from old
+ * ones (merges, MAP_FIXED replacement, fresh placement).  A few ops get odd
+ * arguments: misaligned or huge lengths, dead handles, constants.
+ *
+ * The result is passed through the binary form (encode, then decode in the
+ * requested mode), so a generated program is exactly what the decoder
+ * makes of some input and a MMF_DECODE_KERNEL program obeys the same
+ * restrictions as a decoded fuzz input.  The PRNG is splitmix64.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +22,110 @@
 
 #include "prog_ext.h"
 
-#define PAGE MMF_PAGE_SIZE
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE	0x100000
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
+
+#define PAGE		MMF_PAGE_SIZE
+#define MAX_RANGES	64
+#define NR_RECENT	8
+
+/* ---- the model: mapped page ranges per process --------------------------- */
+
+struct range {
+	uint64_t start, end;
+};
+
+struct space {
+	struct range r[MAX_RANGES];	/* ascending, disjoint, not adjacent */
+	unsigned n;
+};
+
+static void space_del(struct space *s, uint64_t start, uint64_t end)
+{
+	struct range out[MAX_RANGES + 1];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		struct range r = s->r[i];
+
+		if (r.end <= start || r.start >= end) {
+			out[n++] = r;
+			continue;
+		}
+		if (r.start < start)
+			out[n++] = (struct range){ r.start, start };
+		if (r.end > end && n < MAX_RANGES + 1)
+			out[n++] = (struct range){ end, r.end };
+	}
+	if (n > MAX_RANGES)
+		n = MAX_RANGES;
+	memcpy(s->r, out, n * sizeof(out[0]));
+	s->n = n;
+}
+
+static void space_add(struct space *s, uint64_t start, uint64_t end)
+{
+	unsigned i, j;
+
+	if (start >= end)
+		return;
+	space_del(s, start, end);
+	/* merge with neighbours that touch */
+	for (i = 0; i < s->n; i++) {
+		if (s->r[i].end == start) {
+			start = s->r[i].start;
+			space_del(s, start, end);
+			i = (unsigned)-1;
+			continue;
+		}
+		if (s->r[i].start == end) {
+			end = s->r[i].end;
+			space_del(s, start, end);
+			i = (unsigned)-1;
+		}
+	}
+	if (s->n == MAX_RANGES)
+		return;		/* the model is only a guide */
+	for (i = 0; i < s->n && s->r[i].start < start; i++)
+		;
+	for (j = s->n; j > i; j--)
+		s->r[j] = s->r[j - 1];
+	s->r[i] = (struct range){ start, end };
+	s->n++;
+}
+
+/* Highest free gap of len bytes below MMF_MMAP_BASE: top-down placement. */
+static uint64_t space_topdown(const struct space *s, uint64_t len)
+{
+	uint64_t top = MMF_MMAP_BASE;
+
+	for (unsigned i = s->n; i-- > 0;) {
+		if (s->r[i].start >= top)
+			continue;
+		if (s->r[i].end <= top && top - s->r[i].end >= len)
+			return top - len;
+		top = s->r[i].start;
+	}
+	return top >= MMF_MMAP_MIN_ADDR + len ? top - len : 0;
+}
+
+/* ---- the generator ------------------------------------------------------ */
 
 struct gen {
 	uint64_t state;
 	bool kernel;
-	uint8_t *buf;
-	size_t len, cap;
-	unsigned files;		/* file_create ops emitted so far */
-	unsigned maps;		/* mmap ops emitted so far */
+	struct mmf_prog *p;
+	bool proc_live[MMF_MAX_PROCS];
+	struct space sp[MMF_MAX_PROCS];
+	unsigned nfiles;
+	uint64_t fsize[MMF_MAX_FILES];
+	uint64_t bump;			/* next fresh address */
+	uint64_t recent[NR_RECENT];	/* boundaries of recent ranges */
+	unsigned nrecent;
 };
 
 static uint64_t next(struct gen *g)
@@ -36,252 +137,306 @@ static uint64_t next(struct gen *g)
 	return z ^ (z >> 31);
 }
 
-/* Uniform in [0, n). */
-static unsigned rnd(struct gen *g, unsigned n)
+/* Uniform in [0, n) (n > 0). */
+static uint64_t rnd(struct gen *g, uint64_t n)
 {
-	return (unsigned)(next(g) % n);
+	return next(g) % n;
 }
 
-/* true with probability pct/100 */
 static bool chance(struct gen *g, unsigned pct)
 {
 	return rnd(g, 100) < pct;
 }
 
-static void put(struct gen *g, uint8_t b)
+static void remember(struct gen *g, uint64_t a)
 {
-	if (g->len == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 256;
-		uint8_t *buf = realloc(g->buf, cap);
-
-		if (!buf) {
-			fputs("mmfuzz: out of memory\n", stderr);
-			abort();
-		}
-		g->buf = buf;
-		g->cap = cap;
-	}
-	g->buf[g->len++] = b;
+	if (a >= MMF_TASK_SIZE || (a & (PAGE - 1)))
+		return;
+	memmove(&g->recent[1], &g->recent[0], (NR_RECENT - 1) * sizeof(a));
+	g->recent[0] = a;
+	if (g->nrecent < NR_RECENT)
+		g->nrecent++;
 }
 
-static void put_le(struct gen *g, uint64_t v, int bytes)
+static int32_t pick_proc(struct gen *g)
 {
-	for (int i = 0; i < bytes; i++)
-		put(g, (uint8_t)(v >> (8 * i)));
+	int live[MMF_MAX_PROCS], n = 0;
+
+	for (int i = 0; i < MMF_MAX_PROCS; i++)
+		if (g->proc_live[i])
+			live[n++] = i;
+	if (n == 0 || chance(g, 4))
+		return (int32_t)rnd(g, MMF_MAX_PROCS + (g->kernel ? 0 : 1));
+	return live[rnd(g, (uint64_t)n)];
 }
 
-static void gen_proc(struct gen *g)
+static int32_t pick_file(struct gen *g)
 {
-	if (chance(g, 95))
-		put(g, (uint8_t)rnd(g, 8));			/* a live one */
-	else
-		put(g, (uint8_t)(0xf0 + rnd(g, MMF_MAX_PROCS + 1)));	/* maybe dead */
+	if (g->nfiles == 0 || chance(g, 4))
+		return (int32_t)rnd(g, MMF_MAX_FILES + (g->kernel ? 0 : 1));
+	return (int32_t)rnd(g, g->nfiles);
 }
 
-static void gen_file(struct gen *g)
+static const uint64_t odd_lens[] = {
+	0, 1, PAGE - 1, PAGE + 1, MMF_STACK_GUARD_GAP, MMF_STACK_LIMIT,
+	MMF_STACK_LIMIT + PAGE, MMF_TASK_SIZE, UINT64_MAX & MMF_PAGE_MASK, UINT64_MAX,
+	1ULL << 63,
+};
+
+/* A length: mostly a few pages. */
+static uint64_t gen_len(struct gen *g)
 {
-	if (chance(g, 95))
-		put(g, (uint8_t)rnd(g, 8));
-	else
-		put(g, (uint8_t)(0xf0 + rnd(g, MMF_MAX_FILES + 1)));
+	unsigned r = (unsigned)rnd(g, 100);
+
+	if (r < 65)
+		return (1 + rnd(g, 4)) * PAGE;
+	if (r < 88)
+		return (1 + rnd(g, 16)) * PAGE;
+	if (r < 94)
+		return (16 + rnd(g, 240)) * PAGE;
+	if (r < 98)
+		return rnd(g, 8) * PAGE + 1 + rnd(g, PAGE - 1);	/* unaligned */
+	return odd_lens[rnd(g, sizeof(odd_lens) / sizeof(odd_lens[0]))];
 }
 
-/* Small signed page delta, mostly 0. */
-static void gen_delta(struct gen *g)
-{
-	unsigned r = rnd(g, 100);
-	int d;
+static const uint64_t odd_addrs[] = {
+	0, 1, PAGE, MMF_MMAP_MIN_ADDR - PAGE, MMF_MMAP_BASE - PAGE, MMF_MMAP_BASE,
+	MMF_TASK_SIZE - PAGE, MMF_TASK_SIZE, 1ULL << 63, UINT64_MAX & MMF_PAGE_MASK,
+};
 
-	if (r < 55) {
-		d = 0;
-	} else if (r < 90) {
-		d = (int)rnd(g, 4) + 1;
-		if (chance(g, 50))
-			d = -d;
+/* A fresh, unused-looking address for len bytes. */
+static uint64_t fresh(struct gen *g, uint64_t len)
+{
+	uint64_t a = g->bump;
+
+	if (len > 0x10000000 || a + len + PAGE > MMF_MMAP_BASE - 0x10000000)
+		a = g->bump = 0x100000;
+	g->bump = MMF_PAGE_ALIGN(a + len) + (chance(g, 50) ? 0 : rnd(g, 16) * PAGE);
+	return a;
+}
+
+/*
+ * An address (and, if lenp, a length) for an op on the memory of proc:
+ * mostly inside one of its mapped ranges.
+ */
+static uint64_t gen_range(struct gen *g, int32_t proc, uint64_t *lenp)
+{
+	const struct space *s = (proc >= 0 && proc < MMF_MAX_PROCS) ? &g->sp[proc] : NULL;
+	unsigned inside = lenp ? 82 : 90;
+	unsigned r = (unsigned)rnd(g, 100);
+	uint64_t a, len = 0;
+
+	if (s && s->n && r < inside) {
+		const struct range *rg = &s->r[rnd(g, s->n)];
+		uint64_t pages = (rg->end - rg->start) / PAGE, off, rest;
+
+		off = chance(g, 40) ? 0 : rnd(g, pages);
+		if (chance(g, 15))
+			off = pages - 1;			/* the last page */
+		a = rg->start + off * PAGE;
+		rest = pages - off;
+		r = (unsigned)rnd(g, 100);
+		if (r < 35)
+			len = rest * PAGE;			/* to the end */
+		else if (r < 75)
+			len = (1 + rnd(g, rest)) * PAGE;	/* inside */
+		else if (r < 90)
+			len = (rest + 1 + rnd(g, 4)) * PAGE;	/* across the end */
+		else
+			len = gen_len(g);
+	} else if (g->nrecent && r < 94) {
+		int64_t d = chance(g, 60) ? 0 : (int64_t)rnd(g, 9) - 4;
+
+		a = g->recent[rnd(g, g->nrecent)] + (uint64_t)d * PAGE;
+		len = gen_len(g);
+	} else if (r < 97) {
+		a = odd_addrs[rnd(g, sizeof(odd_addrs) / sizeof(odd_addrs[0]))];
+		len = gen_len(g);
 	} else {
-		d = (int)rnd(g, 63) + 1;
-		if (chance(g, 50))
-			d = -d;
-		put(g, (uint8_t)(0x80 | (d & 127)));
+		a = MMF_MMAP_MIN_ADDR + rnd(g, MMF_MMAP_BASE - MMF_MMAP_MIN_ADDR);
+		if (chance(g, 70))
+			a &= MMF_PAGE_MASK;
+		len = gen_len(g);
+	}
+	if (lenp)
+		*lenp = len;
+	return a;
+}
+
+static bool sane_range(uint64_t a, uint64_t len)
+{
+	return !(a & (PAGE - 1)) && len && len <= MMF_TASK_SIZE && a < MMF_TASK_SIZE &&
+	       a + MMF_PAGE_ALIGN(len) <= MMF_TASK_SIZE;
+}
+
+static void gen_mmap(struct gen *g, struct mmf_op *op)
+{
+	struct space *s;
+	unsigned r = (unsigned)rnd(g, 100);
+	bool topdown = false;
+
+	op->proc = pick_proc(g);
+	s = (op->proc >= 0 && op->proc < MMF_MAX_PROCS) ? &g->sp[op->proc] : NULL;
+	op->len = gen_len(g);
+	op->prot = chance(g, 70) ? PROT_READ | PROT_WRITE : (uint32_t)rnd(g, 8);
+	op->flags = chance(g, 75) ? MAP_PRIVATE : MAP_SHARED;
+	if (g->nfiles && chance(g, 25)) {
+		op->file = pick_file(g);
+		op->pgoff = chance(g, 70) ? rnd(g, 4) : rnd(g, 32);
+	} else {
+		op->file = MMF_FILE_ANON;
+		op->flags |= MAP_ANONYMOUS;
+	}
+
+	if (s && s->n && r < 30) {			/* next to a mapping: merge? */
+		const struct range *rg = &s->r[rnd(g, s->n)];
+
+		op->addr = chance(g, 60) ? rg->end : rg->start - MMF_PAGE_ALIGN(op->len);
+	} else if (s && s->n && r < 45) {		/* over a mapping: replace */
+		op->addr = gen_range(g, op->proc, NULL);
+	} else if (r < 82 || g->kernel) {
+		op->addr = fresh(g, op->len);
+	} else if (r < 92) {				/* top-down */
+		topdown = true;
+		op->addr = chance(g, 80) ? 0 : gen_range(g, op->proc, NULL);
+	} else {
+		op->addr = gen_range(g, op->proc, NULL);
+	}
+
+	if (!topdown)
+		op->flags |= chance(g, 85) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	if (chance(g, 4))
+		op->flags |= MAP_GROWSDOWN;
+	if (!g->kernel && chance(g, 2))
+		op->flags ^= 1u << rnd(g, 32);		/* an odd flag */
+
+	if (!s || (!(op->flags & MAP_ANONYMOUS) && (op->file < 0 || (unsigned)op->file >= g->nfiles)))
+		return;
+	if (topdown && op->len && op->len <= MMF_MMAP_BASE) {
+		uint64_t a = (op->addr >= MMF_MMAP_MIN_ADDR) ? op->addr : space_topdown(s, MMF_PAGE_ALIGN(op->len));
+
+		if (a)
+			space_add(s, a, a + MMF_PAGE_ALIGN(op->len));
+	} else if (sane_range(op->addr, op->len) && op->addr >= MMF_MMAP_MIN_ADDR) {
+		space_add(s, op->addr, op->addr + MMF_PAGE_ALIGN(op->len));
+	}
+}
+
+static void gen_mremap(struct gen *g, struct mmf_op *op)
+{
+	struct space *s;
+
+	op->proc = pick_proc(g);
+	s = (op->proc >= 0 && op->proc < MMF_MAX_PROCS) ? &g->sp[op->proc] : NULL;
+	op->addr = gen_range(g, op->proc, &op->len);
+	op->new_len = chance(g, 50) ? op->len + (1 + rnd(g, 4)) * PAGE :
+		      chance(g, 70) ? MMF_PAGE_ALIGN(op->len) / 2 + PAGE : gen_len(g);
+	if (chance(g, 60)) {
+		op->flags |= MREMAP_MAYMOVE;
+		if (g->kernel || chance(g, 50)) {
+			op->flags |= MREMAP_FIXED;
+			op->new_addr = chance(g, 70) ? fresh(g, op->new_len) :
+				       gen_range(g, op->proc, NULL);
+		}
+		if (chance(g, 15))
+			op->flags |= MREMAP_DONTUNMAP;
+	}
+	if (!g->kernel && chance(g, 3)) {
+		op->flags ^= 1u << rnd(g, 3);		/* an invalid combination */
+		if (!(op->flags & MREMAP_FIXED))
+			op->new_addr = 0;
+	}
+	if (!s || !sane_range(op->addr, op->len) || !sane_range(op->addr, op->new_len))
+		return;
+	if (!(op->flags & MREMAP_MAYMOVE)) {
+		if (op->new_len < op->len)
+			space_del(s, op->addr + MMF_PAGE_ALIGN(op->new_len),
+				  op->addr + MMF_PAGE_ALIGN(op->len));
+		else
+			space_add(s, op->addr, op->addr + MMF_PAGE_ALIGN(op->new_len));
 		return;
 	}
-	put(g, (uint8_t)(d & 15));
-}
+	if (!(op->flags & MREMAP_DONTUNMAP))
+		space_del(s, op->addr, op->addr + MMF_PAGE_ALIGN(op->len));
+	if ((op->flags & MREMAP_FIXED) && sane_range(op->new_addr, op->new_len))
+		space_add(s, op->new_addr, op->new_addr + MMF_PAGE_ALIGN(op->new_len));
+	else if (!(op->flags & MREMAP_FIXED)) {
+		uint64_t a = space_topdown(s, MMF_PAGE_ALIGN(op->new_len));
 
-static void gen_addr(struct gen *g, bool access)
-{
-	unsigned r = rnd(g, 100), j;
-
-	if (r < (access ? 78u : 86u)) {
-		r = rnd(g, 100);
-		j = r < 45 ? 0 : r < 70 ? 1 : rnd(g, 8);
-		put(g, (uint8_t)j);
-		gen_delta(g);
-	} else if (r < 92) {
-		put(g, (uint8_t)(0xe0 + rnd(g, 4)));
-		put(g, (uint8_t)rnd(g, 256));
-	} else if (r < 98) {
-		put(g, (uint8_t)(0xf0 + rnd(g, 15)));
-	} else {
-		put(g, 0xff);
-		put_le(g, (next(g) % MMF_TASK_SIZE) & (chance(g, 80) ? MMF_PAGE_MASK : ~0ULL), 8);
+		if (a)
+			space_add(s, a, a + MMF_PAGE_ALIGN(op->new_len));
 	}
 }
 
-static void gen_len(struct gen *g)
+static const char *const good_names[] = { "heap", "stack", "a", "b", "a:b/c.d-e_f" };
+static const char *const bad_names[] = {
+	"", "with space", "tab\there", "[brackets]", "$dollar", "back`tick", "back\\slash",
+	"del\x7f", "caf\xc3\xa9",
+};
+
+static void gen_name(struct gen *g, struct mmf_op *op)
 {
-	unsigned r = rnd(g, 100);
+	unsigned r = (unsigned)rnd(g, 100);
 
-	if (r < 72)
-		put(g, (uint8_t)(chance(g, 65) ? rnd(g, 4) : rnd(g, 16)));
-	else if (r < 80)
-		put(g, (uint8_t)(0xa0 + rnd(g, 8)));
-	else if (r < 87) {
-		put(g, (uint8_t)(0xc0 + rnd(g, 4)));
-		put(g, (uint8_t)rnd(g, 256));
-	} else if (r < 95) {
-		put(g, (uint8_t)(0xe0 + rnd(g, 4)));
-	} else {
-		put(g, (uint8_t)(0xf0 + rnd(g, 15)));
-	}
-}
-
-static void gen_prot(struct gen *g)
-{
-	unsigned r = rnd(g, 100);
-
-	if (r < 50)
-		put(g, 3);				/* rw- */
-	else if (r < 94)
-		put(g, (uint8_t)rnd(g, 8));
+	if (r < 70)
+		strcpy(op->name, good_names[rnd(g, sizeof(good_names) / sizeof(good_names[0]))]);
+	else if (r < 82)
+		strcpy(op->name, bad_names[rnd(g, sizeof(bad_names) / sizeof(bad_names[0]))]);
+	else if (r < 88)
+		memset(op->name, 'x', MMF_ANON_NAME_MAX - 1 + rnd(g, 2));	/* 79 or 80 */
 	else
-		put(g, (uint8_t)(0x80 + rnd(g, 0x7f)));
+		op->name_null = true;
 }
 
-static void gen_pgoff(struct gen *g)
+static const uint32_t advices[5] = {
+	MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
+};
+
+static const uint64_t odd_values[] = {
+	0, UINT64_MAX, 1ULL << 63, 0xdeadbeef, 0x0123456789abcdefULL,
+};
+
+static uint64_t gen_value(struct gen *g)
 {
-	unsigned r = rnd(g, 100);
-
-	if (r < 85)
-		put(g, (uint8_t)rnd(g, 8));
-	else if (r < 95)
-		put(g, (uint8_t)(0x80 + rnd(g, 0x70)));
-	else
-		put(g, (uint8_t)(0xf0 + rnd(g, 15)));
+	if (chance(g, 92))
+		return 1 + rnd(g, 0xff);
+	return odd_values[rnd(g, sizeof(odd_values) / sizeof(odd_values[0]))];
 }
 
-static void gen_value(struct gen *g)
+static uint64_t gen_fpgoff(struct gen *g, int32_t file)
 {
-	if (chance(g, 90))
-		put(g, (uint8_t)(1 + rnd(g, 0xef)));
-	else
-		put(g, (uint8_t)(0xf0 + rnd(g, 15)));
+	uint64_t pages = (file >= 0 && (unsigned)file < g->nfiles) ? g->fsize[file] / PAGE : 0;
+
+	if (chance(g, 85))
+		return rnd(g, pages + 2);
+	return rnd(g, 64);
 }
-
-static void gen_mmap(struct gen *g)
-{
-	uint8_t f = 0;
-	bool file_backed, topdown = false;
-	uint32_t raw = 0;
-
-	if (chance(g, 25))
-		f |= 0x01;				/* shared */
-	if (g->files && chance(g, 25))
-		f |= 0x02;				/* file */
-	if (g->kernel)
-		f |= chance(g, 85) ? 0 : 0x04;		/* fixed / noreplace */
-	else {
-		unsigned r = rnd(g, 100);
-
-		f |= r < 70 ? 0 : r < 80 ? 0x04 : 0x08;
-		topdown = (f & 0x0c) == 0x08 && chance(g, 60);
-	}
-	if (chance(g, 4))
-		f |= 0x10;				/* growsdown */
-	if (chance(g, 3))
-		f |= 0x40;				/* pgoff for anon */
-	file_backed = f & 0x02;
-	if (chance(g, 2)) {				/* raw flags with an odd bit */
-		raw = (f & 1 ? MAP_SHARED : MAP_PRIVATE) | (file_backed ? 0 : MAP_ANONYMOUS) |
-		      MAP_FIXED | (1u << rnd(g, 32));
-		f |= 0x20;
-		file_backed = !(raw & MAP_ANONYMOUS);
-	}
-	put(g, f);
-	if (f & 0x20)
-		put_le(g, raw, 4);
-	gen_proc(g);
-	if (topdown)
-		put(g, 0xf0);				/* address 0 */
-	else
-		gen_addr(g, false);
-	gen_len(g);
-	gen_prot(g);
-	if (file_backed) {
-		gen_file(g);
-		gen_pgoff(g);
-	} else if (f & 0x40) {
-		gen_pgoff(g);
-	}
-	g->maps++;
-}
-
-static void gen_mremap(struct gen *g)
-{
-	uint32_t fl = 0;
-
-	gen_proc(g);
-	gen_addr(g, false);
-	gen_len(g);
-	gen_len(g);
-	if (chance(g, 60))
-		fl |= MREMAP_MAYMOVE;
-	if ((fl & MREMAP_MAYMOVE) && chance(g, g->kernel ? 100 : 50))
-		fl |= MREMAP_FIXED;
-	if ((fl & MREMAP_MAYMOVE) && chance(g, 15))
-		fl |= 4;				/* MREMAP_DONTUNMAP */
-	if (!g->kernel && chance(g, 3))
-		fl ^= 1u << rnd(g, 3);			/* an invalid combination */
-	put(g, (uint8_t)fl);
-	if (fl & MREMAP_FIXED || (g->kernel && (fl & MREMAP_MAYMOVE)))
-		gen_addr(g, false);
-}
-
-enum { W_MMAP, W_MUNMAP, W_MPROTECT, W_MREMAP, W_MADVISE, W_SET_NAME, W_READ,
-       W_WRITE, W_FORK, W_EXIT, W_FILE_CREATE, W_TRUNCATE, W_FILE_READ,
-       W_FILE_WRITE, W__COUNT };
 
 static const struct {
 	enum mmf_op_kind kind;
 	unsigned weight;
-} weights[W__COUNT] = {
-	[W_MMAP] = { MMF_OP_MMAP, 18 },
-	[W_MUNMAP] = { MMF_OP_MUNMAP, 7 },
-	[W_MPROTECT] = { MMF_OP_MPROTECT, 8 },
-	[W_MREMAP] = { MMF_OP_MREMAP, 6 },
-	[W_MADVISE] = { MMF_OP_MADVISE, 5 },
-	[W_SET_NAME] = { MMF_OP_SET_NAME, 4 },
-	[W_READ] = { MMF_OP_READ, 16 },
-	[W_WRITE] = { MMF_OP_WRITE, 16 },
-	[W_FORK] = { MMF_OP_FORK, 4 },
-	[W_EXIT] = { MMF_OP_EXIT, 1 },
-	[W_FILE_CREATE] = { MMF_OP_FILE_CREATE, 2 },
-	[W_TRUNCATE] = { MMF_OP_TRUNCATE, 2 },
-	[W_FILE_READ] = { MMF_OP_FILE_READ, 2 },
-	[W_FILE_WRITE] = { MMF_OP_FILE_WRITE, 2 },
+} weights[] = {
+	{ MMF_OP_MMAP, 16 }, { MMF_OP_MUNMAP, 6 }, { MMF_OP_MPROTECT, 9 },
+	{ MMF_OP_MREMAP, 6 }, { MMF_OP_MADVISE, 5 }, { MMF_OP_SET_NAME, 4 },
+	{ MMF_OP_READ, 16 }, { MMF_OP_WRITE, 16 }, { MMF_OP_FORK, 4 },
+	{ MMF_OP_EXIT, 1 }, { MMF_OP_FILE_CREATE, 2 }, { MMF_OP_TRUNCATE, 2 },
+	{ MMF_OP_FILE_READ, 2 }, { MMF_OP_FILE_WRITE, 2 },
 };
+#define NR_WEIGHTS (sizeof(weights) / sizeof(weights[0]))
 
 static enum mmf_op_kind pick_kind(struct gen *g)
 {
-	unsigned total = 0, r;
+	unsigned total = 0, r, mapped = 0;
 
-	if (g->maps == 0 && chance(g, 80))
+	for (int i = 0; i < MMF_MAX_PROCS; i++)
+		mapped += g->sp[i].n;
+	if (!mapped && chance(g, 75))
 		return MMF_OP_MMAP;
-	for (int i = 0; i < W__COUNT; i++)
+	for (unsigned i = 0; i < NR_WEIGHTS; i++)
 		if (!(g->kernel && weights[i].kind == MMF_OP_SET_NAME))
 			total += weights[i].weight;
-	r = rnd(g, total);
-	for (int i = 0; i < W__COUNT; i++) {
+	r = (unsigned)rnd(g, total);
+	for (unsigned i = 0; i < NR_WEIGHTS; i++) {
 		if (g->kernel && weights[i].kind == MMF_OP_SET_NAME)
 			continue;
 		if (r < weights[i].weight)
@@ -291,74 +446,141 @@ static enum mmf_op_kind pick_kind(struct gen *g)
 	return MMF_OP_MMAP;
 }
 
-static void gen_op(struct gen *g)
+static void gen_op(struct gen *g, struct mmf_op *op)
 {
-	enum mmf_op_kind kind = pick_kind(g);
+	struct space *s;
 
-	if (kind == MMF_OP_FILE_CREATE && g->files >= MMF_MAX_FILES && chance(g, 90))
-		kind = MMF_OP_MMAP;
-	put(g, mmf_prog_opcode(kind));
-	switch (kind) {
+	memset(op, 0, sizeof(*op));
+	op->kind = pick_kind(g);
+	if (op->kind >= MMF_OP_TRUNCATE && g->nfiles == 0 && chance(g, 80))
+		op->kind = MMF_OP_FILE_CREATE;
+	if (op->kind == MMF_OP_FILE_CREATE && g->nfiles >= MMF_MAX_FILES && chance(g, 90))
+		op->kind = MMF_OP_MMAP;
+
+	switch (op->kind) {
 	case MMF_OP_MMAP:
-		gen_mmap(g);
+		gen_mmap(g, op);
 		break;
 	case MMF_OP_MREMAP:
-		gen_mremap(g);
+		gen_mremap(g, op);
 		break;
 	case MMF_OP_FORK:
+		op->proc = pick_proc(g);
+fork:
+		if (op->proc < MMF_MAX_PROCS && g->proc_live[op->proc]) {
+			for (int i = 0; i < MMF_MAX_PROCS; i++) {
+				if (!g->proc_live[i]) {
+					g->proc_live[i] = true;
+					g->sp[i] = g->sp[op->proc];
+					break;
+				}
+			}
+		}
+		break;
 	case MMF_OP_EXIT:
-		gen_proc(g);
+		op->proc = pick_proc(g);
+		if (op->proc < MMF_MAX_PROCS && g->proc_live[op->proc] && chance(g, 90)) {
+			int n = 0;
+
+			for (int i = 0; i < MMF_MAX_PROCS; i++)
+				n += g->proc_live[i];
+			if (n == 1)	/* keep the last process, mostly */
+				op->kind = MMF_OP_FORK;
+		}
+		if (op->kind == MMF_OP_FORK)
+			goto fork;
+		if (op->proc < MMF_MAX_PROCS) {
+			g->proc_live[op->proc] = false;
+			g->sp[op->proc].n = 0;
+		}
 		break;
 	case MMF_OP_MUNMAP:
 	case MMF_OP_MPROTECT:
 	case MMF_OP_MADVISE:
 	case MMF_OP_SET_NAME:
-		gen_proc(g);
-		gen_addr(g, false);
-		gen_len(g);
-		if (kind == MMF_OP_MPROTECT)
-			gen_prot(g);
-		else if (kind == MMF_OP_MADVISE)
-			put(g, chance(g, 92) ? (uint8_t)rnd(g, 5) : (uint8_t)(0xf0 + rnd(g, 15)));
-		else if (kind == MMF_OP_SET_NAME)
-			put(g, chance(g, 70) ? (uint8_t)rnd(g, 0xc0) : 0xc0);
+		op->proc = pick_proc(g);
+		op->addr = gen_range(g, op->proc, &op->len);
+		if (op->kind == MMF_OP_MPROTECT)
+			op->prot = chance(g, 97) ? (uint32_t)rnd(g, 8) :
+				   (uint32_t)rnd(g, 8) | (g->kernel ? 0 : PROT_GROWSDOWN);
+		else if (op->kind == MMF_OP_MADVISE)
+			op->advice = (g->kernel || chance(g, 95)) ? advices[rnd(g, 5)] :
+				     (uint32_t)rnd(g, 24);
+		else if (op->kind == MMF_OP_SET_NAME)
+			gen_name(g, op);
+		s = op->proc < MMF_MAX_PROCS ? &g->sp[op->proc] : NULL;
+		if (op->kind == MMF_OP_MUNMAP && s && sane_range(op->addr, op->len))
+			space_del(s, op->addr, op->addr + MMF_PAGE_ALIGN(op->len));
 		break;
 	case MMF_OP_READ:
 	case MMF_OP_WRITE:
-		gen_proc(g);
-		gen_addr(g, true);
-		if (kind == MMF_OP_WRITE)
-			gen_value(g);
+		op->proc = pick_proc(g);
+		op->addr = gen_range(g, op->proc, NULL);
+		if (chance(g, 10))
+			op->addr += rnd(g, PAGE);
+		if (op->kind == MMF_OP_WRITE)
+			op->value = gen_value(g);
 		break;
 	case MMF_OP_FILE_CREATE:
-		gen_len(g);
-		g->files++;
+		op->len = chance(g, 90) ? rnd(g, 17) * PAGE : gen_len(g);
+		if (op->len <= MMF_MAX_FILE_SIZE && g->nfiles < MMF_MAX_FILES)
+			g->fsize[g->nfiles++] = op->len;
 		break;
 	case MMF_OP_TRUNCATE:
-		gen_file(g);
-		gen_len(g);
+		op->file = pick_file(g);
+		op->len = chance(g, 90) ? rnd(g, 17) * PAGE : gen_len(g);
+		if ((unsigned)op->file < g->nfiles && op->len <= MMF_MAX_FILE_SIZE)
+			g->fsize[op->file] = op->len;
 		break;
 	case MMF_OP_FILE_READ:
 	case MMF_OP_FILE_WRITE:
-		gen_file(g);
-		gen_pgoff(g);
-		if (kind == MMF_OP_FILE_WRITE)
-			gen_value(g);
+		op->file = pick_file(g);
+		op->pgoff = gen_fpgoff(g, op->file);
+		if (op->kind == MMF_OP_FILE_WRITE)
+			op->value = gen_value(g);
 		break;
 	default:
 		break;
+	}
+	if (op->kind <= MMF_OP_SET_NAME && op->kind >= MMF_OP_MMAP) {
+		remember(g, op->addr);
+		if (op->len <= MMF_TASK_SIZE)
+			remember(g, op->addr + MMF_PAGE_ALIGN(op->len));
 	}
 }
 
 void mmf_prog_generate(struct mmf_prog *p, uint64_t seed, uint32_t nr_ops,
 		       enum mmf_decode_mode mode)
 {
-	struct gen g = { .state = seed, .kernel = mode == MMF_DECODE_KERNEL };
+	struct gen g;
+	struct mmf_prog tmp;
+	uint8_t *buf;
+	size_t len;
 
+	memset(&g, 0, sizeof(g));
+	g.state = seed;
+	g.kernel = mode == MMF_DECODE_KERNEL;
+	g.proc_live[0] = true;
+	g.bump = 0x100000 + rnd(&g, 16) * 0x100000;
 	if (nr_ops > MMF_PROG_MAX_OPS)
 		nr_ops = MMF_PROG_MAX_OPS;
-	for (uint32_t i = 0; i < nr_ops; i++)
-		gen_op(&g);
-	mmf_prog_decode(p, g.buf, g.len, mode);
-	free(g.buf);
+
+	mmf_prog_init(&tmp);
+	for (uint32_t i = 0; i < nr_ops; i++) {
+		struct mmf_op op;
+
+		gen_op(&g, &op);
+		mmf_prog_append(&tmp, &op);
+	}
+	/* through the binary form: canonical, and within the mode's rules */
+	len = mmf_prog_encode(&tmp, NULL, 0);
+	buf = malloc(len ? len : 1);
+	if (!buf) {
+		fputs("mmfuzz: out of memory\n", stderr);
+		abort();
+	}
+	mmf_prog_encode(&tmp, buf, len);
+	mmf_prog_decode(p, buf, len, mode);
+	free(buf);
+	mmf_prog_free(&tmp);
 }
