@@ -2499,6 +2499,39 @@ CASE(file_truncate_after_unmap_runs)
 	FILE_IS(1, 16 * P, "1=101 3=103 5=105 7=107");
 }
 
+/* Every piece of a file VMA - split by mprotect or munmap, moved by
+ * mremap, private with COWed pages - stays reachable from the file:
+ * truncate zaps exactly the pages at or beyond the new EOF in all of them
+ * (page index = vma pgoff + offset in the VMA). */
+/* host-verified */
+CASE(file_truncate_after_vma_changes)
+{
+	EQ(sem_file_create(8 * P), 0);
+	for (int i = 0; i < 8; i++)
+		EQ(sem_file_write(0, i, 0x100 + i), 8);
+	EQ(MAP_FILE_S(0, A, 8 * P, RW, FIXED, 0, 0), A);
+	EQ(sem_mprotect(0, A + 2 * P, 2 * P, RO), 0);
+	EQ(sem_munmap(0, A + 4 * P, P), 0);
+	EQ(sem_mremap(0, A + 6 * P, 2 * P, 2 * P, MAYMOVE | RFIXED, B), B);
+	EQ(MAP_FILE_P(0, C, 8 * P, RW, FIXED, 0, 0), C);
+	for (int i = 0; i < 8; i++)
+		READS(0, C + i * P, 0x100 + i);
+	WRITES(0, C + 7 * P, 0x99);
+	EQ(sem_mremap(0, C + 4 * P, 4 * P, 4 * P, MAYMOVE | RFIXED, C + 16 * P), C + 16 * P);
+	for (int i = 0; i < 4; i++)
+		READS(0, A + i * P, 0x100 + i);
+	READS(0, A + 5 * P, 0x105);
+	READS(0, B, 0x106);
+	READS(0, B + P, 0x107);
+	MAPS(0, "10000000-10002000 rw-s f0@0; 10002000-10004000 r--s f0@2; 10005000-10006000 rw-s f0@5; "
+		"20000000-20002000 rw-s f0@6; 30000000-30004000 rw-p f0@0; 30010000-30014000 rw-p f0@4");
+	EQ(sem_truncate(0, 3 * P), 0);
+	PAGES(0, "10000000=100 10001000=101 10002000=102 30000000=100 30001000=101 30002000=102");
+	READ_SIG(0, A + 3 * P, SIGBUS, BUS_ADRERR);
+	READ_SIG(0, B, SIGBUS, BUS_ADRERR);
+	READ_SIG(0, C + 19 * P, SIGBUS, BUS_ADRERR);
+}
+
 /* truncate up after truncate down: the range comes back as holes (0). */
 /* host-verified */
 CASE(file_truncate_up_reads_zero)
