@@ -30,6 +30,12 @@
  *                                       gives diff:<op>:clone:<what>
  *     mmfuzz: invariant:<name>
  *     mmfuzz: error:<impl>:<what>       an implementation failed (world_new)
+ *     mmfuzz: hang:<op>                 an op ran for MMF_FUZZ_HANG_SECS (default
+ *                                       5) seconds of CPU time; a watchdog
+ *                                       prints the program and aborts, so
+ *                                       that an endless loop has a stable
+ *                                       signature (libFuzzer's own -timeout
+ *                                       is wall-clock and names no op)
  *
  * On a failure the target prints the program (text form), the engine's
  * report (op, both results, both snapshots) and, last, the signature line,
@@ -38,6 +44,7 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,6 +80,9 @@ static struct {
 	int bad_op;
 	char bad_msg[512];
 	char bad_lane[40];
+	/* for the hang watchdog */
+	const struct mmf_prog *prog;
+	volatile int op;
 } cur;
 
 static struct mmf_world *lane_new(int slot, const struct mmf_config *cfg)
@@ -114,7 +124,7 @@ static void lane_exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_r
 		l->inner->world_free(lw->w);
 		lw->w = c;
 	}
-	lw->ops++;
+	cur.op = (int)lw->ops++;
 	l->inner->exec(lw->w, op, res);
 	if (!l->inner->check)
 		return;
@@ -191,6 +201,55 @@ static int setup_lanes(void)
 	return n;
 }
 
+/* ---- the hang watchdog --------------------------------------------------- */
+
+static timer_t hang_timer;
+static int hang_secs = -1;
+
+static void hang_handler(int signo)
+{
+	const struct mmf_prog *p = cur.prog;
+	int op = cur.op;
+	char buf[512];
+
+	(void)signo;
+	/* not async-signal-safe, but the process ends here either way */
+	if (p) {
+		fprintf(stderr, "mmfuzz: ---- program (%u ops) ----\n", p->nr_ops);
+		mmf_prog_print(stderr, p);
+	}
+	if (p && op >= 0 && op < (int)p->nr_ops) {
+		fprintf(stderr, "mmfuzz: op #%d still running after %d s of CPU time: %s\n",
+			op, hang_secs, mmf_op_format(&p->ops[op], buf, sizeof(buf)));
+		fprintf(stderr, "mmfuzz: hang:%s\n", mmf_op_name(p->ops[op].kind));
+	} else {
+		fprintf(stderr, "mmfuzz: hang:outside-ops\n");
+	}
+	fflush(stderr);
+	abort();
+}
+
+static void watchdog(bool arm)
+{
+	struct itimerspec its = { 0 };
+
+	if (hang_secs < 0) {
+		const char *e = getenv("MMF_FUZZ_HANG_SECS");
+		struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGVTALRM };
+
+		hang_secs = e ? atoi(e) : 5;
+		if (hang_secs > 0) {
+			signal(SIGVTALRM, hang_handler);
+			if (timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev, &hang_timer) < 0)
+				hang_secs = 0;
+		}
+	}
+	if (hang_secs <= 0)
+		return;
+	its.it_value.tv_sec = arm ? hang_secs : 0;
+	timer_settime(hang_timer, 0, &its, NULL);
+}
+
 /* ---- the check ------------------------------------------------------------- */
 
 static void invariant_sig(char *sig, size_t len, const char *msg)
@@ -222,9 +281,14 @@ static int run_once(const struct mmf_prog *p, unsigned flags, struct mmf_fuzz_fa
 	cur.clone_at = p->nr_ops / 2;
 	cur.bad_op = -1;
 	cur.bad_msg[0] = '\0';
+	cur.prog = p;
+	cur.op = -1;
 
 	mmf_diff_report_init(&rep);
+	watchdog(true);
 	st = mmf_diff_run(p, impls, n, &opts, &rep);
+	watchdog(false);
+	cur.op = -1;
 	if (cur.bad_op >= 0) {
 		char buf[512];
 

@@ -61,7 +61,7 @@ signature() {
 	function skip(f) {
 		return f ~ /^(__sanitizer|__asan|__ubsan|__lsan|__interceptor|__libc|__GI_|_start$|main$|fuzzer::|abort$|raise$|gsignal$|__pthread_kill|pthread_kill|malloc$|calloc$|realloc$|free$|strdup$|LLVMFuzzerTestOneInput$|mmf_fuzz_check$|afl_|__afl)/
 	}
-	/^mmfuzz: (diff|invariant|error):/ { sig = $2 }	# the last one is the target'\''s verdict
+	/^mmfuzz: (diff|invariant|error|hang):/ { sig = $2 }	# the last one is the target'\''s verdict
 	kind == "" && /ERROR: AddressSanitizer: / {
 		kind = $0; sub(/.*AddressSanitizer: /, "", kind); sub(/ .*/, "", kind); kind = "asan:" kind }
 	kind == "" && /ERROR: LeakSanitizer:/ { kind = "leak" }
@@ -190,7 +190,7 @@ worker_libfuzzer() {	# TARGET ID END
 
 worker_afl() {	# TARGET ID END ROLE
 	local t=$1 id=$2 end=$3 role=$4 bin="$AFL_BUILD/fuzzers/$1" tw="$WORKDIR/$1"
-	local args=(-i "$tw/afl-in" -o "$tw/afl") dict="$AFL_BUILD/fuzzers/$1.dict" left=""
+	local args=(-i "$tw/afl-in" -o "$tw/afl" -t 30000) dict="$AFL_BUILD/fuzzers/$1.dict" left=""
 	[ -f "$dict" ] && args+=(-x "$dict")
 	if [ "$end" != 0 ]; then
 		left=$((end - $(date +%s)))
