@@ -1651,6 +1651,29 @@ CASE(name_invalid_chars)
 	MAPS(0, "10000000-10001000 rw-p anon[a b!#%&()*+,-./:;<=>?@^_{|}~'\"]");
 }
 
+/* An empty string is a name (not a clear): the VMA shows an empty name
+ * and no longer merges with unnamed neighbours. */
+CASE(name_empty_string)
+{
+	EQ(MAP_ANON_P(0, A, 2 * P, RW, FIXED), A);
+	EQ(sem_set_name(0, A + P, P, ""), 0);
+	MAPS(0, "10000000-10001000 rw-p anon; 10001000-10002000 rw-p anon[]");
+	EQ(sem_set_name(0, A + P, P, NULL), 0);
+	MAPS(0, "10000000-10002000 rw-p anon");
+}
+
+/* Renaming a range to the name it already has changes nothing; a named
+ * VMA grown in place by mremap keeps its name over the new part. */
+CASE(name_same_name_and_growth)
+{
+	EQ(MAP_ANON_P(0, A, 3 * P, RW, FIXED), A);
+	EQ(sem_set_name(0, A, 3 * P, "n"), 0);
+	EQ(sem_set_name(0, A + P, P, "n"), 0);
+	MAPS(0, "10000000-10003000 rw-p anon[n]");
+	EQ(sem_mremap(0, A, 3 * P, 5 * P, 0, 0), A);
+	MAPS(0, "10000000-10005000 rw-p anon[n]");
+}
+
 /* Only anonymous memory can be named: a file VMA is -EBADF (VMAs before it
  * in the range are named already); shared anonymous memory is allowed. */
 CASE(name_file_ebadf_shared_anon_ok)
