@@ -130,6 +130,7 @@ static struct ref_vma *copy_vma(struct ref_world *w, struct ref_proc *p, struct 
 	merge_from_vma(&m, v, r->new_addr, r->new_addr + r->new_len);
 	m.pgoff = vma_index(v, r->addr);
 	m.middle = NULL;
+	m.copied_from = v;
 	/* an anonymous VMA never faulted takes the pgoff of its new place */
 	if (vma_is_anonymous(v) && !v->anon_vma)
 		m.pgoff = r->new_addr >> PAGE_SHIFT;

@@ -182,6 +182,7 @@ struct ref_merge {
 	uint64_t anon_vma;	/* the anon_vma the range brings along */
 	bool fork_child;	/* ... and whether it came from a fork */
 	struct ref_vma *middle;
+	struct ref_vma *copied_from;	/* mremap: the VMA being moved */
 };
 
 void merge_from_vma(struct ref_merge *m, struct ref_vma *v, uint64_t start, uint64_t end);

@@ -184,6 +184,7 @@ void merge_from_vma(struct ref_merge *m, struct ref_vma *v, uint64_t start, uint
 	m->anon_vma = v->anon_vma;
 	m->fork_child = v->fork_child;
 	m->middle = v;
+	m->copied_from = NULL;
 }
 
 /* is_mergeable_vma(): same vm_flags, same file, same anon name. */
@@ -200,9 +201,10 @@ static bool attrs_mergeable(const struct ref_merge *m, const struct ref_vma *v)
  */
 static bool anon_vma_mergeable(const struct ref_merge *m, const struct ref_vma *tgt)
 {
-	/* the neighbour will take the range's anon_vma */
+	/* the neighbour will take the range's anon_vma (not a forked one) */
 	if (!tgt->anon_vma && m->anon_vma)
-		return !(m->middle && m->middle->fork_child);
+		return !(m->middle && m->middle->fork_child) &&
+		       !(m->copied_from && m->copied_from->fork_child);
 	/* the range will take the neighbour's anon_vma */
 	if (tgt->anon_vma && !m->anon_vma)
 		return !tgt->fork_child;
