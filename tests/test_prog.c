@@ -397,6 +397,58 @@ static void test_errors(void)
 	}
 }
 
+/* Token soup: the parser never crashes, and what it accepts round-trips. */
+static void test_text_fuzz(void)
+{
+	static const char *const vocab[] = {
+		"fork", "exit", "mmap", "munmap", "mprotect", "mremap", "madvise", "set_name",
+		"read", "write", "file_create", "truncate", "file_read", "file_write",
+		"p0", "p1", "p255", "p256", "f0", "f3", "f255", "0", "0x10000", "0x1000",
+		"4096", "0xffffffffffffffff", "18446744073709551616", "0x", "-1", "rw-", "r-x",
+		"---", "rwx+0x1000000", "rw-+", "private", "shared", "shared_validate", "anon",
+		"fixed", "noreplace", "growsdown", "flags=0x40", "flags=", "pgoff=3", "pgoff=",
+		"maymove", "fixed=0x40000", "fixed=", "dontunmap", "dontneed", "wipeonfork", "77",
+		"null", "\"heap\"", "\"\"", "\"a\\x01\\\\\\\"\"", "\"\\x0\"", "\"unterminated",
+		"\"x\"y", "#", "# comment", "\t", "\xff", "\x01",
+	};
+	enum { N = 200000 };
+	uint64_t seed = 0x7e47;
+	unsigned accepted = 0, bad = 0;
+	char line[1024], why[1400] = "", err[512];
+
+	for (unsigned i = 0; i < N; i++) {
+		size_t pos = 0;
+		unsigned ntok = 1 + (unsigned)(splitmix(&seed) % 10);
+		struct mmf_prog p;
+
+		/* mostly a real op name first */
+		for (unsigned t = 0; t < ntok; t++) {
+			uint64_t r = splitmix(&seed);
+			const char *w = t == 0 && (r & 3) ? vocab[(r >> 8) % 14] :
+					vocab[(r >> 8) % (sizeof(vocab) / sizeof(vocab[0]))];
+			size_t n = strlen(w);
+
+			if (pos + n + 2 >= sizeof(line))
+				break;
+			memcpy(line + pos, w, n);
+			pos += n;
+			line[pos++] = (r >> 40) % 17 ? ' ' : '\n';
+		}
+		mmf_prog_init(&p);
+		if (mmf_prog_parse(&p, line, pos, "soup", err, sizeof(err)) == 0) {
+			accepted++;
+			if (!text_round_trip(&p, why, sizeof(why)) || !bin_round_trip(&p, MMF_DECODE_ANY))
+				bad++;
+		} else if (strncmp(err, "soup:", 5) != 0) {
+			bad++;
+			snprintf(why, sizeof(why), "error without FILE:LINE: '%s'", err);
+		}
+		mmf_prog_free(&p);
+	}
+	CHECK(bad == 0, "%u bad: %s", bad, why);
+	CHECK(accepted > 1000, "only %u of %d lines accepted", accepted, N);
+}
+
 static bool kernel_ok(const struct mmf_op *op, char *why, size_t whylen)
 {
 	bool in = op->addr >= MMF_MMAP_MIN_ADDR && op->addr < MMF_MMAP_BASE;
@@ -768,6 +820,7 @@ int main(void)
 	test_all_ops();
 	test_format_samples();
 	test_errors();
+	test_text_fuzz();
 	test_opcodes();
 	test_totality();
 	test_generator();
