@@ -15,9 +15,10 @@
  *       returns it for non-fixed mmap whose hint the host did not honour,
  *       mremap that would move to a host-chosen address, ranges that leave
  *       the model window [0, MMF_TASK_SIZE) (or reach below
- *       MMF_MMAP_MIN_ADDR for placement and faults), model-only bookkeeping
- *       (unknown process handles, files bigger than MMF_MAX_FILE_SIZE), and
- *       set_name on a host without CONFIG_ANON_VMA_NAME.  The op had no
+ *       MMF_MMAP_MIN_ADDR for placement and faults), files bigger than the
+ *       model's MMF_MAX_FILE_SIZE, and set_name on a host without
+ *       CONFIG_ANON_VMA_NAME.  (An unknown process is -ESRCH, an unknown
+ *       file -EBADF from the host's own fd check.)  The op had no
  *       effect on that implementation.
  *   MMF_RES_HARNESS  (ret = -4098)  the implementation itself failed (a
  *       kernel child died or timed out).  Never a verdict on the model.

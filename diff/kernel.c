@@ -60,7 +60,8 @@
  *   - set_name when the host has CONFIG_ANON_VMA_NAME (probed at world_new;
  *     otherwise skipped with a one-time note on stderr);
  *   - fork/exit; process and file numbering (lowest free slot,
- *     MMF_MAX_PROCS -> -EAGAIN, MMF_MAX_FILES -> -EMFILE) is bookkeeping the
+ *     MMF_MAX_PROCS -> -EAGAIN, MMF_MAX_FILES -> -EMFILE, an unknown
+ *     process -> -ESRCH; an unknown file is fd -1, so -EBADF) is bookkeeping the
  *     backend reproduces;
  *   - files up to MMF_MAX_FILE_SIZE.
  * Known differences that come from the host, not the model: vm.max_map_count
@@ -1316,8 +1317,9 @@ static void h_file_op(struct mmf_world *w, const struct mmf_op *op, struct mmf_r
 		return;
 	}
 	case MMF_OP_TRUNCATE:
+		/* an unknown handle is fd -1: the host answers -EBADF itself */
 		fd = live_file_fd(w, op->file);
-		if (fd < 0 || op->len > MMF_MAX_FILE_SIZE) {
+		if (op->len > MMF_MAX_FILE_SIZE) {
 			res->ret = MMF_RES_SKIPPED;
 			return;
 		}
@@ -1329,7 +1331,7 @@ static void h_file_op(struct mmf_world *w, const struct mmf_op *op, struct mmf_r
 		ssize_t n;
 
 		fd = live_file_fd(w, op->file);
-		if (fd < 0 || op->pgoff >= (MMF_MAX_FILE_SIZE >> MMF_PAGE_SHIFT)) {
+		if (op->pgoff >= (MMF_MAX_FILE_SIZE >> MMF_PAGE_SHIFT)) {
 			res->ret = MMF_RES_SKIPPED;
 			return;
 		}
@@ -1400,7 +1402,11 @@ static void k_exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_res 
 		h_file_op(w, op, res);
 		goto out;
 	}
-	if (!live_proc(w, op->proc) || !checkable(w, op)) {
+	if (!live_proc(w, op->proc)) {
+		res->ret = -ESRCH;	/* no such process (bookkeeping, as kill(2) says) */
+		goto out;
+	}
+	if (!checkable(w, op)) {
 		res->ret = MMF_RES_SKIPPED;
 		goto out;
 	}

@@ -82,15 +82,16 @@ static bool same_failure(const struct mmf_prog *p, const struct mmf_impl *const 
 }
 
 /*
- * Greedy minimization: cut after the divergent op, then try removing each op
- * (last to first, repeated while something goes) keeping the same signature.
+ * Minimization (ddmin-like, bounded): cut after the divergent op, then try
+ * removing chunks of ops, halving the chunk size down to single ops, keeping
+ * every removal after which the program still fails with the same signature.
  */
 static void minimize(struct mmf_prog *p, const struct mmf_impl *const impls[],
 		     const struct mmf_diff_opts *opts, const char *sig, const char *field,
 		     int op_index)
 {
 	struct mmf_prog t;
-	bool progress = true;
+	int budget = 400;
 
 	if (op_index >= 0 && (uint32_t)op_index + 1 < p->nr_ops) {
 		uint32_t keep = p->nr_ops;
@@ -100,20 +101,31 @@ static void minimize(struct mmf_prog *p, const struct mmf_impl *const impls[],
 			p->nr_ops = keep;
 	}
 	mmf_prog_init(&t);
-	for (int pass = 0; progress && pass < 4; pass++) {
-		progress = false;
-		for (int i = (int)p->nr_ops - 1; i >= 0; i--) {
+	for (uint32_t chunk = p->nr_ops / 2 ? p->nr_ops / 2 : 1; budget > 0; chunk /= 2) {
+		bool progress = false;
+
+		if (chunk == 0)
+			chunk = 1;
+		/* from the end: later ops depend on earlier ones, not the reverse */
+		for (int end = (int)p->nr_ops; end > 0 && budget > 0; end -= (int)chunk) {
+			int start = end - (int)chunk < 0 ? 0 : end - (int)chunk;
+
 			t.nr_ops = 0;
-			for (uint32_t j = 0; j < p->nr_ops; j++)
-				if ((int)j != i)
+			for (int j = 0; j < (int)p->nr_ops; j++)
+				if (j < start || j >= end)
 					mmf_prog_append(&t, &p->ops[j]);
-			if (same_failure(&t, impls, opts, sig, field)) {
+			budget--;
+			if (t.nr_ops && same_failure(&t, impls, opts, sig, field)) {
 				p->nr_ops = 0;
 				for (uint32_t j = 0; j < t.nr_ops; j++)
 					mmf_prog_append(p, &t.ops[j]);
 				progress = true;
+				if (end > (int)p->nr_ops)
+					end = (int)p->nr_ops + (int)chunk;
 			}
 		}
+		if (chunk == 1 && !progress)
+			break;
 	}
 	mmf_prog_free(&t);
 }
