@@ -79,6 +79,9 @@ int mmf_cli_load(const char *cmd, struct mmf_prog *p, const char *path,
 	if (r == 0)
 		return 0;
 	fprintf(stderr, "%s\n", err);
+	if (r == -2 && fmt == MMF_LOAD_AUTO)
+		fprintf(stderr, "mmfuzz %s: note: %s was read as text; for a binary fuzz input "
+			"whose bytes happen to be printable, pass --binary\n", cmd, path);
 	return r == -2 ? MMF_EXIT_USAGE : MMF_EXIT_FAIL;
 }
 
