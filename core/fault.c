@@ -166,9 +166,49 @@ static bool access_ok(const struct core_vma *vma, bool write)
 	return vma->flags & VM_PROT_MASK;
 }
 
+
 static uint64_t size_pages(uint64_t size)
 {
 	return (size + MMF_PAGE_SIZE - 1) >> MMF_PAGE_SHIFT;
+}
+
+/* fault_around_bytes (64 KiB) and the pages one page table covers (2 MiB). */
+#define FAULT_AROUND_PAGES	16u
+#define PTRS_PER_PTE		512u
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * do_fault_around + filemap_map_pages: a read fault on a file VMA also
+ * maps the neighbouring pages already in the page cache (inside the file,
+ * not yet mapped): the 16-page block around the fault, clipped to the VMA
+ * and to the page table.  pages_lock and page_table_lock held.
+ */
+static void fault_around(struct core_mm *mm, struct core_vma *vma, uint64_t addr)
+{
+	struct core_file *f = vma->file;
+	uint64_t pte_off = (addr >> MMF_PAGE_SHIFT) % PTRS_PER_PTE;
+	uint64_t vma_off = (addr - vma->start) >> MMF_PAGE_SHIFT;
+	uint64_t from = pte_off & ~(uint64_t)(FAULT_AROUND_PAGES - 1), to, i;
+
+	if (pte_off - min_u64(pte_off, vma_off) > from)
+		from = pte_off - min_u64(pte_off, vma_off);
+	to = min_u64(min_u64(from + FAULT_AROUND_PAGES, PTRS_PER_PTE),
+		     pte_off + vma_pages(vma) - vma_off);
+	for (i = from; i < to; i++) {
+		uint64_t a = addr - pte_off * MMF_PAGE_SIZE + i * MMF_PAGE_SIZE;
+		uint64_t index = vma->pgoff + ((a - vma->start) >> MMF_PAGE_SHIFT);
+		struct core_page *page;
+
+		if (index >= size_pages(f->size) || pte_lookup(mm, a >> MMF_PAGE_SHIFT))
+			continue;
+		page = filemap_get_page(f, index, false);
+		if (page)
+			pte_set(mm, a >> MMF_PAGE_SHIFT, page);
+	}
 }
 
 /*
@@ -211,12 +251,27 @@ again:
 			res->value = mmf_read_once(pte->page->value);
 			goto out;
 		}
+		if (!f && mm->w->cfg.no_zero_page) {
+			/* no zero page: a private zeroed page, as a write of 0 */
+			if (!mmf_load_acquire(vma->anon_vma)) {
+				mmf_spin_unlock(&mm->page_table_lock);
+				if (!locked_mm)
+					return FAULT_RETRY;
+				anon_vma_prepare(vma);
+				goto again;
+			}
+			pte_set(mm, vpn, page_alloc(mm->w, true, 0));
+			res->value = 0;
+			goto out;
+		}
 		if (!f) {
 			/* do_anonymous_page, read: the zero page */
 			pte_set(mm, vpn, &mm->w->zero_page);
 			res->value = 0;
 			goto out;
 		}
+		/* do_read_fault: map the cached neighbours, then the page */
+		fault_around(mm, vma, addr);
 		if (index >= size_pages(f->size)) {
 			set_signal(res, SIGBUS, BUS_ADRERR);
 			goto out;
