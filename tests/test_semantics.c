@@ -359,6 +359,8 @@ void sem_fmt_procs(char *buf, size_t len)
 
 /* ---- assertions ---------------------------------------------------------------- */
 
+#define SEM_BUF (1 << 18)	/* formatted VMA lists of a thousand VMAs fit */
+
 static const char *ret_str(int64_t v, char *buf, size_t len)
 {
 	/* diff/diff.h: MMF_RES_SKIPPED, MMF_RES_HARNESS of the kernel backend */
@@ -417,7 +419,7 @@ void sem_expect_ret(const char *file, int line, const char *expr, int64_t actual
 
 void sem_expect_maps(const char *file, int line, int p, const char *expected)
 {
-	char buf[8192];
+	static char buf[SEM_BUF];
 
 	sem_fmt_vmas(p, buf, sizeof(buf));
 	if (strcmp(buf, expected))
@@ -427,7 +429,7 @@ void sem_expect_maps(const char *file, int line, int p, const char *expected)
 
 void sem_expect_pages(const char *file, int line, int p, const char *expected)
 {
-	char buf[8192];
+	static char buf[SEM_BUF];
 
 	sem_fmt_pages(p, buf, sizeof(buf));
 	if (strcmp(buf, expected))
@@ -437,7 +439,7 @@ void sem_expect_pages(const char *file, int line, int p, const char *expected)
 
 void sem_expect_file(const char *file, int line, int f, uint64_t size, const char *pages)
 {
-	char buf[8192];
+	static char buf[SEM_BUF];
 	uint64_t actual = 0;
 
 	if (!sem_fmt_file(f, &actual, buf, sizeof(buf)) || actual != size || strcmp(buf, pages))
@@ -1001,6 +1003,53 @@ CASE(mprotect_many_vmas_merge)
 	EQ(sem_munmap(0, A, 64 * P), 0);
 	MAPS(0, "");
 	PAGES(0, "");
+}
+
+/* A thousand VMAs: alternating protections, every third page unmapped;
+ * mprotect over the range stops at the first hole (-ENOMEM); mprotect of
+ * each pair of still adjacent pages merges it. */
+/* host-verified */
+CASE(many_vmas)
+{
+	static char exp[SEM_BUF];
+	const int n = 1024;
+
+	EQ(MAP_ANON_P(0, A, n * P, RW, FIXED), A);
+	for (int i = 0; i < n; i += 2)
+		EQ(sem_mprotect(0, A + i * P, P, RO), 0);
+	for (int i = 0; i < n; i += 3)
+		EQ(sem_munmap(0, A + i * P, P), 0);
+	exp[0] = '\0';
+	for (int i = 0; i < n; i++)
+		if (i % 3)
+			cat(exp, sizeof(exp), "%s%" PRIx64 "-%" PRIx64 " %s anon", exp[0] ? "; " : "",
+			    A + i * P, A + (i + 1) * P, (i & 1) ? "rw-p" : "r--p");
+	MAPS(0, exp);
+	WRITES(0, A + 5 * P, 5);
+	EQ(sem_mprotect(0, A, n * P, RW), -ENOMEM);
+	MAPS(0, exp);	/* the first page is a hole: nothing changed */
+	EQ(sem_mprotect(0, A + P, (n - 1) * P, RW), -ENOMEM);
+	exp[0] = '\0';
+	for (int i = 1; i < n; i++) {
+		if (i % 3 == 0)
+			continue;
+		if (i == 1)
+			cat(exp, sizeof(exp), "10001000-10003000 rw-p anon");
+		else if (i != 2)
+			cat(exp, sizeof(exp), "; %" PRIx64 "-%" PRIx64 " %s anon",
+			    A + i * P, A + (i + 1) * P, (i & 1) ? "rw-p" : "r--p");
+	}
+	MAPS(0, exp);
+	for (int i = 4; i < n; i += 3)
+		EQ(sem_mprotect(0, A + i * P, i + 1 < n ? 2 * P : P, RW), 0);
+	exp[0] = '\0';
+	for (int i = 1; i < n; i += 3)
+		cat(exp, sizeof(exp), "%s%" PRIx64 "-%" PRIx64 " rw-p anon", exp[0] ? "; " : "",
+		    A + i * P, A + (i + (i + 1 < n ? 2 : 1)) * P);
+	MAPS(0, exp);
+	PAGES(0, "10005000=5");
+	EQ(sem_munmap(0, A, n * P), 0);
+	MAPS(0, "");
 }
 
 /* do_mprotect_pkey: the VMAs before a hole are changed, then -ENOMEM. */
