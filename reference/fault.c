@@ -201,14 +201,10 @@ static struct ref_vma *fault_vma(struct ref_world *w, struct ref_proc *p, uint64
 	return v;
 }
 
-/* shmem_fault(): a page beyond EOF is SIGBUS, else the page cache page. */
-static bool file_index_ok(const struct ref_vma *v, uint64_t index, struct mmf_res *res)
+/* shmem_fault(): a page beyond EOF is SIGBUS. */
+static bool beyond_eof(const struct ref_vma *v, uint64_t index)
 {
-	if (index >= file_pages(v->file)) {
-		set_signal(res, SIGBUS, BUS_ADRERR);
-		return false;
-	}
-	return true;
+	return index >= file_pages(v->file);
 }
 
 static void map_file_page(struct ref_proc *p, struct ref_vma *v, uint64_t page, uint64_t index)
@@ -262,47 +258,102 @@ static void fault_around(struct ref_proc *p, struct ref_vma *v, uint64_t page)
 		uint64_t addr = page - pte_off * PAGE + i * PAGE;
 		uint64_t index = vma_index(v, addr);
 
-		if (index < file_pages(v->file) && table_find(&v->file->cache, index) &&
+		if (!beyond_eof(v, index) && table_find(&v->file->cache, index) &&
 		    !table_find(&p->ptes, addr))
 			map_file_page(p, v, addr, index);
 	}
+}
+
+/* A read fault on a page without a PTE (do_anonymous_page / do_read_fault). */
+static int read_fault(struct ref_world *w, struct ref_proc *p, struct ref_vma *v, uint64_t page)
+{
+	uint64_t index;
+
+	if (vma_is_private_anon(v)) {
+		if (w->zero_page) {
+			/* map the shared zero page: no anon_vma needed */
+			map_private_page(p, page, PTE_ZERO, 0);
+		} else {
+			/* no zero page: a private zeroed page, as for a write */
+			anon_vma_prepare(w, p, v);
+			map_private_page(p, page, PTE_ANON, 0);
+		}
+		return 0;
+	}
+	/* map the cached neighbours, then the page (allocated if a hole) */
+	fault_around(p, v, page);
+	index = vma_index(v, page);
+	if (beyond_eof(v, index))
+		return -EFAULT;
+	map_file_page(p, v, page, index);
+	return 0;
+}
+
+/*
+ * A write fault (do_shared_fault, do_anonymous_page, do_cow_fault,
+ * do_wp_page): afterwards the page is mapped writable, its contents
+ * unchanged.
+ */
+static int write_fault(struct ref_world *w, struct ref_proc *p, struct ref_vma *v, uint64_t page)
+{
+	struct ref_pte *pte = table_find(&p->ptes, page);
+	uint64_t index = vma_index(v, page), value = 0;
+
+	if (vma_is_shared(v)) {
+		/* shared: the page cache page itself */
+		if (pte)
+			return 0;
+		if (beyond_eof(v, index))
+			return -EFAULT;
+		map_file_page(p, v, page, index);
+		/* the PTE is made writable and dirty */
+		file_page_alloc(v->file, index)->dirty = true;
+		return 0;
+	}
+	/* private: our own page already */
+	if (pte && pte->kind == PTE_ANON)
+		return 0;
+	/*
+	 * A private copy is made (of nothing, of the zero page, or of the page
+	 * cache page): the VMA needs its anon_vma before anything else, even if
+	 * the fault then fails with SIGBUS.
+	 */
+	anon_vma_prepare(w, p, v);
+	if (pte) {
+		value = pte_value(pte);
+	} else if (!vma_is_private_anon(v)) {
+		/* do_cow_fault reads the page cache page first (allocating it) */
+		if (beyond_eof(v, index))
+			return -EFAULT;
+		value = file_page_alloc(v->file, index)->value;
+	}
+	map_private_page(p, page, PTE_ANON, value);
+	return 0;
+}
+
+int handle_fault(struct ref_world *w, struct ref_proc *p, struct ref_vma *v, uint64_t page,
+		 bool write)
+{
+	if (write)
+		return write_fault(w, p, v, page);
+	/* a present page needs no read fault */
+	if (table_find(&p->ptes, page))
+		return 0;
+	return read_fault(w, p, v, page);
 }
 
 void do_read(struct ref_world *w, struct ref_proc *p, uint64_t addr, struct mmf_res *res)
 {
 	uint64_t page = addr & MMF_PAGE_MASK;
 	struct ref_vma *v = fault_vma(w, p, page, false, res);
-	struct ref_pte *pte;
-	uint64_t index;
 
 	if (!v)
 		return;
-	pte = table_find(&p->ptes, page);
-	if (pte) {
-		/* present: no fault */
-		res->value = pte_value(pte);
+	if (handle_fault(w, p, v, page, false)) {
+		set_signal(res, SIGBUS, BUS_ADRERR);
 		return;
 	}
-	if (vma_is_private_anon(v) && !w->zero_page) {
-		/* do_anonymous_page without a zero page: a private zeroed page */
-		anon_vma_prepare(w, p, v);
-		map_private_page(p, page, PTE_ANON, 0);
-		res->value = 0;
-		return;
-	}
-	if (vma_is_private_anon(v)) {
-		/* do_anonymous_page, read: map the zero page, no anon_vma */
-		map_private_page(p, page, PTE_ZERO, 0);
-		res->value = 0;
-		return;
-	}
-	/* do_read_fault: map the cached neighbours, then the page (allocated if a hole) */
-	fault_around(p, v, page);
-	index = vma_index(v, page);
-	if (!file_index_ok(v, index, res))
-		return;
-	map_file_page(p, v, page, index);
-	res->value = file_page_value(v->file, index);
+	res->value = pte_value(table_find(&p->ptes, page));
 }
 
 void do_write(struct ref_world *w, struct ref_proc *p, uint64_t addr, uint64_t value, struct mmf_res *res)
@@ -310,40 +361,21 @@ void do_write(struct ref_world *w, struct ref_proc *p, uint64_t addr, uint64_t v
 	uint64_t page = addr & MMF_PAGE_MASK;
 	struct ref_vma *v = fault_vma(w, p, page, true, res);
 	struct ref_pte *pte;
-	uint64_t index;
 
 	if (!v)
 		return;
+	if (handle_fault(w, p, v, page, true)) {
+		set_signal(res, SIGBUS, BUS_ADRERR);
+		return;
+	}
+	/* the store: into the page cache page, or into our private page */
 	pte = table_find(&p->ptes, page);
-	if (vma_is_shared(v)) {
-		/* do_shared_fault: the write goes to the page cache page */
-		index = vma_index(v, page);
-		if (!pte) {
-			if (!file_index_ok(v, index, res))
-				return;
-			map_file_page(p, v, page, index);
-		}
-		file_page_alloc(v->file, index)->value = value;
-		return;
-	}
-	if (pte && pte->kind == PTE_ANON) {
-		/* our own private page: written in place */
+	if (pte->kind == PTE_FILE) {
+		struct ref_fpage *pg = file_page_alloc(pte->file, pte->index);
+
+		pg->value = value;
+		pg->dirty = true;
+	} else {
 		pte->value = value;
-		return;
 	}
-	/*
-	 * A private page is created (do_anonymous_page, do_cow_fault, or
-	 * do_wp_page copying the zero page or the page cache page): the VMA
-	 * needs its anon_vma before anything else, even if the fault then
-	 * fails with SIGBUS.
-	 */
-	anon_vma_prepare(w, p, v);
-	if (!pte && !vma_is_private_anon(v)) {
-		/* do_cow_fault reads the page cache page first (allocating it) */
-		index = vma_index(v, page);
-		if (!file_index_ok(v, index, res))
-			return;
-		file_page_alloc(v->file, index);
-	}
-	map_private_page(p, page, PTE_ANON, value);
 }

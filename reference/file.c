@@ -107,6 +107,50 @@ static void unmap_mapping_from(struct ref_world *w, struct ref_file *f, uint64_t
 	}
 }
 
+unsigned file_page_mapcount(struct ref_world *w, struct ref_file *f, uint64_t index)
+{
+	unsigned count = 0;
+
+	for (int pid = 0; pid < MMF_MAX_PROCS; pid++) {
+		struct ref_proc *p = &w->procs[pid];
+
+		if (!p->live)
+			continue;
+		for (size_t i = 0; i < p->ptes.nr; i++) {
+			const struct ref_pte *pte = table_row(&p->ptes, i);
+
+			if (pte->kind == PTE_FILE && pte->file == f && pte->index == index)
+				count++;
+		}
+	}
+	return count;
+}
+
+/*
+ * shmem_fallocate(FALLOC_FL_PUNCH_HOLE): unmap pages [first, end) of f
+ * from every mapping except private COWed copies (even_cows = 0), then
+ * drop them from the page cache.
+ */
+void file_punch_hole(struct ref_world *w, struct ref_file *f, uint64_t first, uint64_t end)
+{
+	for (int pid = 0; pid < MMF_MAX_PROCS; pid++) {
+		struct ref_proc *p = &w->procs[pid];
+
+		if (!p->live)
+			continue;
+		for (size_t i = 0; i < p->ptes.nr;) {
+			struct ref_pte *pte = table_row(&p->ptes, i);
+
+			if (pte->kind == PTE_FILE && pte->file == f && pte->index >= first &&
+			    pte->index < end)
+				zap_ptes(p, pte->addr, pte->addr + PAGE);
+			else
+				i++;
+		}
+	}
+	table_remove_range(&f->cache, first, end);
+}
+
 /* ftruncate(f, size) on shmem (shmem_setattr). */
 int64_t ref_truncate(struct ref_world *w, struct ref_file *f, uint64_t size)
 {
@@ -156,6 +200,7 @@ int64_t ref_file_read(struct ref_file *f, uint64_t index, uint64_t *value)
 /* pwrite(f, &value, 8, index * PAGE): allocates the page, extends the size. */
 int64_t ref_file_write(struct ref_file *f, uint64_t index, uint64_t value)
 {
+	struct ref_fpage *pg;
 	uint64_t end;
 
 	/* a write beyond the file size limit is -EFBIG */
@@ -164,7 +209,9 @@ int64_t ref_file_write(struct ref_file *f, uint64_t index, uint64_t value)
 	end = index * PAGE + 8;
 	if (end > MMF_MAX_FILE_SIZE)
 		return -EFBIG;
-	file_page_alloc(f, index)->value = value;
+	pg = file_page_alloc(f, index);
+	pg->value = value;
+	pg->dirty = true;
 	if (end > f->size)
 		f->size = end;
 	return 8;

@@ -12,6 +12,18 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#define MADV_PAGEOUT 21
+#endif
+
 #include "ref.h"
 
 /* How the walk applies one request to one VMA piece. */
@@ -47,18 +59,98 @@ static int update_vma(struct ref_world *w, struct ref_proc *p, struct ref_vma **
 	return 0;
 }
 
+/* madvise_remove(): punch a hole in the file behind a shared mapping. */
+static int remove_range(struct ref_world *w, struct ref_vma *v, uint64_t start, uint64_t end)
+{
+	/* only file-backed memory (shmem included) has a hole to punch */
+	if (!v->file)
+		return -EINVAL;
+	/* and only through a shared, writable-capable mapping */
+	if (!vma_is_shared(v))
+		return -EACCES;
+	file_punch_hole(w, v->file, vma_index(v, start), vma_index(v, end));
+	return 0;
+}
+
+/*
+ * madvise_pageout() on a machine without swap: anonymous pages cannot be
+ * reclaimed and stay.  A page cache page mapped by this PTE only is
+ * unmapped (try_to_unmap); if it was never written it is dropped from the
+ * page cache too, else writeout fails (no swap for shmem) and it stays
+ * cached.  Pages mapped more than once are left alone.
+ */
+static void pageout(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t end)
+{
+	size_t i = table_lower_bound(&p->ptes, start);
+
+	while (i < p->ptes.nr) {
+		struct ref_pte *pte = table_row(&p->ptes, i);
+		struct ref_file *f = pte->file;
+		uint64_t index = pte->index;
+		struct ref_fpage *pg;
+
+		if (pte->addr >= end)
+			break;
+		if (pte->kind != PTE_FILE || file_page_mapcount(w, f, index) != 1) {
+			i++;
+			continue;
+		}
+		zap_ptes(p, pte->addr, pte->addr + PAGE);
+		pg = table_find(&f->cache, index);
+		if (pg && !pg->dirty)
+			table_remove_range(&f->cache, index, index + 1);
+	}
+}
+
+/*
+ * ksm_madvise(MADV_MERGEABLE): only private memory can be merged by KSM;
+ * for anything else the advice is ignored.
+ */
+static uint32_t ksm_mergeable_flags(const struct ref_vma *v, uint32_t flags)
+{
+	if (vma_is_shared(v))
+		return flags;
+	return flags | REF_VM_MERGEABLE;
+}
+
 /* madvise_vma_behavior() for one VMA piece; *vp is updated to the result. */
 static int advise_vma(struct ref_world *w, struct ref_proc *p, struct ref_vma **vp,
 		      uint64_t start, uint64_t end, const struct advice *a)
 {
 	struct ref_vma *v = *vp;
 	uint32_t flags = v->flags;
+	int err;
 
 	switch (a->advice) {
 	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
 		/* zap the PTEs: private pages are lost, file pages stay cached */
 		zap_ptes(p, start, end);
 		return 0;
+	case MADV_FREE:
+		/*
+		 * Private anonymous pages become lazily freeable: without memory
+		 * pressure they stay, so nothing observable changes.
+		 */
+		return vma_is_anonymous(v) ? 0 : -EINVAL;
+	case MADV_WILLNEED:
+	case MADV_COLD:
+		/* read-ahead and deactivation hints: nothing observable */
+		return 0;
+	case MADV_PAGEOUT:
+		pageout(w, p, start, end);
+		return 0;
+	case MADV_REMOVE:
+		return remove_range(w, v, start, end);
+	case MADV_NORMAL:
+		flags &= ~(REF_VM_RAND_READ | REF_VM_SEQ_READ);
+		break;
+	case MADV_SEQUENTIAL:
+		flags = (flags & ~REF_VM_RAND_READ) | REF_VM_SEQ_READ;
+		break;
+	case MADV_RANDOM:
+		flags = (flags & ~REF_VM_SEQ_READ) | REF_VM_RAND_READ;
+		break;
 	case MADV_DONTFORK:
 		flags |= MMF_VMA_DONTCOPY;
 		break;
@@ -74,13 +166,33 @@ static int advise_vma(struct ref_world *w, struct ref_proc *p, struct ref_vma **
 	case MADV_KEEPONFORK:
 		flags &= ~MMF_VMA_WIPEONFORK;
 		break;
+	case MADV_DONTDUMP:
+		flags |= REF_VM_DONTDUMP;
+		break;
+	case MADV_DODUMP:
+		flags &= ~REF_VM_DONTDUMP;
+		break;
+	case MADV_MERGEABLE:
+		flags = ksm_mergeable_flags(v, flags);
+		break;
+	case MADV_UNMERGEABLE:
+		flags &= ~REF_VM_MERGEABLE;
+		break;
+	case MADV_HUGEPAGE:
+		flags = (flags & ~REF_VM_NOHUGEPAGE) | REF_VM_HUGEPAGE;
+		break;
+	case MADV_NOHUGEPAGE:
+		flags = (flags & ~REF_VM_HUGEPAGE) | REF_VM_NOHUGEPAGE;
+		break;
 	case ADVICE_SET_NAME:
 		/* names are for anonymous memory: private, or shared (anon shmem) */
 		if (v->file && !v->file->anon)
 			return -EBADF;
 		break;
 	}
-	return update_vma(w, p, vp, start, end, flags, a);
+	err = update_vma(w, p, vp, start, end, flags, a);
+	/* a split refused for max_map_count reads as -EAGAIN from madvise */
+	return err == -ENOMEM ? -EAGAIN : err;
 }
 
 /* madvise_walk_vmas() over the page-aligned, non-empty [start, end). */
@@ -118,18 +230,63 @@ static int walk_vmas(struct ref_world *w, struct ref_proc *p, uint64_t start, ui
 	return unmapped;
 }
 
-/* madvise_behavior_valid(), for the advice the model knows. */
-static bool advice_known(uint32_t advice)
+/*
+ * madvise_behavior_valid(), for a kernel without CONFIG_MEMORY_FAILURE
+ * (MADV_HWPOISON and MADV_SOFT_OFFLINE are then unknown, as on the host
+ * the model was checked against) and without guard regions or collapse.
+ */
+static bool advice_valid(uint32_t advice)
 {
 	switch (advice) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
 	case MADV_DONTNEED:
+	case MADV_FREE:
+	case MADV_REMOVE:
 	case MADV_DONTFORK:
 	case MADV_DOFORK:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
 	case MADV_WIPEONFORK:
 	case MADV_KEEPONFORK:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+	case MADV_DONTNEED_LOCKED:
 		return true;
 	}
 	return false;
+}
+
+/*
+ * madvise_populate(): fault in every page of [start, end) as a read or a
+ * write would, without changing any value.  Unlike the walk, a hole stops
+ * it (-ENOMEM); a VMA whose prot forbids the access is -EINVAL; a page
+ * beyond EOF is -EFAULT.  The pages before the failure stay populated.
+ */
+static int populate(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t end,
+		    bool write)
+{
+	for (uint64_t page = start; page < end; page += PAGE) {
+		struct ref_vma *v = vma_lookup(p, page);
+
+		/* no VMA here (stacks do not grow for populate) */
+		if (!v)
+			return -ENOMEM;
+		/* check_vma_flags(): a write needs PROT_WRITE, a read PROT_READ */
+		if (!(v->prot & (write ? PROT_WRITE : PROT_READ)))
+			return -EINVAL;
+		if (handle_fault(w, p, v, page, write))
+			return -EFAULT;
+	}
+	return 0;
 }
 
 /*
@@ -163,11 +320,13 @@ int64_t ref_madvise(struct ref_world *w, struct ref_proc *p, uint64_t start, uin
 	int ret;
 
 	/* unknown advice */
-	if (!advice_known(advice))
+	if (!advice_valid(advice))
 		return -EINVAL;
 	ret = madvise_range(start, len, &end);
 	if (ret <= 0)
 		return ret;
+	if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
+		return populate(w, p, start, end, advice == MADV_POPULATE_WRITE);
 	return walk_vmas(w, p, start, end, &a);
 }
 

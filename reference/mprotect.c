@@ -52,10 +52,15 @@ static struct ref_vma *mprotect_fixup(struct ref_world *w, struct ref_proc *p, s
 
 int64_t ref_mprotect(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t len, uint32_t prot)
 {
+	uint32_t grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
 	uint64_t end, done;
 	struct ref_vma *v;
 	int err = 0;
 
+	/* a mapping cannot grow both ways */
+	prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+	if (grows == (PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
 	/* start must be page aligned */
 	if (!page_aligned(start))
 		return -EINVAL;
@@ -72,10 +77,21 @@ int64_t ref_mprotect(struct ref_world *w, struct ref_proc *p, uint64_t start, ui
 		return -EINVAL;
 	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
 
-	/* the range must start inside a VMA */
 	v = find_vma_intersection(p, start, end);
-	if (!v || v->start > start)
+	if (!v)
 		return -ENOMEM;
+	if (grows & PROT_GROWSDOWN) {
+		/* PROT_GROWSDOWN: from the start of a GROWSDOWN VMA */
+		if (!(v->flags & MMF_VMA_GROWSDOWN))
+			return -EINVAL;
+		start = v->start;
+	} else if (v->start > start) {
+		/* the range must start inside a VMA */
+		return -ENOMEM;
+	} else if (grows & PROT_GROWSUP) {
+		/* PROT_GROWSUP: x86 has no VM_GROWSUP VMAs */
+		return -EINVAL;
+	}
 
 	done = start;
 	while (v && v->start < end) {

@@ -69,6 +69,7 @@ void table_remove_range(struct ref_table *t, uint64_t lo, uint64_t hi);
 struct ref_fpage {
 	uint64_t index;		/* key */
 	uint64_t value;
+	bool dirty;		/* written (pwrite or a store through a mapping) */
 };
 
 struct ref_file {
@@ -95,6 +96,12 @@ uint64_t file_page_value(const struct ref_file *f, uint64_t index);
  */
 #define REF_VM_ACCOUNT	0x100u	/* VM_ACCOUNT: private writable memory is charged */
 #define REF_VM_NORESERVE 0x200u	/* VM_NORESERVE: MAP_NORESERVE, never charged */
+#define REF_VM_RAND_READ 0x400u	/* MADV_RANDOM */
+#define REF_VM_SEQ_READ	0x800u	/* MADV_SEQUENTIAL */
+#define REF_VM_DONTDUMP	0x1000u	/* MADV_DONTDUMP */
+#define REF_VM_MERGEABLE 0x2000u /* MADV_MERGEABLE (KSM) */
+#define REF_VM_HUGEPAGE	0x4000u	/* MADV_HUGEPAGE */
+#define REF_VM_NOHUGEPAGE 0x8000u /* MADV_NOHUGEPAGE */
 #define REF_VM_SNAPSHOT_FLAGS \
 	(MMF_VMA_SHARED | MMF_VMA_GROWSDOWN | MMF_VMA_DONTCOPY | MMF_VMA_WIPEONFORK)
 
@@ -215,6 +222,13 @@ uint64_t pte_value(const struct ref_pte *pte);
 void zap_ptes(struct ref_proc *p, uint64_t start, uint64_t end);
 void move_ptes(struct ref_proc *p, uint64_t old_addr, uint64_t new_addr, uint64_t len);
 void anon_vma_prepare(struct ref_world *w, struct ref_proc *p, struct ref_vma *v);
+/*
+ * The fault at page (inside v, access already allowed): 0, or -EFAULT where
+ * the kernel would raise SIGBUS.  A write fault leaves the page mapped
+ * writable with its contents unchanged.
+ */
+int handle_fault(struct ref_world *w, struct ref_proc *p, struct ref_vma *v, uint64_t page,
+		 bool write);
 void do_read(struct ref_world *w, struct ref_proc *p, uint64_t addr, struct mmf_res *res);
 void do_write(struct ref_world *w, struct ref_proc *p, uint64_t addr, uint64_t value, struct mmf_res *res);
 
@@ -263,5 +277,9 @@ int64_t ref_file_create(struct ref_world *w, uint64_t size);
 int64_t ref_truncate(struct ref_world *w, struct ref_file *f, uint64_t size);
 int64_t ref_file_read(struct ref_file *f, uint64_t index, uint64_t *value);
 int64_t ref_file_write(struct ref_file *f, uint64_t index, uint64_t value);
+/* Number of PTEs, in every process, that map page index of f. */
+unsigned file_page_mapcount(struct ref_world *w, struct ref_file *f, uint64_t index);
+/* fallocate(PUNCH_HOLE) of pages [first, end): MADV_REMOVE. */
+void file_punch_hole(struct ref_world *w, struct ref_file *f, uint64_t first, uint64_t end);
 
 #endif /* MMFUZZ_REFERENCE_REF_H */
