@@ -429,7 +429,7 @@ static int parse_mmap_words(struct pctx *c, int i, struct mmf_op *op)
 		} else if (tok_is(t, "anon")) {
 			anon = true;
 		} else if (!t->quoted && t->n >= 2 && t->s[0] == 'f' && isdigit((unsigned char)t->s[1])) {
-			int32_t f;
+			int32_t f = 0;
 
 			if (handle(c, i, 'f', &f))
 				return -1;
