@@ -94,6 +94,8 @@ triage() {
 		echo "$sig" >"$dir/signature"
 		echo 1 >"$dir/count"
 		echo "$(date -u +%H:%M:%S) NEW CRASH [$t] $sig" >>"$WORKDIR/events"
+		# restarted workers step over it (MMF_FUZZ_IGNORE) and look for others
+		case $sig in diff:* | invariant:* | error:*) echo "$sig" >>"$WORKDIR/$t/ignore" ;; esac
 		minimize "$t" "$dir" "$sig"
 	else
 		echo $(($(cat "$dir/count" 2>/dev/null || echo 0) + 1)) >"$dir/count"
@@ -166,7 +168,7 @@ worker_libfuzzer() {	# TARGET ID END
 		fi
 		run=$((run + 1))
 		local log="$tw/logs/w$id.run$run.log"
-		MMF_FUZZ_STATS="$tw/stats/w$id.r$run" \
+		MMF_FUZZ_STATS="$tw/stats/w$id.r$run" MMF_FUZZ_IGNORE="$tw/ignore" \
 			"$bin" "${opts[@]}" -max_total_time="$left" -print_final_stats=1 \
 			-artifact_prefix="$tw/raw/w$id-" "$tw/corpus" "${seeds[@]}" \
 			</dev/null >"$log" 2>&1
@@ -203,7 +205,7 @@ worker_afl() {	# TARGET ID END ROLE
 	*) args+=(-S "s$id") ;;
 	esac
 	AFL_NO_UI=1 AFL_AUTORESUME=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
-		AFL_NO_AFFINITY=1 AFL_IMPORT_FIRST=1 \
+		AFL_NO_AFFINITY=1 AFL_IMPORT_FIRST=1 MMF_FUZZ_IGNORE="$tw/ignore" \
 		afl-fuzz "${args[@]}" -- "$bin" </dev/null >"$tw/logs/afl$id.log" 2>&1
 }
 
@@ -329,6 +331,20 @@ for t in "${targets[@]}"; do
 		cp -n "$ROOT/corpus/$t"/* "$tw/corpus"/* "$tw/afl-in/" 2>/dev/null
 		[ -n "$(ls -A "$tw/afl-in")" ] || printf '\0' >"$tw/afl-in/empty"
 	fi
+	# crashes filed by an earlier campaign: still there?  (then they stay
+	# ignored by the workers; if not, they move to fixed/)
+	: >"$tw/ignore"
+	for d in "$tw"/crashes/*/; do
+		[ -f "$d/input" ] || continue
+		d=${d%/}
+		if MMF_FUZZ_IGNORE= timeout 120 "$LF_BUILD/fuzzers/$t" -timeout=60 "$d/input" </dev/null >/dev/null 2>&1; then
+			mkdir -p "$tw/fixed"
+			mv "$d" "$tw/fixed/$(basename "$d").$(date -u +%Y%m%d-%H%M)"
+			echo "campaign: [$t] no longer reproduces (fixed?): $(cat "$tw/fixed/$(basename "$d")".*/signature | tail -1)"
+		else
+			case $(cat "$d/signature") in diff:* | invariant:* | error:*) cat "$d/signature" >>"$tw/ignore" ;; esac
+		fi
+	done
 	read -r execs0[$t] _ _ corpus0[$t] _ _ <<<"$(stats "$t")"
 	[ "$ENGINE" = afl ] || execs0[$t]=0
 done
