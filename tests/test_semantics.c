@@ -36,6 +36,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -2645,6 +2646,67 @@ CASE(file_map_past_eof_then_grow)
 	READS(0, A + P, 0x44);
 	READS(0, A, 0);
 	FILE_IS(0, 5 * P + 8, "4=0 5=44");
+}
+
+/* ==== concurrency (mm.h: exec is thread-safe) ============================ */
+
+struct sem_worker {
+	int proc;
+	uint64_t base;
+	int64_t bad;	/* first unexpected result, or 0 */
+};
+
+/* One thread's work on its own process: map, split, write, read, unmap;
+ * every result is fixed, whatever the other thread does meanwhile. */
+static void *sem_worker_run(void *arg)
+{
+	struct sem_worker *wk = arg;
+
+	for (int round = 0; round < 50 && !wk->bad; round++) {
+		uint64_t a = wk->base + (uint64_t)(round % 5) * 16 * P;
+		struct mmf_res r;
+
+		if (MAP_ANON_P(wk->proc, a, 8 * P, RW, FIXED) != (int64_t)a ||
+		    sem_mprotect(wk->proc, a + 2 * P, 2 * P, RO) != 0)
+			wk->bad = 1;
+		r = sem_write(wk->proc, a + P, round + 1);
+		if (r.ret || r.sig)
+			wk->bad = 2;
+		r = sem_read(wk->proc, a + P);
+		if (r.sig || r.value != (uint64_t)round + 1)
+			wk->bad = 3;
+		if (sem_munmap(wk->proc, a + 4 * P, 4 * P) != 0)
+			wk->bad = 4;
+	}
+	return NULL;
+}
+
+/* Two threads drive two processes at once; processes are independent, so
+ * the results and the final state are the same under any interleaving. */
+CASE(concurrent_independent_processes)
+{
+	struct sem_worker wk[2] = { { 0, A, 0 }, { 1, B, 0 } };
+	pthread_t t[2];
+
+	EQ(sem_fork(0), 1);
+	for (int i = 0; i < 2; i++)
+		EQ(pthread_create(&t[i], NULL, sem_worker_run, &wk[i]), 0);
+	for (int i = 0; i < 2; i++)
+		EQ(pthread_join(t[i], NULL), 0);
+	EQ(wk[0].bad, 0);
+	EQ(wk[1].bad, 0);
+	MAPS(0, "10000000-10002000 rw-p anon; 10002000-10004000 r--p anon; "
+		"10010000-10012000 rw-p anon; 10012000-10014000 r--p anon; "
+		"10020000-10022000 rw-p anon; 10022000-10024000 r--p anon; "
+		"10030000-10032000 rw-p anon; 10032000-10034000 r--p anon; "
+		"10040000-10042000 rw-p anon; 10042000-10044000 r--p anon");
+	MAPS(1, "20000000-20002000 rw-p anon; 20002000-20004000 r--p anon; "
+		"20010000-20012000 rw-p anon; 20012000-20014000 r--p anon; "
+		"20020000-20022000 rw-p anon; 20022000-20024000 r--p anon; "
+		"20030000-20032000 rw-p anon; 20032000-20034000 r--p anon; "
+		"20040000-20042000 rw-p anon; 20042000-20044000 r--p anon");
+	PAGES(0, "10001000=2e 10011000=2f 10021000=30 10031000=31 10041000=32");
+	PAGES(1, "20001000=2e 20011000=2f 20021000=30 20031000=31 20041000=32");
 }
 
 /* ==== snapshots =========================================================== */
