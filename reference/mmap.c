@@ -234,6 +234,45 @@ static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags)
 	return 0;
 }
 
+/*
+ * __mm_populate() for MAP_POPULATE: fault in every page of the new mapping,
+ * as a write in private writable mappings (so they get their own pages),
+ * else as a read; inaccessible mappings are skipped and a fault error just
+ * stops populating.
+ */
+static void populate_mapping(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t end)
+{
+	for (uint64_t page = start; page < end; page += PAGE) {
+		struct ref_vma *v = vma_lookup(p, page);
+
+		if (!v || !v->prot)
+			return;
+		if (handle_fault(w, p, v, page, (v->prot & PROT_WRITE) && !vma_is_shared(v)))
+			return;
+	}
+}
+
+/* __mmap_new_vma(): the mapping as a VMA of its own. */
+static void insert_new_vma(struct ref_world *w, struct ref_proc *p, const struct ref_merge *m,
+			   struct ref_file *file, bool shared_anon)
+{
+	struct ref_vma *v = vma_alloc(w);
+
+	v->start = m->start;
+	v->end = m->end;
+	v->prot = m->prot;
+	v->flags = m->flags;
+	v->pgoff = m->pgoff;
+	if (file) {
+		v->file = file_get(file);
+	} else if (shared_anon) {
+		/* shmem_zero_setup(): a new shmem object the size of the mapping */
+		v->file = file_new(m->end - m->start, true);
+		v->pgoff = 0;
+	}
+	vma_insert(p, v);
+}
+
 /* mmap(2) of the model; returns the address or -errno. */
 int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *op)
 {
@@ -243,7 +282,6 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	struct ref_file *file = NULL;
 	uint64_t addr = op->addr, len = op->len, pgoff = op->pgoff;
 	struct ref_merge m = { 0 };
-	struct ref_vma *v;
 	int64_t found;
 	bool shared;
 	int err;
@@ -303,22 +341,10 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 		m.pgoff = addr >> PAGE_SHIFT;
 	}
 	/* a new mapping merges with an identical, contiguous neighbour */
-	if (!(anon && shared) && merge_new_range(w, p, &m))
-		return (int64_t)addr;
-
-	v = vma_alloc(w);
-	v->start = m.start;
-	v->end = m.end;
-	v->prot = m.prot;
-	v->flags = m.flags;
-	v->pgoff = m.pgoff;
-	if (file) {
-		v->file = file_get(file);
-	} else if (shared) {
-		/* shmem_zero_setup(): a new shmem object the size of the mapping */
-		v->file = file_new(len, true);
-		v->pgoff = 0;
-	}
-	vma_insert(p, v);
+	if ((anon && shared) || !merge_new_range(w, p, &m))
+		insert_new_vma(w, p, &m, file, anon && shared);
+	/* MAP_POPULATE (unless MAP_NONBLOCK) prefaults the mapping */
+	if ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
+		populate_mapping(w, p, addr, addr + len);
 	return (int64_t)addr;
 }
