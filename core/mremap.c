@@ -305,7 +305,8 @@ static int64_t remap_move(struct core_mm *mm, const struct remap *req)
 			res = moved;
 		seen = true;
 		target = (uint64_t)moved + r.new_len;
-		cur = r.addr + r.old_len;
+		/* carry on after this VMA (a DONTUNMAP source is still there) */
+		cur = last_end;
 	}
 	return res;
 }

@@ -208,7 +208,8 @@ static bool is_mergeable_anon_vma(const struct core_vma *tgt, const struct vma_m
 	struct anon_vma *src_anon = r->anon_vma;
 
 	if (!tgt_anon && src_anon)
-		return !vma_had_uncowed_parents(r->middle);
+		return !vma_had_uncowed_parents(r->middle) &&
+		       !vma_had_uncowed_parents(r->copied_from);
 	if (tgt_anon && !src_anon)
 		return !vma_had_uncowed_parents(tgt);
 	return tgt_anon == src_anon;
