@@ -1901,6 +1901,18 @@ CASE(stack_expands_before_access_check)
 	READS(0, C - P, 0);
 }
 
+/* do_mprotect_pkey: PROT_GROWSDOWN extends the range down to the start of
+ * the GROWSDOWN VMA; on another VMA it is -EINVAL. */
+/* host-verified */
+CASE(stack_mprotect_growsdown_flag)
+{
+	EQ(MAP_ANON_P(0, C, 4 * P, RW, FIXED | MAP_GROWSDOWN), C);
+	EQ(MAP_ANON_P(0, B, 4 * P, RW, FIXED), B);
+	EQ(sem_mprotect(0, C + 2 * P, P, RO | PROT_GROWSDOWN), 0);
+	EQ(sem_mprotect(0, B + 2 * P, P, RO | PROT_GROWSDOWN), -EINVAL);
+	MAPS(0, "20000000-20004000 rw-p anon; 30000000-30003000 r--p anon gd; 30003000-30004000 rw-p anon gd");
+}
+
 /* Only GROWSDOWN VMAs grow: below an ordinary VMA is SEGV_MAPERR.  A
  * shared anonymous GROWSDOWN mapping is -EINVAL. */
 /* host-verified */
