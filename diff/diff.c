@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "diff.h"
 
@@ -412,4 +413,75 @@ void mmf_diff_report_print(FILE *out, const struct mmf_diff_report *rep,
 		fprintf(out, "mmfuzz: ---- snapshot: %s ----\n", nb);
 		mmf_snap_print(out, &rep->snap_b);
 	}
+}
+
+/*
+ * Would a read of addr in process proc fault in a fresh private anon page?
+ * 0: no; 1: yes, in a writable VMA; 2: yes, in a VMA without PROT_WRITE.
+ */
+static int untouched_private_anon(const struct mmf_snap *s, int proc, uint64_t addr)
+{
+	const struct mmf_snap_proc *p = NULL;
+	uint64_t page = addr & MMF_PAGE_MASK;
+
+	for (uint32_t i = 0; i < s->nr_procs; i++)
+		if (s->procs[i].pid == proc)
+			p = &s->procs[i];
+	if (!p)
+		return false;
+	for (uint32_t i = 0; i < p->nr_pages; i++)
+		if (p->pages[i].addr == page)
+			return false;	/* already present */
+	for (uint32_t i = 0; i < p->nr_vmas; i++) {
+		const struct mmf_snap_vma *v = &p->vmas[i];
+
+		if (addr < v->start || addr >= v->end)
+			continue;
+		if (v->file != MMF_FILE_ANON || (v->flags & MMF_VMA_SHARED) ||
+		    !(v->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+			return 0;
+		return v->prot & PROT_WRITE ? 1 : 2;
+	}
+	return 0;
+}
+
+int mmf_diff_zero_page_variant(const struct mmf_prog *prog, const struct mmf_impl *model,
+			       struct mmf_prog *out)
+{
+	struct mmf_world *w = model->world_new(NULL);
+	int rewritten = 0;
+
+	out->nr_ops = 0;
+	for (uint32_t i = 0; i < prog->nr_ops; i++) {
+		struct mmf_op op = prog->ops[i];
+		struct mmf_res res;
+
+		if (w && op.kind == MMF_OP_READ) {
+			struct mmf_snap s;
+			int u;
+
+			mmf_snap_init(&s);
+			model->snapshot(w, &s);
+			u = untouched_private_anon(&s, op.proc, op.addr);
+			mmf_snap_free(&s);
+			if (u == 2) {
+				rewritten++;
+				continue;	/* cannot write there: drop the read */
+			}
+			if (u == 1) {
+				op.kind = MMF_OP_WRITE;
+				op.addr &= MMF_PAGE_MASK;
+				op.value = 0;
+				rewritten++;
+			}
+		}
+		mmf_prog_append(out, &op);
+		if (w) {
+			memset(&res, 0, sizeof(res));
+			model->exec(w, &op, &res);
+		}
+	}
+	if (w)
+		model->world_free(w);
+	return rewritten;
 }

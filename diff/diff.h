@@ -58,6 +58,13 @@ extern const struct mmf_impl mmf_kernel;
 
 #define MMF_KERNEL_OK		0x1u	/* the backend can run in this process */
 #define MMF_KERNEL_NAMES	0x2u	/* PR_SET_VMA_ANON_NAME works on this host */
+/*
+ * A read fault of untouched private anonymous memory maps the shared zero
+ * page (mainline).  Without it (e.g. a PVM guest booted with
+ * pvm_no_zero_page=1) such a read allocates a page and an anon_vma, so fork
+ * copies it and the VMA's merges change: see mmf_diff_zero_page_variant().
+ */
+#define MMF_KERNEL_ZERO_PAGE	0x4u
 /* Probe the host: MMF_KERNEL_* bits; if not OK, why in msg. */
 unsigned mmf_kernel_probe(char *msg, size_t msglen);
 /* The last harness failure of a kernel world ("" if none). */
@@ -117,6 +124,18 @@ void mmf_diff_report_print(FILE *out, const struct mmf_diff_report *rep,
 /* "ret", "skipped", "harness error" ... for a result (wraps mmf_res_str). */
 const char *mmf_diff_res_str(enum mmf_op_kind kind, const struct mmf_res *r,
 			     char *buf, size_t len);
+
+/*
+ * For hosts without the zero page (MMF_KERNEL_ZERO_PAGE unset): write into
+ * *out (initialised) a copy of prog in which every read of a page that the
+ * model (run step by step on `model`) has not populated, in a private
+ * anonymous VMA, becomes a write of 0 -- what such a host does on that read
+ * (allocate a zeroed anonymous page) -- or, when the VMA is not writable, is
+ * dropped.  Returns the number of reads rewritten or dropped (0: out is a
+ * plain copy).
+ */
+int mmf_diff_zero_page_variant(const struct mmf_prog *prog, const struct mmf_impl *model,
+			       struct mmf_prog *out);
 
 /* Classify the first difference between two snapshots: "vma.end", "pages",
  * "file.size" ...; NULL when equal. */

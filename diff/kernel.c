@@ -506,6 +506,7 @@ struct kc_pm_scan_arg {
 
 #define KC_PAGEMAP_SCAN		_IOWR('f', 16, struct kc_pm_scan_arg)
 #define KC_PAGE_IS_PRESENT	(1ULL << 3)
+#define KC_PAGE_IS_PFNZERO	(1ULL << 5)
 
 static void kc_add_page(struct kc_snap *ks, uint64_t pa)
 {
@@ -1021,6 +1022,37 @@ static bool probe_names(void)
 	return ok;
 }
 
+/* Does a read fault of private anonymous memory map the zero page here? */
+static bool probe_zero_page(void)
+{
+	static struct kc_page_region vec[4];
+	struct kc_pm_scan_arg arg;
+	volatile char *p;
+	bool zero = true;	/* mainline, if we cannot tell */
+	int fd;
+
+	p = mmap(NULL, MMF_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return true;
+	(void)p[0];
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		memset(&arg, 0, sizeof(arg));
+		arg.size = sizeof(arg);
+		arg.start = (uint64_t)(uintptr_t)p;
+		arg.end = arg.start + MMF_PAGE_SIZE;
+		arg.vec = (uint64_t)(uintptr_t)vec;
+		arg.vec_len = 4;
+		arg.category_mask = KC_PAGE_IS_PRESENT;
+		arg.return_mask = KC_PAGE_IS_PRESENT | KC_PAGE_IS_PFNZERO;
+		if (ioctl(fd, KC_PAGEMAP_SCAN, &arg) == 1)
+			zero = (vec[0].categories & KC_PAGE_IS_PFNZERO) != 0;
+		close(fd);
+	}
+	munmap((void *)p, MMF_PAGE_SIZE);
+	return zero;
+}
+
 unsigned mmf_kernel_probe(char *msg, size_t msglen)
 {
 	char dummy[8];
@@ -1035,6 +1067,8 @@ unsigned mmf_kernel_probe(char *msg, size_t msglen)
 		r |= MMF_KERNEL_OK;
 	if (probe_names())
 		r |= MMF_KERNEL_NAMES;
+	if (probe_zero_page())
+		r |= MMF_KERNEL_ZERO_PAGE;
 	return r;
 }
 

@@ -41,7 +41,14 @@ static void usage(FILE *out)
 		"  --every-op         compare snapshots after every op\n"
 		"  --show M           reproductions to print (default 5; 0: none)\n"
 		"  --no-minimize      print the reproducing programs as generated\n"
+		"  --no-rewrite       on a host without the zero page, do not rewrite reads of\n"
+		"                     untouched private anonymous pages into writes of 0\n"
 		"  -v, --verbose      one line per program\n"
+		"\n"
+		"On a host whose read faults do not map the zero page (pvm_no_zero_page=1),\n"
+		"such a read allocates a page and an anon_vma, which changes fork copies and\n"
+		"merges; by default those reads are rewritten into writes of 0 (what the host\n"
+		"does), see mmf_diff_zero_page_variant() in diff/diff.h.\n"
 		"\n"
 		"Exit status: 0 every program agreed, 1 some diverged or failed, 2 usage error.\n",
 		MMF_PROG_MAX_OPS);
@@ -53,6 +60,26 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Program i as conform runs it (rewritten for a host without the zero page). */
+static void program(struct mmf_prog *p, uint64_t seed, uint64_t ops, bool rewrite,
+		    const struct mmf_impl *model, uint64_t *rewritten)
+{
+	struct mmf_prog g;
+	int n;
+
+	mmf_prog_init(&g);
+	mmf_prog_generate(&g, seed, (uint32_t)ops, MMF_DECODE_KERNEL);
+	if (!rewrite) {
+		for (uint32_t i = 0; i < g.nr_ops; i++)
+			mmf_prog_append(p, &g.ops[i]);
+	} else {
+		n = mmf_diff_zero_page_variant(&g, model, p);
+		if (rewritten)
+			*rewritten += (uint64_t)n;
+	}
+	mmf_prog_free(&g);
 }
 
 /* The grouping key: signature, plus the VMA field for snapshot:vma. */
@@ -140,7 +167,9 @@ static int conform_main(int argc, char **argv)
 	uint32_t nr_groups = 0, other_groups = 0;
 	uint32_t same = 0, diverged = 0, incomparable = 0, errors = 0;
 	uint64_t ops_compared = 0, ops_skipped = 0;
-	bool minimize_on = true, verbose = false;
+	bool minimize_on = true, verbose = false, rewrite = true;
+	uint64_t rewritten = 0;
+	unsigned probe;
 	char why[600];
 	double t0;
 	int r;
@@ -172,6 +201,8 @@ static int conform_main(int argc, char **argv)
 			impl_name = v;
 		} else if (!strcmp(a, "--every-op")) {
 			opts.snap_every_op = true;
+		} else if (!strcmp(a, "--no-rewrite")) {
+			rewrite = false;
 		} else if (!strcmp(a, "--no-minimize")) {
 			minimize_on = false;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -185,11 +216,14 @@ static int conform_main(int argc, char **argv)
 	if (!impls[0] || impls[0] == &mmf_kernel)
 		return mmf_cli_usage_error("conform", "--impl: not an implementation to check: '%s'",
 					   impl_name);
-	if (!(mmf_kernel_probe(why, sizeof(why)) & MMF_KERNEL_OK)) {
+	probe = mmf_kernel_probe(why, sizeof(why));
+	if (!(probe & MMF_KERNEL_OK)) {
 		fprintf(stderr, "mmfuzz conform: the kernel backend cannot run here: %s\n", why);
 		return MMF_EXIT_FAIL;
 	}
 
+	if (probe & MMF_KERNEL_ZERO_PAGE)
+		rewrite = false;
 	t0 = now();
 	for (uint64_t i = 0; i < programs; i++) {
 		struct mmf_diff_report rep;
@@ -198,7 +232,7 @@ static int conform_main(int argc, char **argv)
 		uint32_t g;
 
 		mmf_prog_init(&p);
-		mmf_prog_generate(&p, seed + i, (uint32_t)ops, MMF_DECODE_KERNEL);
+		program(&p, seed + i, ops, rewrite, impls[0], &rewritten);
 		mmf_diff_report_init(&rep);
 		mmf_diff_run(&p, impls, 2, &opts, &rep);
 		ops_compared += rep.ops_compared;
@@ -260,6 +294,13 @@ static int conform_main(int argc, char **argv)
 		printf("  errors       %u\n", errors);
 		printf("  ops compared %llu, skipped %llu\n", (unsigned long long)ops_compared,
 		       (unsigned long long)ops_skipped);
+		printf("  host         %s, %s\n",
+		       probe & MMF_KERNEL_NAMES ? "anon names" : "no anon names (set_name skipped)",
+		       probe & MMF_KERNEL_ZERO_PAGE ? "zero page" :
+		       rewrite ? "no zero page: reads of untouched private anon pages rewritten" :
+		       "no zero page (reads NOT rewritten)");
+		if (rewrite)
+			printf("  rewritten    %llu reads\n", (unsigned long long)rewritten);
 		printf("  time         %.2f s (%.1f ms per program)\n", secs,
 		       programs ? 1e3 * secs / (double)programs : 0.0);
 	}
@@ -274,7 +315,7 @@ static int conform_main(int argc, char **argv)
 		struct mmf_prog p;
 
 		mmf_prog_init(&p);
-		mmf_prog_generate(&p, groups[g].seed, (uint32_t)ops, MMF_DECODE_KERNEL);
+		program(&p, groups[g].seed, ops, rewrite, impls[0], NULL);
 		mmf_diff_report_init(&rep);
 		mmf_diff_run(&p, impls, 2, &opts, &rep);
 		if (minimize_on)
