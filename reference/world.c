@@ -284,6 +284,9 @@ static int check_proc(struct ref_world *w, int pid, char *msg, size_t msglen)
 
 		if (!v)
 			FAIL("p%d: PTE at %#llx outside every VMA", pid, (unsigned long long)pte->addr);
+		if (pte->kind == PTE_FILE && pte->file != v->file)
+			FAIL("p%d: PTE at %#llx maps another file than its VMA", pid,
+			     (unsigned long long)pte->addr);
 		if (pte->kind == PTE_FILE &&
 		    (!table_find(&pte->file->cache, pte->index) || pte->index >= file_pages(pte->file)))
 			FAIL("p%d: PTE at %#llx maps a page not in the page cache", pid,
@@ -313,25 +316,32 @@ static int check(struct mmf_world *mw, char *msg, size_t msglen)
 
 /* Old file -> its copy, so that sharing is preserved. */
 struct file_map {
-	struct ref_file *from[MMF_MAX_FILES + 1024];
-	struct ref_file *to[MMF_MAX_FILES + 1024];
-	size_t nr;
+	struct ref_file **from, **to;
+	size_t nr, cap;
 };
 
-static struct ref_file *copy_file(struct file_map *fm, struct ref_file *f)
+/* The copy of f (made on first use); the caller takes the references it needs. */
+static struct ref_file *copy_of(struct file_map *fm, struct ref_file *f)
 {
 	struct ref_file *c;
 
 	for (size_t i = 0; i < fm->nr; i++) {
 		if (fm->from[i] == f)
-			return file_get(fm->to[i]);
+			return fm->to[i];
 	}
 	c = file_new(f->size, f->anon);
+	c->refs = 0;
+	table_free(&c->cache);
 	table_copy(&c->cache, &f->cache);
-	if (fm->nr < sizeof(fm->from) / sizeof(fm->from[0])) {
-		fm->from[fm->nr] = f;
-		fm->to[fm->nr++] = c;
+	if (fm->nr == fm->cap) {
+		fm->cap = fm->cap ? 2 * fm->cap : 16;
+		fm->from = realloc(fm->from, fm->cap * sizeof(*fm->from));
+		fm->to = realloc(fm->to, fm->cap * sizeof(*fm->to));
+		if (!fm->from || !fm->to)
+			abort();
 	}
+	fm->from[fm->nr] = f;
+	fm->to[fm->nr++] = c;
 	return c;
 }
 
@@ -353,18 +363,15 @@ static void copy_proc(struct ref_world *dst, struct file_map *fm, struct ref_pro
 				abort();
 		}
 		if (v->file)
-			v->file = copy_file(fm, v->file);
+			v->file = file_get(copy_of(fm, v->file));
 		vma_insert(to, v);
 	}
 	for (size_t i = 0; i < to->ptes.nr; i++) {
 		struct ref_pte *pte = table_row(&to->ptes, i);
 
-		if (pte->file) {
-			struct ref_file *c = copy_file(fm, pte->file);
-
-			pte->file = c;
-			file_put(c);	/* PTEs hold no reference */
-		}
+		/* PTEs hold no reference: their VMA does */
+		if (pte->file)
+			pte->file = copy_of(fm, pte->file);
 	}
 }
 
@@ -384,13 +391,15 @@ static struct mmf_world *world_clone(struct mmf_world *mw)
 	c->counters = w->counters;
 	for (int fid = 0; fid < MMF_MAX_FILES; fid++) {
 		if (w->files[fid])
-			c->files[fid] = copy_file(fm, w->files[fid]);
+			c->files[fid] = file_get(copy_of(fm, w->files[fid]));
 	}
 	for (int pid = 0; pid < MMF_MAX_PROCS; pid++) {
 		if (w->procs[pid].live)
 			copy_proc(c, fm, &c->procs[pid], &w->procs[pid]);
 	}
 	pthread_mutex_unlock(&w->lock);
+	free(fm->from);
+	free(fm->to);
 	free(fm);
 	return (struct mmf_world *)c;
 }
