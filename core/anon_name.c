@@ -88,7 +88,7 @@ static int name_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma 
 	}
 	nv = vma_modify(mm, *prev, vma, start, end, vma->flags, name, &err);
 	if (!nv)
-		return err;
+		return err == -ENOMEM ? -EAGAIN : err;	/* max_map_count: -EAGAIN */
 	*prev = nv;
 	vma_start_write(nv);
 	if (!anon_name_eq(nv->anon_name, name)) {

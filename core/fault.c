@@ -99,9 +99,9 @@ void pte_set(struct core_mm *mm, uint64_t vpn, struct core_page *page)
 	mm->nr_ptes++;
 }
 
-size_t zap_page_range(struct core_mm *mm, uint64_t start, uint64_t end)
+size_t zap_page_range_filter(struct core_mm *mm, uint64_t start, uint64_t end, bool keep_anon)
 {
-	size_t lo, hi, i;
+	size_t lo, hi, i, j;
 
 	mmf_spin_lock(&mm->page_table_lock);
 	lo = pte_search(mm, start >> MMF_PAGE_SHIFT);
@@ -110,12 +110,21 @@ size_t zap_page_range(struct core_mm *mm, uint64_t start, uint64_t end)
 		mmf_spin_unlock(&mm->page_table_lock);
 		return 0;
 	}
-	for (i = lo; i < hi; i++)
-		page_put(mm->ptes[i].page);
-	memmove(&mm->ptes[lo], &mm->ptes[hi], (mm->nr_ptes - hi) * sizeof(*mm->ptes));
-	mm->nr_ptes -= hi - lo;
+	for (i = j = lo; i < hi; i++) {
+		if (keep_anon && mm->ptes[i].page->anon)
+			mm->ptes[j++] = mm->ptes[i];
+		else
+			page_put(mm->ptes[i].page);
+	}
+	memmove(&mm->ptes[j], &mm->ptes[hi], (mm->nr_ptes - hi) * sizeof(*mm->ptes));
+	mm->nr_ptes -= hi - j;
 	mmf_spin_unlock(&mm->page_table_lock);
-	return hi - lo;
+	return hi - j;
+}
+
+size_t zap_page_range(struct core_mm *mm, uint64_t start, uint64_t end)
+{
+	return zap_page_range_filter(mm, start, end, false);
 }
 
 void move_page_tables(struct core_mm *mm, uint64_t old, uint64_t new_addr, uint64_t len)
@@ -145,6 +154,9 @@ void move_page_tables(struct core_mm *mm, uint64_t old, uint64_t new_addr, uint6
 }
 
 /* ---- the fault proper ------------------------------------------------------------ */
+
+#define FAULT_FLAG_WRITE	0x1u	/* a write access */
+#define FAULT_FLAG_STORE	0x2u	/* ... that stores the op's value */
 
 enum fault_ret {
 	FAULT_DONE,
@@ -217,14 +229,16 @@ static void fault_around(struct core_mm *mm, struct core_vma *vma, uint64_t addr
  * anon_vma; otherwise a fault that needs one returns FAULT_RETRY.
  */
 static enum fault_ret handle_fault(struct core_mm *mm, struct core_vma *vma, uint64_t addr,
-				   bool write, uint64_t value, bool locked_mm,
+				   unsigned int flags, uint64_t value, bool locked_mm,
 				   struct mmf_res *res)
 {
 	uint64_t vpn = addr >> MMF_PAGE_SHIFT;
 	uint64_t index = vma->pgoff + ((addr - vma->start) >> MMF_PAGE_SHIFT);
+	bool write = flags & FAULT_FLAG_WRITE, store = flags & FAULT_FLAG_STORE;
 	struct core_file *f = vma->file;
 	struct core_pte *pte;
 	struct core_page *page;
+	uint64_t copy;
 
 again:
 	/* A private write that creates a page needs the anon_vma first,
@@ -283,7 +297,7 @@ again:
 	}
 
 	if (vma->flags & VM_SHARED) {
-		/* do_shared_fault: the write goes to the page-cache page */
+		/* do_shared_fault: the page-cache page itself, mapped dirty */
 		if (!pte) {
 			if (index >= size_pages(f->size)) {
 				set_signal(res, SIGBUS, BUS_ADRERR);
@@ -292,22 +306,31 @@ again:
 			page = filemap_get_page(f, index, true);
 			pte_set(mm, vpn, page);
 			pte = pte_lookup(mm, vpn);
+			page->dirty = true;
 		}
-		mmf_write_once(pte->page->value, value);
+		if (store) {
+			mmf_write_once(pte->page->value, value);
+			pte->page->dirty = true;
+		}
 		goto out;
 	}
-	if (pte && pte->page->anon && mmf_atomic_read(&pte->page->ref) == 1) {
+	if (pte && pte->page->anon && (!store || mmf_atomic_read(&pte->page->ref) == 1)) {
 		/* our own private page: reuse it */
-		mmf_write_once(pte->page->value, value);
+		if (store)
+			mmf_write_once(pte->page->value, value);
 		goto out;
 	}
-	if (!pte && f) {
+	copy = 0;
+	if (pte) {
+		copy = mmf_read_once(pte->page->value);
+	} else if (f) {
 		/* do_cow_fault reads the page-cache page first (allocating it) */
 		if (index >= size_pages(f->size)) {
 			set_signal(res, SIGBUS, BUS_ADRERR);
 			goto out;
 		}
 		page = filemap_get_page(f, index, true);
+		copy = mmf_read_once(page->value);
 		page_put(page);
 	}
 	/* a new private page: anonymous, or a COW copy */
@@ -320,12 +343,25 @@ again:
 			return FAULT_RETRY;
 		goto again;
 	}
-	pte_set(mm, vpn, page_alloc(mm->w, true, value));
+	pte_set(mm, vpn, page_alloc(mm->w, true, store ? value : copy));
 out:
 	mmf_spin_unlock(&mm->page_table_lock);
 	if (f)
 		mmf_mutex_unlock(&f->pages_lock);
 	return FAULT_DONE;
+}
+
+/*
+ * Fault in one page for populate (MAP_POPULATE, MADV_POPULATE_*): as an
+ * access would, without storing anything.  mmap_lock held.  0, or -EFAULT
+ * when the page is beyond EOF.
+ */
+int populate_page(struct core_mm *mm, struct core_vma *vma, uint64_t addr, bool write)
+{
+	struct mmf_res res = { 0 };
+
+	handle_fault(mm, vma, addr & MMF_PAGE_MASK, write ? FAULT_FLAG_WRITE : 0, 0, true, &res);
+	return res.sig ? -EFAULT : 0;
 }
 
 /*
@@ -377,7 +413,8 @@ int core_fault(struct core_mm *mm, uint64_t addr, bool write, uint64_t value,
 			core_count(mm->w, vma_lock_hit);
 			return 0;
 		}
-		if (handle_fault(mm, vma, page_addr, write, value, false, res) == FAULT_DONE) {
+		if (handle_fault(mm, vma, page_addr, write ? FAULT_FLAG_WRITE | FAULT_FLAG_STORE : 0,
+				 value, false, res) == FAULT_DONE) {
 			vma_end_read(vma);
 			core_count(mm->w, vma_lock_hit);
 			return 0;
@@ -417,7 +454,8 @@ int core_fault(struct core_mm *mm, uint64_t addr, bool write, uint64_t value,
 	else if (!access_ok(vma, write))
 		set_signal(res, SIGSEGV, SEGV_ACCERR);
 	else
-		handle_fault(mm, vma, page_addr, write, value, true, res);
+		handle_fault(mm, vma, page_addr, write ? FAULT_FLAG_WRITE | FAULT_FLAG_STORE : 0,
+			     value, true, res);
 	if (wlocked)
 		mmap_write_unlock(mm);
 	else

@@ -260,6 +260,89 @@ int64_t core_file_write(struct core_file *f, uint64_t index, uint64_t value)
 	else
 		p = fpage_insert(f, i, index);
 	mmf_write_once(p->value, value);
+	p->dirty = true;
 	mmf_mutex_unlock(&f->pages_lock);
 	return 8;
+}
+
+/* ---- hole punching and page-out (madvise) ------------------------------------ */
+
+/*
+ * shmem_fallocate(PUNCH_HOLE) for MADV_REMOVE: pages [first, end) leave
+ * every mapping (private COW copies stay: even_cows = 0) and the page
+ * cache.  pages_lock is held throughout so that no fault maps a page of
+ * the hole that is about to leave the cache.
+ */
+int core_file_punch_hole(struct core_file *f, uint64_t first, uint64_t end)
+{
+	struct core_vma *vma;
+	size_t lo, hi, i;
+
+	if (first >= end)
+		return 0;
+	mmf_mutex_lock(&f->pages_lock);
+	i_mmap_lock_read(f);
+	for (vma = f->i_mmap; vma; vma = vma->i_next) {
+		uint64_t vfirst = vma->pgoff, vlast = vma->pgoff + vma_pages(vma);
+		uint64_t a = first > vfirst ? first : vfirst, b = end < vlast ? end : vlast;
+
+		if (a >= b)
+			continue;
+		zap_page_range_filter(vma->mm, vma->start + ((a - vfirst) << MMF_PAGE_SHIFT),
+				      vma->start + ((b - vfirst) << MMF_PAGE_SHIFT), true);
+	}
+	i_mmap_unlock_read(f);
+	lo = fpage_search(f, first);
+	hi = fpage_search(f, end);
+	for (i = lo; i < hi; i++)
+		page_put(f->pages[i].page);
+	memmove(&f->pages[lo], &f->pages[hi], (f->nr_pages - hi) * sizeof(*f->pages));
+	f->nr_pages -= hi - lo;
+	mmf_mutex_unlock(&f->pages_lock);
+	return 0;
+}
+
+/*
+ * MADV_PAGEOUT without swap over [start, end) of vma: anonymous pages
+ * stay; a page-cache page mapped by this PTE only is unmapped, and dropped
+ * from the cache if it was never written (else writeout has nowhere to
+ * go and it stays cached).  Pages mapped more than once are left alone.
+ * mmap_lock held (read).
+ */
+void core_file_pageout(struct core_mm *mm, struct core_vma *vma, uint64_t start, uint64_t end)
+{
+	struct core_file *f = vma->file;
+	uint64_t vpn;
+
+	if (!f)
+		return;
+	mmf_mutex_lock(&f->pages_lock);
+	mmf_spin_lock(&mm->page_table_lock);
+	for (vpn = start >> MMF_PAGE_SHIFT; vpn < end >> MMF_PAGE_SHIFT; vpn++) {
+		struct core_pte *pte = pte_lookup(mm, vpn);
+		uint64_t index = vma->pgoff + vpn - (vma->start >> MMF_PAGE_SHIFT);
+		struct core_page *page;
+		size_t pos;
+
+		if (!pte || pte->page->anon || pte->page->zero)
+			continue;
+		page = pte->page;
+		pos = fpage_search(f, index);
+		if (pos >= f->nr_pages || f->pages[pos].page != page)
+			continue;
+		/* mapcount: the page cache holds one reference, each PTE one */
+		if (mmf_atomic_read(&page->ref) != 2)
+			continue;
+		mmf_spin_unlock(&mm->page_table_lock);
+		zap_page_range(mm, vpn << MMF_PAGE_SHIFT, (vpn + 1) << MMF_PAGE_SHIFT);
+		mmf_spin_lock(&mm->page_table_lock);
+		if (!page->dirty) {
+			memmove(&f->pages[pos], &f->pages[pos + 1],
+				(f->nr_pages - pos - 1) * sizeof(*f->pages));
+			f->nr_pages--;
+			page_put(page);
+		}
+	}
+	mmf_spin_unlock(&mm->page_table_lock);
+	mmf_mutex_unlock(&f->pages_lock);
 }

@@ -3,9 +3,11 @@
  * core/madvise.c - madvise(2) for the modelled advice, and the VMA walk
  * that PR_SET_VMA_ANON_NAME shares (core/anon_name.c).
  *
- * MADV_DONTNEED only zaps PTEs: it runs under the mmap_lock for READ,
- * concurrently with faults.  The fork advice changes vm_flags and may split
- * or merge: mmap_lock for write.  Holes in the range do not stop the walk
+ * The advice that only looks at pages (DONTNEED, PAGEOUT, REMOVE,
+ * POPULATE, ...) runs under the mmap_lock for READ, concurrently with
+ * faults.  The advice that changes vm_flags may split or merge: mmap_lock
+ * for write.  The vm_flags bits that /proc/pid/maps does not show still
+ * decide merges.  Holes in the range do not stop the walk
  * but make the result -ENOMEM; an error on a VMA stops it at once.
  */
 #include <errno.h>
@@ -47,14 +49,105 @@ int madvise_walk_vmas(struct core_mm *mm, uint64_t start, uint64_t end,
 	return unmapped;
 }
 
-static int dontneed_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma **prev,
-			  uint64_t start, uint64_t end, void *arg)
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#define MADV_PAGEOUT 21
+#endif
+
+/* The advice that only looks at pages: mmap_lock for read suffices. */
+static bool advice_reads_only(uint32_t advice)
 {
-	zap_page_range(mm, start, end);
-	*prev = vma;
-	return 0;
+	switch (advice) {
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+	case MADV_FREE:
+	case MADV_WILLNEED:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_REMOVE:
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+		return true;
+	}
+	return false;
 }
 
+/*
+ * madvise_behavior_valid, for a kernel without CONFIG_MEMORY_FAILURE and
+ * without guard regions or collapse (the host the model is checked on).
+ */
+static bool advice_valid(uint32_t advice)
+{
+	switch (advice) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+	case MADV_FREE:
+	case MADV_REMOVE:
+	case MADV_DONTFORK:
+	case MADV_DOFORK:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+	case MADV_WIPEONFORK:
+	case MADV_KEEPONFORK:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+	case MADV_DONTNEED_LOCKED:
+		return true;
+	}
+	return false;
+}
+
+/* The advice that touches pages only (mmap_lock read). */
+static int pages_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma **prev,
+		       uint64_t start, uint64_t end, void *arg)
+{
+	uint32_t advice = *(uint32_t *)arg;
+
+	*prev = vma;
+	switch (advice) {
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+		/* private pages are lost, file pages stay cached */
+		zap_page_range(mm, start, end);
+		return 0;
+	case MADV_FREE:
+		/* lazily freeable: without memory pressure nothing changes */
+		return vma_is_anonymous(vma) ? 0 : -EINVAL;
+	case MADV_WILLNEED:
+	case MADV_COLD:
+		return 0;
+	case MADV_PAGEOUT:
+		core_file_pageout(mm, vma, start, end);
+		return 0;
+	case MADV_REMOVE:
+		if (!vma->file)
+			return -EINVAL;
+		if (!(vma->flags & VM_SHARED))
+			return -EACCES;
+		return core_file_punch_hole(vma->file,
+					    vma->pgoff + ((start - vma->start) >> MMF_PAGE_SHIFT),
+					    vma->pgoff + ((end - vma->start) >> MMF_PAGE_SHIFT));
+	}
+	return -EINVAL;
+}
+
+/* The advice that changes vm_flags (mmap_lock write): split or merge. */
 static int flags_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma **prev,
 		       uint64_t start, uint64_t end, void *arg)
 {
@@ -63,6 +156,15 @@ static int flags_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma
 	int err;
 
 	switch (advice) {
+	case MADV_NORMAL:
+		flags &= ~(VM_RAND_READ | VM_SEQ_READ);
+		break;
+	case MADV_SEQUENTIAL:
+		flags = (flags & ~VM_RAND_READ) | VM_SEQ_READ;
+		break;
+	case MADV_RANDOM:
+		flags = (flags & ~VM_SEQ_READ) | VM_RAND_READ;
+		break;
 	case MADV_DONTFORK:
 		flags |= VM_DONTCOPY;
 		break;
@@ -77,6 +179,26 @@ static int flags_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma
 	case MADV_KEEPONFORK:
 		flags &= ~VM_WIPEONFORK;
 		break;
+	case MADV_DONTDUMP:
+		flags |= VM_DONTDUMP;
+		break;
+	case MADV_DODUMP:
+		flags &= ~VM_DONTDUMP;
+		break;
+	case MADV_MERGEABLE:
+		/* KSM merges private memory only; otherwise ignored */
+		if (!(flags & VM_SHARED))
+			flags |= VM_MERGEABLE;
+		break;
+	case MADV_UNMERGEABLE:
+		flags &= ~VM_MERGEABLE;
+		break;
+	case MADV_HUGEPAGE:
+		flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+		break;
+	case MADV_NOHUGEPAGE:
+		flags = (flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+		break;
 	}
 	if (flags == vma->flags) {
 		*prev = vma;
@@ -84,10 +206,34 @@ static int flags_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma
 	}
 	nv = vma_modify(mm, *prev, vma, start, end, flags, vma->anon_name, &err);
 	if (!nv)
-		return err;
+		return err == -ENOMEM ? -EAGAIN : err;	/* max_map_count: -EAGAIN */
 	*prev = nv;
 	vma_start_write(nv);
 	nv->flags = flags;
+	return 0;
+}
+
+/*
+ * madvise_populate: fault every page in as a read or a write would, values
+ * unchanged.  A hole stops it (-ENOMEM, stacks do not grow here), a VMA
+ * whose prot forbids the access is -EINVAL, a page beyond EOF -EFAULT.
+ */
+static int populate(struct core_mm *mm, uint64_t start, uint64_t end, bool write)
+{
+	uint64_t addr;
+	int err;
+
+	for (addr = start; addr < end; addr += MMF_PAGE_SIZE) {
+		struct core_vma *vma = vma_lookup(mm, addr);
+
+		if (!vma)
+			return -ENOMEM;
+		if (!(vma->flags & (write ? VM_WRITE : VM_READ)))
+			return -EINVAL;
+		err = populate_page(mm, vma, addr, write);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -96,16 +242,8 @@ int64_t core_madvise(struct core_mm *mm, uint64_t start, uint64_t len_in, uint32
 	uint64_t len, end;
 	int ret;
 
-	switch (advice) {
-	case MADV_DONTNEED:
-	case MADV_DONTFORK:
-	case MADV_DOFORK:
-	case MADV_WIPEONFORK:
-	case MADV_KEEPONFORK:
-		break;
-	default:
+	if (!advice_valid(advice))
 		return -EINVAL;
-	}
 	if (start & (MMF_PAGE_SIZE - 1))
 		return -EINVAL;
 	len = MMF_PAGE_ALIGN(len_in);
@@ -117,9 +255,14 @@ int64_t core_madvise(struct core_mm *mm, uint64_t start, uint64_t len_in, uint32
 	if (end == start)
 		return 0;
 
-	if (advice == MADV_DONTNEED) {
+	if (advice_reads_only(advice)) {
 		mmap_read_lock(mm);
-		ret = mm->dead ? -ESRCH : madvise_walk_vmas(mm, start, end, dontneed_visit, NULL);
+		if (mm->dead)
+			ret = -ESRCH;
+		else if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
+			ret = populate(mm, start, end, advice == MADV_POPULATE_WRITE);
+		else
+			ret = madvise_walk_vmas(mm, start, end, pages_visit, &advice);
 		mmap_read_unlock(mm);
 	} else {
 		mmap_write_lock(mm);

@@ -93,6 +93,8 @@
 #define vma_start_write              core_vma_start_write
 #define vma_tree_remove              core_vma_tree_remove
 #define zap_page_range               core_zap_page_range
+#define zap_page_range_filter        core_zap_page_range_filter
+#define populate_page                core_populate_page
 
 /* ---- VMA flags (a private encoding of the kernel's vm_flags) ---------- */
 
@@ -105,6 +107,12 @@
 #define VM_WIPEONFORK	0x0040u
 #define VM_ACCOUNT	0x0080u		/* private writable: committed memory */
 #define VM_NORESERVE	0x0100u		/* MAP_NORESERVE: never accounted */
+#define VM_RAND_READ	0x0200u		/* MADV_RANDOM */
+#define VM_SEQ_READ	0x0400u		/* MADV_SEQUENTIAL */
+#define VM_DONTDUMP	0x0800u		/* MADV_DONTDUMP */
+#define VM_MERGEABLE	0x1000u		/* MADV_MERGEABLE (KSM) */
+#define VM_HUGEPAGE	0x2000u		/* MADV_HUGEPAGE */
+#define VM_NOHUGEPAGE	0x4000u		/* MADV_NOHUGEPAGE */
 
 #define VM_PROT_MASK	(VM_READ | VM_WRITE | VM_EXEC)
 
@@ -123,6 +131,7 @@ struct core_page {
 	mmf_atomic_t ref;
 	uint64_t value;			/* mmf_read_once / mmf_write_once */
 	bool anon;			/* anonymous (COW-able) page */
+	bool dirty;			/* page cache: written since read in (pages_lock) */
 	bool zero;			/* the shared zero page: never freed */
 };
 
@@ -393,6 +402,11 @@ void pte_set(struct core_mm *mm, uint64_t vpn, struct core_page *page);	/* takes
 size_t zap_page_range(struct core_mm *mm, uint64_t start, uint64_t end);
 /* Move PTEs of [old, old+len) to new (mremap). Takes page_table_lock. */
 void move_page_tables(struct core_mm *mm, uint64_t old, uint64_t new_addr, uint64_t len);
+int populate_page(struct core_mm *mm, struct core_vma *vma, uint64_t addr, bool write);
+/* Zap [start, end), keeping private anonymous pages if keep_anon. */
+size_t zap_page_range_filter(struct core_mm *mm, uint64_t start, uint64_t end, bool keep_anon);
+int core_file_punch_hole(struct core_file *f, uint64_t first, uint64_t end);
+void core_file_pageout(struct core_mm *mm, struct core_vma *vma, uint64_t start, uint64_t end);
 int core_fault(struct core_mm *mm, uint64_t addr, bool write, uint64_t value,
 	       struct mmf_res *res);
 

@@ -313,6 +313,28 @@ static void mmap_region(struct core_mm *mm, struct core_file *file, uint64_t add
 	}
 }
 
+/*
+ * __mm_populate: fault in every page of the new mapping, as a write in
+ * private writable mappings (they get their own pages), else as a read;
+ * inaccessible mappings are skipped and a fault error stops it.  The
+ * kernel does this after dropping the write lock; here the mapping is
+ * still write-locked, which no observer can tell apart.
+ */
+static void populate_mapping(struct core_mm *mm, uint64_t start, uint64_t end)
+{
+	uint64_t addr;
+
+	for (addr = start; addr < end; addr += MMF_PAGE_SIZE) {
+		struct core_vma *vma = vma_lookup(mm, addr);
+
+		if (!vma || !(vma->flags & VM_PROT_MASK))
+			return;
+		if (populate_page(mm, vma, addr,
+				  (vma->flags & VM_WRITE) && !(vma->flags & VM_SHARED)))
+			return;
+	}
+}
+
 int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 {
 	bool anon = op->flags & MAP_ANONYMOUS, shared;
@@ -392,6 +414,9 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 	if (!file)
 		pgoff = shared ? 0 : addr >> MMF_PAGE_SHIFT;
 	mmap_region(mm, file, addr, len, vm_flags, pgoff);
+	/* MAP_POPULATE (unless MAP_NONBLOCK) prefaults the mapping */
+	if ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
+		populate_mapping(mm, addr, addr + len);
 	ret = (int64_t)addr;
 out:
 	mmap_write_unlock(mm);

@@ -52,11 +52,15 @@ static struct core_vma *mprotect_fixup(struct core_mm *mm, struct core_vma *prev
 
 int64_t core_mprotect(struct core_mm *mm, uint64_t start, uint64_t len, uint32_t prot)
 {
+	uint32_t grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
 	struct core_vma *vma, *prev;
 	uint64_t end, done;
 	int err = 0;
 	int64_t ret;
 
+	prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+	if (grows == (PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
 	if (start & (MMF_PAGE_SIZE - 1))
 		return -EINVAL;
 	if (!len)
@@ -75,8 +79,23 @@ int64_t core_mprotect(struct core_mm *mm, uint64_t start, uint64_t len, uint32_t
 		goto out;
 	}
 	vma = find_vma(mm, start);
-	if (!vma || vma->start >= end || vma->start > start) {
+	if (!vma || vma->start >= end) {
 		ret = -ENOMEM;
+		goto out;
+	}
+	if (grows & PROT_GROWSDOWN) {
+		/* from the start of a GROWSDOWN VMA */
+		if (!(vma->flags & VM_GROWSDOWN)) {
+			ret = -EINVAL;
+			goto out;
+		}
+		start = vma->start;
+	} else if (vma->start > start) {
+		ret = -ENOMEM;
+		goto out;
+	} else if (grows & PROT_GROWSUP) {
+		/* x86 has no VM_GROWSUP VMAs */
+		ret = -EINVAL;
 		goto out;
 	}
 	prev = start > vma->start ? vma : vma_prev_of(mm, vma);
