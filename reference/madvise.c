@@ -26,13 +26,18 @@
 
 #include "ref.h"
 
-/* How the walk applies one request to one VMA piece. */
+/* What the walk applies to each VMA piece: an advice, or a name. */
 struct advice {
-	uint32_t advice;	/* MADV_*, or ADVICE_SET_NAME */
-	const char *name;	/* ADVICE_SET_NAME: the new name, or NULL */
+	uint32_t advice;	/* MADV_* (unless set_name) */
+	bool set_name;		/* PR_SET_VMA_ANON_NAME */
+	const char *name;	/* set_name: the new name, or NULL to clear */
 };
 
-#define ADVICE_SET_NAME 0xffffffffu
+/* A split refused for max_map_count reads as -EAGAIN from madvise and prctl. */
+static int update_error(int err)
+{
+	return err == -ENOMEM ? -EAGAIN : err;
+}
 
 /*
  * madvise_update_vma(): give [start, end) of v new flags or a new name,
@@ -42,7 +47,7 @@ static int update_vma(struct ref_world *w, struct ref_proc *p, struct ref_vma **
 		      uint64_t start, uint64_t end, uint32_t flags, const struct advice *a)
 {
 	struct ref_vma *v = *vp;
-	bool set_name = a->advice == ADVICE_SET_NAME;
+	bool set_name = a->set_name;
 	struct ref_merge m;
 	int err = 0;
 
@@ -119,8 +124,13 @@ static int advise_vma(struct ref_world *w, struct ref_proc *p, struct ref_vma **
 {
 	struct ref_vma *v = *vp;
 	uint32_t flags = v->flags;
-	int err;
 
+	if (a->set_name) {
+		/* names are for anonymous memory: private, or shared (anon shmem) */
+		if (v->file && !v->file->anon)
+			return -EBADF;
+		return update_error(update_vma(w, p, vp, start, end, flags, a));
+	}
 	switch (a->advice) {
 	case MADV_DONTNEED:
 	case MADV_DONTNEED_LOCKED:
@@ -184,15 +194,8 @@ static int advise_vma(struct ref_world *w, struct ref_proc *p, struct ref_vma **
 	case MADV_NOHUGEPAGE:
 		flags = (flags & ~REF_VM_HUGEPAGE) | REF_VM_NOHUGEPAGE;
 		break;
-	case ADVICE_SET_NAME:
-		/* names are for anonymous memory: private, or shared (anon shmem) */
-		if (v->file && !v->file->anon)
-			return -EBADF;
-		break;
 	}
-	err = update_vma(w, p, vp, start, end, flags, a);
-	/* a split refused for max_map_count reads as -EAGAIN from madvise */
-	return err == -ENOMEM ? -EAGAIN : err;
+	return update_error(update_vma(w, p, vp, start, end, flags, a));
 }
 
 /* madvise_walk_vmas() over the page-aligned, non-empty [start, end). */
@@ -340,7 +343,7 @@ static bool name_char_ok(char c)
 int64_t ref_set_name(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t len,
 		     const char *name)
 {
-	struct advice a = { .advice = ADVICE_SET_NAME, .name = name };
+	struct advice a = { .set_name = true, .name = name };
 	uint64_t end;
 	int ret;
 
