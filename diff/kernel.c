@@ -64,9 +64,21 @@
  *     process -> -ESRCH; an unknown file is fd -1, so -EBADF) is bookkeeping the
  *     backend reproduces;
  *   - files up to MMF_MAX_FILE_SIZE.
- * Known differences that come from the host, not the model: vm.max_map_count
- * counts the harness's own VMAs too; vm.mmap_min_addr of the host is below
- * the window anyway (hence the skips below MMF_MMAP_MIN_ADDR).
+ * Known differences that come from the host, not the model (the one place
+ * they are listed):
+ *   - vm.max_map_count counts the harness's own VMAs too;
+ *   - vm.mmap_min_addr of the host is below the window anyway (hence the
+ *     skips below MMF_MMAP_MIN_ADDR);
+ *   - a host without the shared zero page (a PVM guest booted with
+ *     pvm_no_zero_page=1, as the development host is) allocates a page and
+ *     an anon_vma on a read fault of private anonymous memory: fork then
+ *     copies that page and the VMA stops merging with anon_vma-less
+ *     neighbours.  mmf_kernel_probe() reports it (no MMF_KERNEL_ZERO_PAGE);
+ *     `mmfuzz conform` rewrites such reads (mmf_diff_zero_page_variant);
+ *   - no CONFIG_ANON_VMA_NAME: set_name is skipped (MMF_KERNEL_NAMES);
+ *   - THP is disabled in every model process (PR_SET_THP_DISABLE): the
+ *     model has no huge pages.
+ * Timeouts: KTIMEOUT_MS per op reply, KSNAP_TIMEOUT_MS per snapshot message.
  */
 #include <errno.h>
 #include <fcntl.h>
