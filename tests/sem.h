@@ -36,6 +36,9 @@
 
 #include "mmfuzz/mm.h"
 
+#ifndef PROT_SEM
+#define PROT_SEM 0x8		/* asm-generic/mman-common.h */
+#endif
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif

@@ -269,8 +269,11 @@ static void fmt_vma(const struct mmf_snap_vma *v, char *buf, size_t len)
 
 	cat(buf, len, "%" PRIx64 "-%" PRIx64 " %s%c ", v->start, v->end,
 	    mmf_prot_str(v->prot, prot), (v->flags & MMF_VMA_SHARED) ? 's' : 'p');
+	/* bits the snapshot must not carry are shown, so that they fail */
+	if (v->prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC))
+		cat(buf, len, "{prot 0x%x}", v->prot);
 	if (v->file == MMF_FILE_ANON && !(v->flags & MMF_VMA_SHARED))
-		cat(buf, len, "anon");
+		cat(buf, len, v->pgoff ? "anon{pgoff 0x%" PRIx64 "}" : "anon", v->pgoff);
 	else if (v->file == MMF_FILE_ANON)
 		cat(buf, len, "anon@%" PRIx64, v->pgoff);
 	else
@@ -283,6 +286,10 @@ static void fmt_vma(const struct mmf_snap_vma *v, char *buf, size_t len)
 		cat(buf, len, " dc");
 	if (v->flags & MMF_VMA_WIPEONFORK)
 		cat(buf, len, " wf");
+	if (v->flags & ~(MMF_VMA_SHARED | MMF_VMA_GROWSDOWN | MMF_VMA_DONTCOPY | MMF_VMA_WIPEONFORK))
+		cat(buf, len, " {flags 0x%x}", v->flags);
+	if (!v->has_name && v->name[0])
+		cat(buf, len, " {name without has_name}");
 }
 
 bool sem_fmt_vmas(int p, char *buf, size_t len)
@@ -698,6 +705,21 @@ CASE(mmap_fixed_below_min_addr)
 	MAPS(0, "");
 	EQ(MAP_ANON_P(0, MMF_MMAP_MIN_ADDR, P, RW, FIXED), MMF_MMAP_MIN_ADDR);
 	MAPS(0, "10000-11000 rw-p anon");
+}
+
+/* mmap does not validate prot on x86: unknown bits are ignored (only
+ * mprotect checks them); PROT_SEM is accepted by mprotect and changes
+ * nothing visible, so such VMAs merge with plain ones. */
+/* host-verified */
+CASE(mmap_prot_extra_bits)
+{
+	EQ(MAP_ANON_P(0, A, P, RW | 0x10, FIXED), A);
+	EQ(MAP_ANON_P(0, A + P, P, RW | PROT_SEM, FIXED), A + P);
+	EQ(MAP_ANON_P(0, A + 2 * P, P, RW, FIXED), A + 2 * P);
+	MAPS(0, "10000000-10003000 rw-p anon");
+	EQ(sem_mprotect(0, A, P, RO | PROT_SEM), 0);
+	EQ(sem_mprotect(0, A + P, P, RO | 0x10), -EINVAL);
+	MAPS(0, "10000000-10001000 r--p anon; 10001000-10003000 rw-p anon");
 }
 
 /* __get_unmapped_area: a fixed address must be page aligned (-EINVAL). */
