@@ -456,6 +456,14 @@ static void gen_op(struct gen *g, struct mmf_op *op)
 		op->kind = MMF_OP_FILE_CREATE;
 	if (op->kind == MMF_OP_FILE_CREATE && g->nfiles >= MMF_MAX_FILES && chance(g, 90))
 		op->kind = MMF_OP_MMAP;
+	if (op->kind == MMF_OP_EXIT && chance(g, 90)) {
+		int n = 0;
+
+		for (int i = 0; i < MMF_MAX_PROCS; i++)
+			n += g->proc_live[i];
+		if (n <= 1)		/* keep the last process, mostly */
+			op->kind = MMF_OP_FORK;
+	}
 
 	switch (op->kind) {
 	case MMF_OP_MMAP:
@@ -466,7 +474,6 @@ static void gen_op(struct gen *g, struct mmf_op *op)
 		break;
 	case MMF_OP_FORK:
 		op->proc = pick_proc(g);
-fork:
 		if (op->proc < MMF_MAX_PROCS && g->proc_live[op->proc]) {
 			for (int i = 0; i < MMF_MAX_PROCS; i++) {
 				if (!g->proc_live[i]) {
@@ -479,16 +486,6 @@ fork:
 		break;
 	case MMF_OP_EXIT:
 		op->proc = pick_proc(g);
-		if (op->proc < MMF_MAX_PROCS && g->proc_live[op->proc] && chance(g, 90)) {
-			int n = 0;
-
-			for (int i = 0; i < MMF_MAX_PROCS; i++)
-				n += g->proc_live[i];
-			if (n == 1)	/* keep the last process, mostly */
-				op->kind = MMF_OP_FORK;
-		}
-		if (op->kind == MMF_OP_FORK)
-			goto fork;
 		if (op->proc < MMF_MAX_PROCS) {
 			g->proc_live[op->proc] = false;
 			g->sp[op->proc].n = 0;
