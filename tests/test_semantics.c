@@ -722,6 +722,50 @@ CASE(mmap_prot_extra_bits)
 	MAPS(0, "10000000-10001000 r--p anon; 10001000-10003000 rw-p anon");
 }
 
+/* Legacy mmap flags nobody checks (MAP_DENYWRITE, MAP_EXECUTABLE, unused
+ * bits) are ignored; MAP_SHARED_VALIDATE refuses unknown bits with
+ * -EOPNOTSUPP. */
+/* host-verified */
+CASE(mmap_legacy_and_unknown_flags)
+{
+	EQ(sem_file_create(P), 0);
+	EQ(MAP_ANON_P(0, A, P, RW, FIXED | MAP_DENYWRITE | MAP_EXECUTABLE | 0x200000), A);
+	EQ(MAP_ANON_P(0, A + P, P, RW, FIXED), A + P);
+	MAPS(0, "10000000-10002000 rw-p anon");
+	EQ(sem_mmap(0, B, P, RW, MAP_SHARED_VALIDATE | FIXED | 0x200000, 0, 0), -EOPNOTSUPP);
+	EQ(sem_mmap(0, B, P, RW, MAP_SHARED_VALIDATE | FIXED | MAP_DENYWRITE, 0, 0), B);
+	MAPS(0, "10000000-10002000 rw-p anon; 20000000-20001000 rw-s f0@0");
+}
+
+/* calc_vm_flag_bits (Linux >= 6.7, CONFIG_TRANSPARENT_HUGEPAGE): MAP_STACK
+ * sets VM_NOHUGEPAGE, a flag /proc/PID/maps does not show but that keeps
+ * the VMA from merging with a plain neighbour; two MAP_STACK VMAs merge. */
+/* host-verified */
+CASE(mmap_map_stack_nohugepage)
+{
+	EQ(MAP_ANON_P(0, A, P, RW, FIXED), A);
+	EQ(MAP_ANON_P(0, A + P, P, RW, FIXED | MAP_STACK), A + P);
+	EQ(MAP_ANON_P(0, A + 2 * P, P, RW, FIXED | MAP_STACK), A + 2 * P);
+	MAPS(0, "10000000-10001000 rw-p anon; 10001000-10003000 rw-p anon");
+}
+
+/* MAP_POPULATE faults the whole range in at mmap time: a private writable
+ * mapping gets private (written) pages, a read-only one zero pages, a
+ * shared file mapping the page cache pages. */
+/* host-verified */
+CASE(mmap_populate)
+{
+	EQ(sem_file_create(2 * P), 0);
+	EQ(sem_file_write(0, 1, 0x21), 8);
+	EQ(MAP_ANON_P(0, A, 2 * P, RW, FIXED | MAP_POPULATE), A);
+	EQ(MAP_FILE_S(0, B, 2 * P, RO, FIXED | MAP_POPULATE, 0, 0), B);
+	PAGES(0, "10000000=0 10001000=0 20000000=0 20001000=21");
+	FILE_IS(0, 2 * P, "0=0 1=21");
+	/* the private pages are real (an anon_vma exists): a fork copies them */
+	EQ(sem_fork(0), 1);
+	PAGES(1, "10000000=0 10001000=0");
+}
+
 /* __get_unmapped_area: a fixed address must be page aligned (-EINVAL). */
 /* host-verified */
 CASE(mmap_fixed_misaligned)
