@@ -333,6 +333,9 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	m.prot = prot;
 	m.flags = (shared ? MMF_VMA_SHARED : 0) | (flags & MAP_GROWSDOWN ? MMF_VMA_GROWSDOWN : 0) |
 		  account_flags(prot, shared, flags);
+	/* calc_vm_flag_bits(): thread stacks get no huge pages (VM_NOHUGEPAGE) */
+	if (flags & MAP_STACK)
+		m.flags |= REF_VM_NOHUGEPAGE;
 	if (file) {
 		m.file = file;
 		m.pgoff = pgoff;

@@ -38,15 +38,14 @@ static uint32_t mprotect_flags(const struct ref_vma *v, uint32_t prot)
 static struct ref_vma *mprotect_fixup(struct ref_world *w, struct ref_proc *p, struct ref_vma *v,
 				      uint64_t start, uint64_t end, uint32_t prot, int *err)
 {
-	uint32_t flags = mprotect_flags(v, prot);
 	struct ref_merge m;
 
-	/* nothing changes: no split, no merge */
-	if (flags == v->flags && prot == v->prot)
+	/* the same protection: nothing changes, not even VM_ACCOUNT */
+	if (prot == v->prot)
 		return v;
 	merge_from_vma(&m, v, start, end);
 	m.prot = prot;
-	m.flags = flags;
+	m.flags = mprotect_flags(v, prot);
 	return vma_modify(w, p, &m, err);
 }
 
