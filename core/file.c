@@ -294,10 +294,12 @@ int core_file_punch_hole(struct core_file *f, uint64_t first, uint64_t end)
 	i_mmap_unlock_read(f);
 	lo = fpage_search(f, first);
 	hi = fpage_search(f, end);
-	for (i = lo; i < hi; i++)
-		page_put(f->pages[i].page);
-	memmove(&f->pages[lo], &f->pages[hi], (f->nr_pages - hi) * sizeof(*f->pages));
-	f->nr_pages -= hi - lo;
+	if (lo < hi) {
+		for (i = lo; i < hi; i++)
+			page_put(f->pages[i].page);
+		memmove(&f->pages[lo], &f->pages[hi], (f->nr_pages - hi) * sizeof(*f->pages));
+		f->nr_pages -= hi - lo;
+	}
 	mmf_mutex_unlock(&f->pages_lock);
 	return 0;
 }
