@@ -2218,6 +2218,22 @@ CASE(mremap_fixed_moves_several_vmas)
 	PAGES(0, "20001000=3");
 }
 
+/* remap_move: holes inside the range are kept (each VMA keeps its offset
+ * from the start); a range that starts in a hole is -EFAULT. */
+/* host-verified */
+CASE(mremap_fixed_moves_vmas_with_hole)
+{
+	EQ(MAP_ANON_P(0, A, P, RW, FIXED), A);
+	EQ(MAP_ANON_P(0, A + 2 * P, P, RW, FIXED), A + 2 * P);
+	WRITES(0, A, 1);
+	WRITES(0, A + 2 * P, 3);
+	EQ(sem_mremap(0, A - P, 4 * P, 4 * P, MAYMOVE | RFIXED, B), -EFAULT);
+	MAPS(0, "10000000-10001000 rw-p anon; 10002000-10003000 rw-p anon");
+	EQ(sem_mremap(0, A, 3 * P, 3 * P, MAYMOVE | RFIXED, B), B);
+	MAPS(0, "20000000-20001000 rw-p anon; 20002000-20003000 rw-p anon");
+	PAGES(0, "20000000=1 20002000=3");
+}
+
 /* MREMAP_DONTUNMAP: the pages move to the new VMA; the old VMA stays and,
  * private anonymous, reads 0. */
 /* host-verified */
