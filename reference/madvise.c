@@ -174,12 +174,18 @@ static int advise_vma(struct ref_world *w, struct ref_proc *p, struct ref_vma **
 		flags |= MMF_VMA_WIPEONFORK;
 		break;
 	case MADV_KEEPONFORK:
+		/* droppable memory is always wiped on fork */
+		if (flags & REF_VM_DROPPABLE)
+			return -EINVAL;
 		flags &= ~MMF_VMA_WIPEONFORK;
 		break;
 	case MADV_DONTDUMP:
 		flags |= REF_VM_DONTDUMP;
 		break;
 	case MADV_DODUMP:
+		/* droppable memory is never dumped */
+		if (flags & REF_VM_DROPPABLE)
+			return -EINVAL;
 		flags &= ~REF_VM_DONTDUMP;
 		break;
 	case MADV_MERGEABLE:

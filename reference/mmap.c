@@ -18,6 +18,9 @@
 #ifndef MAP_UNINITIALIZED
 #define MAP_UNINITIALIZED 0x4000000
 #endif
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
 #define MAP_TYPE_MASK 0x0f
 
 /*
@@ -114,14 +117,30 @@ static int64_t topdown_area(const struct ref_proc *p, uint64_t addr, uint64_t le
 	return unmapped_area(p, len, TASK_UNMAPPED_BASE, MMF_TASK_SIZE);
 }
 
-int64_t get_unmapped_area(struct ref_proc *p, uint64_t addr, uint64_t len, bool fixed)
+/*
+ * MAP_32BIT on x86-64: bottom-up in [1 GiB, 2 GiB) (the model does not
+ * randomize the start), after a usable hint.
+ */
+static int64_t area_32bit(const struct ref_proc *p, uint64_t addr, uint64_t len)
+{
+	if (addr && hint_fits(p, page_align(addr), len))
+		return (int64_t)page_align(addr);
+	return unmapped_area(p, len, 0x40000000, 0x80000000);
+}
+
+int64_t get_unmapped_area_flags(struct ref_proc *p, uint64_t addr, uint64_t len, uint32_t flags)
 {
 	int64_t found;
 
 	/* __get_unmapped_area: longer than the address space */
 	if (len > MMF_TASK_SIZE)
 		return -ENOMEM;
-	found = fixed ? (int64_t)addr : topdown_area(p, addr, len);
+	if (flags & MAP_FIXED)
+		found = (int64_t)addr;
+	else if (flags & MAP_32BIT)
+		found = area_32bit(p, addr, len);
+	else
+		found = topdown_area(p, addr, len);
 	if (found < 0)
 		return found;
 	/* the range must end inside the address space */
@@ -134,6 +153,11 @@ int64_t get_unmapped_area(struct ref_proc *p, uint64_t addr, uint64_t len, bool 
 	if ((uint64_t)found < MMF_MMAP_MIN_ADDR)
 		return -EPERM;
 	return found;
+}
+
+int64_t get_unmapped_area(struct ref_proc *p, uint64_t addr, uint64_t len, bool fixed)
+{
+	return get_unmapped_area_flags(p, addr, len, fixed ? MAP_FIXED : 0);
 }
 
 /* round_hint_to_min(): a hint is rounded down, and raised to mmap_min_addr. */
@@ -215,8 +239,11 @@ static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags)
 	uint32_t type = flags & MAP_TYPE_MASK;
 
 	if (anon) {
-		/* anonymous: exactly MAP_SHARED or MAP_PRIVATE */
-		if (type != MAP_SHARED && type != MAP_PRIVATE)
+		/* anonymous: MAP_SHARED, MAP_PRIVATE or MAP_DROPPABLE */
+		if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_DROPPABLE)
+			return -EINVAL;
+		/* droppable memory cannot be locked, huge or a stack */
+		if (type == MAP_DROPPABLE && (flags & (MAP_LOCKED | MAP_HUGETLB | MAP_GROWSDOWN)))
 			return -EINVAL;
 		/* a shared anonymous mapping cannot grow down */
 		if (type == MAP_SHARED && (flags & MAP_GROWSDOWN))
@@ -291,6 +318,12 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 		if (op->file < 0 || op->file >= MMF_MAX_FILES || !w->files[op->file])
 			return -EBADF;
 		file = w->files[op->file];
+		/* MAP_HUGETLB needs a hugetlbfs file */
+		if (flags & MAP_HUGETLB)
+			return -EINVAL;
+	} else if (flags & MAP_HUGETLB) {
+		/* the model reserves no huge pages: hugetlb_file_setup fails */
+		return -ENOMEM;
 	}
 	/* an empty mapping is invalid */
 	if (!len)
@@ -311,7 +344,7 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	if (p->nr_vmas > w->max_map_count)
 		return -ENOMEM;
 
-	found = get_unmapped_area(p, addr, len, flags & MAP_FIXED);
+	found = get_unmapped_area_flags(p, addr, len, flags);
 	if (found < 0)
 		return found;
 	addr = (uint64_t)found;
@@ -321,7 +354,7 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	err = check_map_type(op, anon, flags);
 	if (err)
 		return err;
-	shared = (flags & MAP_TYPE_MASK) != MAP_PRIVATE;
+	shared = (flags & MAP_TYPE_MASK) != MAP_PRIVATE && (flags & MAP_TYPE_MASK) != MAP_DROPPABLE;
 
 	/* MAP_FIXED: whatever is mapped there goes first */
 	err = do_munmap(w, p, addr, len);
@@ -336,6 +369,13 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	/* calc_vm_flag_bits(): thread stacks get no huge pages (VM_NOHUGEPAGE) */
 	if (flags & MAP_STACK)
 		m.flags |= REF_VM_NOHUGEPAGE;
+	/*
+	 * MAP_DROPPABLE: private anonymous memory the kernel may drop, never
+	 * charged, not inherited, not dumped.
+	 */
+	if (anon && (flags & MAP_TYPE_MASK) == MAP_DROPPABLE)
+		m.flags = (m.flags & ~REF_VM_ACCOUNT) | REF_VM_DROPPABLE | REF_VM_NORESERVE |
+			  MMF_VMA_WIPEONFORK | REF_VM_DONTDUMP;
 	if (file) {
 		m.file = file;
 		m.pgoff = pgoff;

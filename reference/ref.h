@@ -101,7 +101,8 @@ uint64_t file_page_value(const struct ref_file *f, uint64_t index);
 #define REF_VM_DONTDUMP	0x1000u	/* MADV_DONTDUMP */
 #define REF_VM_MERGEABLE 0x2000u /* MADV_MERGEABLE (KSM) */
 #define REF_VM_HUGEPAGE	0x4000u	/* MADV_HUGEPAGE */
-#define REF_VM_NOHUGEPAGE 0x8000u /* MADV_NOHUGEPAGE */
+#define REF_VM_NOHUGEPAGE 0x8000u /* MADV_NOHUGEPAGE, MAP_STACK */
+#define REF_VM_DROPPABLE 0x10000u /* MAP_DROPPABLE */
 #define REF_VM_SNAPSHOT_FLAGS \
 	(MMF_VMA_SHARED | MMF_VMA_GROWSDOWN | MMF_VMA_DONTCOPY | MMF_VMA_WIPEONFORK)
 
@@ -265,6 +266,8 @@ int64_t ref_munmap(struct ref_world *w, struct ref_proc *p, uint64_t start, uint
 int do_munmap(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t len);
 /* get_unmapped_area(): an address, or -errno. */
 int64_t get_unmapped_area(struct ref_proc *p, uint64_t addr, uint64_t len, bool fixed);
+/* The same for an mmap with these MAP_* flags (MAP_FIXED, MAP_32BIT). */
+int64_t get_unmapped_area_flags(struct ref_proc *p, uint64_t addr, uint64_t len, uint32_t flags);
 
 int64_t ref_mprotect(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t len, uint32_t prot);
 int64_t ref_mremap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *op);
