@@ -350,14 +350,27 @@ for t in "${targets[@]}"; do
 done
 
 pgids=()
+descendants() {	# PID...: every process below them
+	local p c
+	for p in "$@"; do
+		for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do
+			echo "$c"
+			descendants "$c"
+		done
+	done
+}
+
 stop_workers() {
 	touch "$WORKDIR/stop"
-	local p
+	local p stray
+	# AFL++ forkservers call setsid(): not in our process groups, so note them now
+	stray=$(descendants "${pgids[@]}")
 	for p in "${pgids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
 	for p in "${pgids[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.5; done
+		for _ in $(seq 40); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.5; done
 		kill -KILL -- "-$p" 2>/dev/null
 	done
+	for p in $stray; do kill -KILL "$p" 2>/dev/null; done
 }
 
 echo "campaign: engine $ENGINE, $JOBS jobs, targets: ${targets[*]}, duration $([ "$DURATION" = 0 ] && echo "until stopped" || echo "${DURATION}s"), workdir $WORKDIR"
@@ -388,7 +401,8 @@ afl_triage() {
 		grep -qxF "$c" "$seen" && continue
 		echo "$c" >>"$seen"
 		cp "$c" "$tw/raw/afl-input"
-		timeout 60 "$LF_BUILD/fuzzers/$t" -timeout=10 "$tw/raw/afl-input" </dev/null >"$tw/raw/afl-log" 2>&1
+		# a wall-clock limit far above the target's own CPU-time hang watchdog
+		timeout 300 "$LF_BUILD/fuzzers/$t" -timeout=240 "$tw/raw/afl-input" </dev/null >"$tw/raw/afl-log" 2>&1
 		case $c in */hangs/*) grep -q 'ERROR: libFuzzer' "$tw/raw/afl-log" || echo "ALARM: working on the last Unit (afl hang)" >>"$tw/raw/afl-log" ;; esac
 		triage "$t" "$tw/raw/afl-input" "$tw/raw/afl-log"
 	done
