@@ -58,6 +58,8 @@ int64_t ref_fork(struct ref_world *w, struct ref_proc *parent)
 		if (v->flags & MMF_VMA_DONTCOPY)
 			continue;
 		c = vma_dup(w, v);
+		/* mlock is not inherited */
+		c->flags &= ~REF_VM_LOCKED;
 		if (v->flags & MMF_VMA_WIPEONFORK) {
 			/* MADV_WIPEONFORK: the child starts with fresh zero memory */
 			c->anon_vma = 0;

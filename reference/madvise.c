@@ -133,6 +133,17 @@ static int advise_vma(struct ref_world *w, struct ref_proc *p, struct ref_vma **
 	}
 	switch (a->advice) {
 	case MADV_DONTNEED:
+	case MADV_FREE:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_REMOVE:
+		/* mlocked pages are not given up */
+		if (flags & REF_VM_LOCKED)
+			return -EINVAL;
+		break;
+	}
+	switch (a->advice) {
+	case MADV_DONTNEED:
 	case MADV_DONTNEED_LOCKED:
 		/* zap the PTEs: private pages are lost, file pages stay cached */
 		zap_ptes(p, start, end);

@@ -262,12 +262,12 @@ static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags)
 }
 
 /*
- * __mm_populate() for MAP_POPULATE: fault in every page of the new mapping,
- * as a write in private writable mappings (so they get their own pages),
- * else as a read; inaccessible mappings are skipped and a fault error just
+ * __mm_populate() (MAP_POPULATE, MAP_LOCKED): fault in every page, as a
+ * write in private writable mappings (so they get their own pages), else
+ * as a read; inaccessible mappings are skipped and a fault error just
  * stops populating.
  */
-static void populate_mapping(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t end)
+void populate_range(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t end)
 {
 	for (uint64_t page = start; page < end; page += PAGE) {
 		struct ref_vma *v = vma_lookup(p, page);
@@ -366,6 +366,9 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	m.prot = prot;
 	m.flags = (shared ? MMF_VMA_SHARED : 0) | (flags & MAP_GROWSDOWN ? MMF_VMA_GROWSDOWN : 0) |
 		  account_flags(prot, shared, flags);
+	/* MAP_LOCKED: mlocked (the model may always lock: CAP_IPC_LOCK) */
+	if (flags & MAP_LOCKED)
+		m.flags |= REF_VM_LOCKED;
 	/* calc_vm_flag_bits(): thread stacks get no huge pages (VM_NOHUGEPAGE) */
 	if (flags & MAP_STACK)
 		m.flags |= REF_VM_NOHUGEPAGE;
@@ -386,8 +389,8 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	/* a new mapping merges with an identical, contiguous neighbour */
 	if ((anon && shared) || !merge_new_range(w, p, &m))
 		insert_new_vma(w, p, &m, file, anon && shared);
-	/* MAP_POPULATE (unless MAP_NONBLOCK) prefaults the mapping */
-	if ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
-		populate_mapping(w, p, addr, addr + len);
+	/* MAP_LOCKED, and MAP_POPULATE unless MAP_NONBLOCK, prefault the mapping */
+	if ((flags & MAP_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
+		populate_range(w, p, addr, addr + len);
 	return (int64_t)addr;
 }

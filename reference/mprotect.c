@@ -43,10 +43,17 @@ static struct ref_vma *mprotect_fixup(struct ref_world *w, struct ref_proc *p, s
 	/* the same protection: nothing changes, not even VM_ACCOUNT */
 	if (prot == v->prot)
 		return v;
+	bool cow_now = (v->flags & REF_VM_LOCKED) && (prot & PROT_WRITE) &&
+		       !(v->prot & PROT_WRITE) && !vma_is_shared(v);
+
 	merge_from_vma(&m, v, start, end);
 	m.prot = prot;
 	m.flags = mprotect_flags(v, prot);
-	return vma_modify(w, p, &m, err);
+	v = vma_modify(w, p, &m, err);
+	/* an mlocked private mapping made writable is COWed at once */
+	if (v && cow_now)
+		populate_range(w, p, start, end);
+	return v;
 }
 
 int64_t ref_mprotect(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t len, uint32_t prot)

@@ -161,9 +161,11 @@ static int64_t move_vma(struct ref_world *w, struct ref_proc *p, struct remap *r
 
 	if (r->flags & MREMAP_DONTUNMAP) {
 		/*
-		 * DONTUNMAP: the source stays mapped, its pages gone; moving a
-		 * whole VMA also unlinks its anon_vma, since no page uses it.
+		 * DONTUNMAP: the source stays mapped, its pages gone, no longer
+		 * mlocked; moving a whole VMA also unlinks its anon_vma, since
+		 * no page uses it.
 		 */
+		r->vma->flags &= ~REF_VM_LOCKED;
 		if (r->vma != n && r->addr == r->vma->start &&
 		    r->addr + r->old_len == r->vma->end) {
 			r->vma->anon_vma = 0;
@@ -327,6 +329,9 @@ int64_t ref_mremap(struct ref_world *w, struct ref_proc *p, const struct mmf_op 
 		.new_addr = op->new_addr,
 		.flags = op->flags,
 	};
+	bool locked_growth;
+	uint64_t old_len;
+	int64_t res;
 	int err;
 
 	err = check_params(&r);
@@ -343,5 +348,11 @@ int64_t ref_mremap(struct ref_world *w, struct ref_proc *p, const struct mmf_op 
 	err = check_vma(&r);
 	if (err)
 		return err;
-	return implies_new_addr(&r) ? mremap_to(w, p, &r) : mremap_at(w, p, &r);
+	/* an mlocked mapping that grows gets its new part populated */
+	locked_growth = (r.vma->flags & REF_VM_LOCKED) && r.new_len > r.old_len;
+	old_len = r.old_len;
+	res = implies_new_addr(&r) ? mremap_to(w, p, &r) : mremap_at(w, p, &r);
+	if (res >= 0 && locked_growth)
+		populate_range(w, p, (uint64_t)res + old_len, (uint64_t)res + r.new_len);
+	return res;
 }

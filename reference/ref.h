@@ -103,6 +103,7 @@ uint64_t file_page_value(const struct ref_file *f, uint64_t index);
 #define REF_VM_HUGEPAGE	0x4000u	/* MADV_HUGEPAGE */
 #define REF_VM_NOHUGEPAGE 0x8000u /* MADV_NOHUGEPAGE, MAP_STACK */
 #define REF_VM_DROPPABLE 0x10000u /* MAP_DROPPABLE */
+#define REF_VM_LOCKED	0x20000u /* MAP_LOCKED (mlock): kept populated */
 #define REF_VM_SNAPSHOT_FLAGS \
 	(MMF_VMA_SHARED | MMF_VMA_GROWSDOWN | MMF_VMA_DONTCOPY | MMF_VMA_WIPEONFORK)
 
@@ -264,6 +265,11 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 int64_t ref_munmap(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t len);
 /* do_munmap() on a page-aligned range; 0 or -ENOMEM. */
 int do_munmap(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t len);
+/*
+ * __mm_populate(): fault in [start, end) as a write in private writable
+ * mappings, else as a read; errors just stop it.
+ */
+void populate_range(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t end);
 /* get_unmapped_area(): an address, or -errno. */
 int64_t get_unmapped_area(struct ref_proc *p, uint64_t addr, uint64_t len, bool fixed);
 /* The same for an mmap with these MAP_* flags (MAP_FIXED, MAP_32BIT). */
