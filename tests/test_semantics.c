@@ -1186,6 +1186,20 @@ CASE(access_write_only_is_readable)
 	READS(0, A, 4);
 }
 
+/* PROT_EXEC alone is readable too (x86 without protection keys, as this
+ * host; with PKU an execute-only key would make reads SEGV_PKUERR);
+ * writing is SEGV_ACCERR. */
+/* host-verified */
+CASE(access_exec_only)
+{
+	EQ(MAP_ANON_P(0, A, P, PROT_EXEC, FIXED), A);
+	MAPS(0, "10000000-10001000 --xp anon");
+	READS(0, A, 0);
+	WRITE_SIG(0, A, SIGSEGV, SEGV_ACCERR);
+	EQ(sem_mprotect(0, A, P, PROT_READ | PROT_EXEC), 0);
+	MAPS(0, "10000000-10001000 r-xp anon");
+}
+
 /* Data survives mprotect: PROT_NONE then back to read-write. */
 /* host-verified */
 CASE(mprotect_none_keeps_data)
