@@ -5,25 +5,39 @@
  * LOCK ORDERING of the core (outermost first).  Every path that takes more
  * than one of these takes them in this order:
  *
- *   world->lock                   (handle tables: fork/exit/file create only;
- *                                  never held across an mm operation)
- *     mmap_lock                   (rwsem, one per mm; fork: parent then child)
- *       vma->vm_lock              (per-VMA rwsem; writers take it only
- *                                  inside mmap_lock write, to set vm_lock_seq;
- *                                  faults take it for read under RCU instead
- *                                  of mmap_lock)
- *         file->pages_lock        (page cache and i_size of one file; held by
- *                                  a fault while it checks EOF and installs
- *                                  the PTE, so truncate cannot miss it)
- *           file->i_mmap_rwsem    (the file's list of mapping VMAs)
- *             anon_vma->root->lock (the anon_vma hierarchy counters)
- *               mm->page_table_lock (one mm's PTEs)
- *                 mm->free_lock   (throttled VMA free list)
+ *   mmap_lock                     (rwsem, one per mm)
+ *     world->lock                 (handle tables; taken alone by lookups,
+ *                                  file creation and exit; fork takes it
+ *                                  under the parent's mmap_lock to reserve
+ *                                  the child's slot)
+ *       mmap_lock of a new child  (fork: unreachable until published, so
+ *                                  never contended)
+ *     vma->vm_lock                (per-VMA rwsem; a writer holds it only for
+ *                                  an instant inside the mmap_lock write
+ *                                  section, to set vm_lock_seq, and waits
+ *                                  for nothing while holding it; faults hold
+ *                                  it for read instead of mmap_lock, taken
+ *                                  by trylock under RCU)
+ *       anon_vma->root->lock      (anon_vma counts and chains; never held
+ *                                  together with pages_lock or i_mmap_rwsem)
+ *       file->pages_lock          (page cache, i_size and dirty bits of one
+ *                                  file; a fault holds it while it checks EOF
+ *                                  and installs the PTE, so truncate cannot
+ *                                  miss the PTE)
+ *         file->i_mmap_rwsem      (the VMAs mapping the file; only
+ *                                  MADV_REMOVE nests it inside pages_lock;
+ *                                  truncate takes it after dropping
+ *                                  pages_lock; mmap/split/merge/unlink take
+ *                                  it alone inside mmap_lock)
+ *           mm->page_table_lock   (one mm's PTEs; fork nests the child's
+ *                                  inside the parent's; anon_vma_prepare
+ *                                  takes it inside the anon_vma lock)
+ *             mm->free_lock       (throttled VMA free list: taken alone)
  *
- *   truncate: pages_lock (size + page cache), released, then i_mmap_rwsem
- *   (read) -> page_table_lock of each mapping mm; it never takes mmap_lock.
- *   RCU read-side sections nest inside anything and contain only
- *   vm_lock trylocks (lock_vma_under_rcu).
+ *   RCU read-side sections nest inside anything and contain only the
+ *   vm_lock trylock (lock_vma_under_rcu) and tree lookups.
+ *   truncate and MADV_REMOVE reach other processes' page tables through
+ *   i_mmap and never take their mmap_lock.
  *
  * mm_lock_seq: a VMA is write-locked while vma->vm_lock_seq equals
  * mm->mm_lock_seq.  mmap_write_unlock advances mm_lock_seq (release), which
