@@ -1953,6 +1953,20 @@ CASE(stack_guard_gap_ignores_prot_none)
 	READS(0, C - P, 0);
 	WRITES(0, C - 2 * P, 1);
 	MAPS(0, "2fffc000-2fffe000 ---p anon; 2fffe000-30004000 rw-p anon gd");
+	/* below the PROT_NONE VMA the VMA found is that one, which does not
+	 * grow: SEGV_MAPERR */
+	READ_SIG(0, C - 6 * P, SIGSEGV, SEGV_MAPERR);
+}
+
+/* expand_downwards: the stack never grows below mmap_min_addr. */
+CASE(stack_not_below_min_addr)
+{
+	EQ(MAP_ANON_P(0, MMF_MMAP_MIN_ADDR + 2 * P, 2 * P, RW, FIXED | MAP_GROWSDOWN),
+	   MMF_MMAP_MIN_ADDR + 2 * P);
+	READ_SIG(0, MMF_MMAP_MIN_ADDR - P, SIGSEGV, SEGV_MAPERR);
+	MAPS(0, "12000-14000 rw-p anon gd");
+	READS(0, MMF_MMAP_MIN_ADDR, 0);
+	MAPS(0, "10000-14000 rw-p anon gd");
 }
 
 /* acct_stack_growth: the stack may grow to RLIMIT_STACK and no further. */
