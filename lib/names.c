@@ -85,7 +85,8 @@ const char *mmf_res_str(enum mmf_op_kind kind, const struct mmf_res *r, char *bu
 			snprintf(buf, len, "signal %d/%d", r->sig, r->si_code);
 		return buf;
 	}
-	if (r->ret < 0) {
+	if (r->ret < 0 && r->ret >= -4095) {
+		/* -errno: the range Linux reserves for error returns */
 		name = mmf_errno_name((int)-r->ret);
 		if (name)
 			snprintf(buf, len, "-%s", name);
@@ -102,6 +103,7 @@ const char *mmf_res_str(enum mmf_op_kind kind, const struct mmf_res *r, char *bu
 		break;
 	case MMF_OP_MMAP:
 	case MMF_OP_MREMAP:
+		/* an address (a wrong one may have the top bit set) */
 		snprintf(buf, len, "0x%" PRIx64, (uint64_t)r->ret);
 		break;
 	case MMF_OP_READ:
