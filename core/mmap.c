@@ -125,6 +125,9 @@ uint64_t get_unmapped_area(struct core_mm *mm, uint64_t addr, uint64_t len, bool
 
 	if (len > MMF_TASK_SIZE)
 		return (uint64_t)-ENOMEM;
+	/* a fixed range must end inside the address space */
+	if (fixed && addr > MMF_TASK_SIZE - len)
+		return (uint64_t)-ENOMEM;
 	found = fixed ? (int64_t)addr : topdown_area(mm, addr, len);
 	if (found < 0)
 		return (uint64_t)found;
@@ -407,7 +410,9 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 	}
 	vm_flags = prot_to_vm(prot) | (shared ? VM_SHARED : 0) |
 		   (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) |
-		   (flags & MAP_NORESERVE ? VM_NORESERVE : 0);
+		   (flags & MAP_NORESERVE ? VM_NORESERVE : 0) |
+		   /* calc_vm_flag_bits: thread stacks get no huge pages */
+		   (flags & MAP_STACK ? VM_NOHUGEPAGE : 0);
 	/* accountable_mapping: private writable memory is charged */
 	if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
 		vm_flags |= VM_ACCOUNT;

@@ -135,9 +135,12 @@ int64_t get_unmapped_area_flags(struct ref_proc *p, uint64_t addr, uint64_t len,
 	/* __get_unmapped_area: longer than the address space */
 	if (len > MMF_TASK_SIZE)
 		return -ENOMEM;
-	if (flags & MAP_FIXED)
+	if (flags & MAP_FIXED) {
+		/* the fixed range must end inside the address space */
+		if (addr > MMF_TASK_SIZE - len)
+			return -ENOMEM;
 		found = (int64_t)addr;
-	else if (flags & MAP_32BIT)
+	} else if (flags & MAP_32BIT)
 		found = area_32bit(p, addr, len);
 	else
 		found = topdown_area(p, addr, len);
