@@ -109,31 +109,35 @@ int core_set_anon_name(struct core_mm *mm, uint64_t start, uint64_t len_in,
 	int ret;
 
 	if (!clear) {
-		if (strlen(uname) >= MMF_ANON_NAME_MAX)
+		if (strnlen(uname, MMF_ANON_NAME_MAX) >= MMF_ANON_NAME_MAX)
 			return -EINVAL;
 		for (p = uname; *p; p++)
 			if (!valid_name_char(*p))
 				return -EINVAL;
-	}
-	if (start & ~MMF_PAGE_MASK)
-		return -EINVAL;
-	len = MMF_PAGE_ALIGN(len_in);
-	if (len_in && !len)
-		return -EINVAL;
-	end = start + len;
-	if (end < start)
-		return -EINVAL;
-	if (end == start)
-		return 0;
-
-	if (!clear)
+		/* one name for the whole request, shared by every VMA of it */
 		name = anon_name_alloc(mm->w, uname);
+	}
+	ret = 0;
+	if (start & ~MMF_PAGE_MASK) {
+		ret = -EINVAL;
+		goto out;
+	}
+	len = MMF_PAGE_ALIGN(len_in);
+	end = start + len;
+	if ((len_in && !len) || end < start) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (end == start)
+		goto out;
+
 	mmap_write_lock(mm);
 	if (mm->dead)
 		ret = -ESRCH;
 	else
 		ret = madvise_walk_vmas(mm, start, end, name_visit, name);
 	mmap_write_unlock(mm);
+out:
 	anon_name_put(name);
 	return ret;
 }
