@@ -267,18 +267,28 @@ static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags)
 /*
  * __mm_populate() (MAP_POPULATE, MAP_LOCKED): fault in every page, as a
  * write in private writable mappings (so they get their own pages), else
- * as a read; inaccessible mappings are skipped and a fault error just
- * stops populating.
+ * as a read.  Errors are ignored: an inaccessible VMA is skipped, a fault
+ * error (SIGBUS) skips the rest of its VMA.
  */
 void populate_range(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t end)
 {
-	for (uint64_t page = start; page < end; page += PAGE) {
-		struct ref_vma *v = vma_lookup(p, page);
+	uint64_t page = start;
 
-		if (!v || !v->prot)
+	while (page < end) {
+		struct ref_vma *v = find_vma_intersection(p, page, end);
+		bool write;
+
+		if (!v)
 			return;
-		if (handle_fault(w, p, v, page, (v->prot & PROT_WRITE) && !vma_is_shared(v)))
-			return;
+		if (page < v->start)
+			page = v->start;
+		write = (v->prot & PROT_WRITE) && !vma_is_shared(v);
+		while (v->prot && page < v->end && page < end) {
+			if (handle_fault(w, p, v, page, write))
+				break;
+			page += PAGE;
+		}
+		page = v->end;
 	}
 }
 
