@@ -1637,6 +1637,9 @@ CASE(madvise_dontneed_private_anon)
 	MAPS(0, "10000000-10003000 rw-p anon");
 	PAGES(0, "10000000=5 10002000=7");
 	READS(0, A + P, 0);
+	/* the length is rounded up to whole pages */
+	EQ(sem_madvise(0, A + 2 * P, 1, MADV_DONTNEED), 0);
+	PAGES(0, "10000000=5 10001000=0");
 }
 
 /* MADV_DONTNEED on shared anonymous and shared file memory drops the page
@@ -1831,6 +1834,9 @@ CASE(name_holes_and_args)
 	EQ(sem_set_name(0, A + 8, P, "n"), -EINVAL);
 	EQ(sem_set_name(0, A, 0, "m"), 0);
 	MAPS(0, "10000000-10001000 rw-p anon[n]; 10002000-10003000 rw-p anon[n]");
+	/* the length is rounded up to whole pages */
+	EQ(sem_set_name(0, A + 2 * P, 1, "m"), 0);
+	MAPS(0, "10000000-10001000 rw-p anon[n]; 10002000-10003000 rw-p anon[m]");
 }
 
 /* fork: the child's VMAs carry the same names; renaming in the child does
@@ -2031,6 +2037,11 @@ CASE(mremap_shrink_in_place)
 	MAPS(0, "10000000-10002000 rw-p anon");
 	PAGES(0, "10000000=1");
 	READ_SIG(0, A + 3 * P, SIGSEGV, SEGV_MAPERR);
+	/* lengths are rounded up to whole pages: P + 1 is two pages */
+	EQ(sem_mremap(0, A, 2 * P, P + 1, 0, 0), A);
+	MAPS(0, "10000000-10002000 rw-p anon");
+	EQ(sem_mremap(0, A, P + 1, 1, 0, 0), A);
+	MAPS(0, "10000000-10001000 rw-p anon");
 }
 
 /* Shrinking unmaps [addr + new_len, addr + old_len) like munmap, even when
