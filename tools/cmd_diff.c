@@ -33,6 +33,9 @@ static void usage(FILE *out)
 		"  --every-op         compare snapshots after every op\n"
 		"  --trace            print every op with every implementation's result\n"
 		"  --print            print the program first\n"
+		"  --rewrite-reads    turn reads of untouched private anonymous pages into\n"
+		"                     writes of 0 (or drop them where not writable): for hosts\n"
+		"                     without the zero page, as `mmfuzz conform` does\n"
 		"  --text, --binary   the program's format (default: detected)\n"
 		"\n"
 		"Ops one implementation cannot check (the kernel: non-fixed placement, ranges\n"
@@ -84,7 +87,7 @@ static int diff_main(int argc, char **argv)
 	const struct mmf_impl *impls[MMF_DIFF_MAX_IMPLS];
 	struct mmf_diff_opts opts = { 0 };
 	struct mmf_diff_report rep;
-	bool kernel = false, print = false;
+	bool kernel = false, print = false, rewrite = false;
 	struct mmf_prog p;
 	int n, r, ret;
 
@@ -106,6 +109,8 @@ static int diff_main(int argc, char **argv)
 			opts.snap_every_op = true;
 		} else if (!strcmp(a, "--trace")) {
 			opts.trace = stdout;
+		} else if (!strcmp(a, "--rewrite-reads")) {
+			rewrite = true;
 		} else if (!strcmp(a, "--print")) {
 			print = true;
 		} else if (!strcmp(a, "--text")) {
@@ -139,6 +144,17 @@ static int diff_main(int argc, char **argv)
 		mmf_prog_free(&p);
 		return r;
 	}
+	if (rewrite) {
+		struct mmf_prog v;
+		int nr;
+
+		mmf_prog_init(&v);
+		nr = mmf_diff_zero_page_variant(&p, impls[0] == &mmf_kernel ? impls[1] : impls[0], &v);
+		mmf_prog_free(&p);
+		p = v;
+		fprintf(stderr, "mmfuzz diff: %d read(s) of untouched private anonymous pages rewritten\n",
+			nr);
+	}
 	if (print) {
 		printf("# %s (%u ops)\n", path, p.nr_ops);
 		mmf_prog_print(stdout, &p);
@@ -148,6 +164,25 @@ static int diff_main(int argc, char **argv)
 	mmf_diff_run(&p, impls, n, &opts, &rep);
 	fflush(stdout);
 	mmf_diff_report_print(stdout, &rep, impls);
+	if (rep.status == MMF_DIFF_DIVERGED) {
+		bool kernel_used = false;
+
+		for (int k = 0; k < n; k++)
+			kernel_used |= impls[k] == &mmf_kernel;
+		if (kernel_used && !(mmf_kernel_probe(NULL, 0) & MMF_KERNEL_ZERO_PAGE)) {
+			struct mmf_prog v;
+			int nr;
+
+			mmf_prog_init(&v);
+			nr = mmf_diff_zero_page_variant(&p, impls[0] == &mmf_kernel ? impls[1] : impls[0],
+							&v);
+			if (nr)
+				printf("mmfuzz: note: this host has no zero page (pvm_no_zero_page=1?): %d read(s)\n"
+				       "mmfuzz: of untouched private anonymous pages allocate pages here; see\n"
+				       "mmfuzz: --rewrite-reads (what `mmfuzz conform` does)\n", nr);
+			mmf_prog_free(&v);
+		}
+	}
 	switch (rep.status) {
 	case MMF_DIFF_SAME:
 	case MMF_DIFF_INCOMPARABLE:
