@@ -50,6 +50,7 @@ int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 			continue;
 		tmp = vm_area_dup(mpnt);
 		tmp->mm = mm;
+		tmp->flags &= ~VM_LOCKED;	/* mlock is not inherited */
 		if (mpnt->flags & VM_WIPEONFORK) {
 			tmp->anon_vma = NULL;
 		} else {

@@ -122,6 +122,17 @@ static int pages_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma
 	*prev = vma;
 	switch (advice) {
 	case MADV_DONTNEED:
+	case MADV_FREE:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_REMOVE:
+		/* mlocked pages are not given up */
+		if (vma->flags & VM_LOCKED)
+			return -EINVAL;
+		break;
+	}
+	switch (advice) {
+	case MADV_DONTNEED:
 	case MADV_DONTNEED_LOCKED:
 		/* private pages are lost, file pages stay cached */
 		zap_page_range(mm, start, end);
@@ -177,12 +188,18 @@ static int flags_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma
 		flags |= VM_WIPEONFORK;
 		break;
 	case MADV_KEEPONFORK:
+		/* droppable memory is always wiped on fork */
+		if (flags & VM_DROPPABLE)
+			return -EINVAL;
 		flags &= ~VM_WIPEONFORK;
 		break;
 	case MADV_DONTDUMP:
 		flags |= VM_DONTDUMP;
 		break;
 	case MADV_DODUMP:
+		/* droppable memory is never dumped */
+		if (flags & VM_DROPPABLE)
+			return -EINVAL;
 		flags &= ~VM_DONTDUMP;
 		break;
 	case MADV_MERGEABLE:

@@ -95,6 +95,7 @@
 #define zap_page_range               core_zap_page_range
 #define zap_page_range_filter        core_zap_page_range_filter
 #define populate_page                core_populate_page
+#define populate_range               core_populate_range
 
 /* ---- VMA flags (a private encoding of the kernel's vm_flags) ---------- */
 
@@ -112,7 +113,9 @@
 #define VM_DONTDUMP	0x0800u		/* MADV_DONTDUMP */
 #define VM_MERGEABLE	0x1000u		/* MADV_MERGEABLE (KSM) */
 #define VM_HUGEPAGE	0x2000u		/* MADV_HUGEPAGE */
-#define VM_NOHUGEPAGE	0x4000u		/* MADV_NOHUGEPAGE */
+#define VM_NOHUGEPAGE	0x4000u		/* MADV_NOHUGEPAGE, MAP_STACK */
+#define VM_DROPPABLE	0x8000u		/* MAP_DROPPABLE */
+#define VM_LOCKED	0x10000u	/* MAP_LOCKED (mlock): kept populated */
 
 #define VM_PROT_MASK	(VM_READ | VM_WRITE | VM_EXEC)
 
@@ -415,7 +418,10 @@ int core_fault(struct core_mm *mm, uint64_t addr, bool write, uint64_t value,
 int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op);
 int do_munmap(struct core_mm *mm, uint64_t start, uint64_t len);	/* mmap write lock held */
 int64_t core_munmap(struct core_mm *mm, uint64_t addr, uint64_t len);
-uint64_t get_unmapped_area(struct core_mm *mm, uint64_t hint, uint64_t len, bool fixed);
+/* flags: MAP_FIXED, MAP_32BIT */
+uint64_t get_unmapped_area(struct core_mm *mm, uint64_t hint, uint64_t len, uint32_t flags);
+/* __mm_populate over [start, end): mmap_lock held */
+void populate_range(struct core_mm *mm, uint64_t start, uint64_t end);
 int64_t core_mprotect(struct core_mm *mm, uint64_t addr, uint64_t len, uint32_t prot);
 int64_t core_mremap(struct core_mm *mm, const struct mmf_op *op);
 typedef int (*madvise_visit_t)(struct core_mm *mm, struct core_vma *vma,

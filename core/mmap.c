@@ -30,6 +30,9 @@
 #ifndef MAP_UNINITIALIZED
 #define MAP_UNINITIALIZED 0x4000000
 #endif
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
 #define MAP_TYPE_MASK 0x0f
 
 /* MAP_SHARED_VALIDATE accepts only these (LEGACY_MAP_MASK). */
@@ -118,17 +121,31 @@ static int64_t topdown_area(struct core_mm *mm, uint64_t addr, uint64_t len)
 	return unmapped_area(mm, len, TASK_UNMAPPED_BASE, MMF_TASK_SIZE);
 }
 
+/* MAP_32BIT on x86-64: bottom-up in [1 GiB, 2 GiB), after a usable hint. */
+static int64_t area_32bit(struct core_mm *mm, uint64_t addr, uint64_t len)
+{
+	if (addr && hint_fits(mm, MMF_PAGE_ALIGN(addr), len))
+		return (int64_t)MMF_PAGE_ALIGN(addr);
+	return unmapped_area(mm, len, 0x40000000, 0x80000000);
+}
+
 /* Returns an address or -errno (as int64_t in a uint64_t). */
-uint64_t get_unmapped_area(struct core_mm *mm, uint64_t addr, uint64_t len, bool fixed)
+uint64_t get_unmapped_area(struct core_mm *mm, uint64_t addr, uint64_t len, uint32_t flags)
 {
 	int64_t found;
 
 	if (len > MMF_TASK_SIZE)
 		return (uint64_t)-ENOMEM;
-	/* a fixed range must end inside the address space */
-	if (fixed && addr > MMF_TASK_SIZE - len)
-		return (uint64_t)-ENOMEM;
-	found = fixed ? (int64_t)addr : topdown_area(mm, addr, len);
+	if (flags & MAP_FIXED) {
+		/* a fixed range must end inside the address space */
+		if (addr > MMF_TASK_SIZE - len)
+			return (uint64_t)-ENOMEM;
+		found = (int64_t)addr;
+	} else if (flags & MAP_32BIT) {
+		found = area_32bit(mm, addr, len);
+	} else {
+		found = topdown_area(mm, addr, len);
+	}
 	if (found < 0)
 		return (uint64_t)found;
 	if ((uint64_t)found > MMF_TASK_SIZE - len)
@@ -249,7 +266,10 @@ static int check_map_type(bool anon, uint32_t flags)
 	uint32_t type = flags & MAP_TYPE_MASK;
 
 	if (anon) {
-		if (type != MAP_SHARED && type != MAP_PRIVATE)
+		if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_DROPPABLE)
+			return -EINVAL;
+		/* droppable memory cannot be locked, huge or a stack */
+		if (type == MAP_DROPPABLE && (flags & (MAP_LOCKED | MAP_HUGETLB | MAP_GROWSDOWN)))
 			return -EINVAL;
 		if (type == MAP_SHARED && (flags & MAP_GROWSDOWN))
 			return -EINVAL;
@@ -317,24 +337,31 @@ static void mmap_region(struct core_mm *mm, struct core_file *file, uint64_t add
 }
 
 /*
- * __mm_populate: fault in every page of the new mapping, as a write in
- * private writable mappings (they get their own pages), else as a read;
- * inaccessible mappings are skipped and a fault error stops it.  The
- * kernel does this after dropping the write lock; here the mapping is
- * still write-locked, which no observer can tell apart.
+ * __mm_populate (MAP_POPULATE, MAP_LOCKED, mlocked growth): fault in
+ * [start, end), as a write in private writable mappings (they get their
+ * own pages), else as a read; holes and inaccessible VMAs are skipped and
+ * a fault error ends the VMA.  mmap_lock held (the kernel drops the write
+ * lock first; no observer can tell the difference).
  */
-static void populate_mapping(struct core_mm *mm, uint64_t start, uint64_t end)
+void populate_range(struct core_mm *mm, uint64_t start, uint64_t end)
 {
-	uint64_t addr;
+	uint64_t addr = start;
 
-	for (addr = start; addr < end; addr += MMF_PAGE_SIZE) {
-		struct core_vma *vma = vma_lookup(mm, addr);
+	while (addr < end) {
+		struct core_vma *vma = find_vma(mm, addr);
+		bool write;
 
-		if (!vma || !(vma->flags & VM_PROT_MASK))
+		if (!vma || vma->start >= end)
 			return;
-		if (populate_page(mm, vma, addr,
-				  (vma->flags & VM_WRITE) && !(vma->flags & VM_SHARED)))
-			return;
+		if (addr < vma->start)
+			addr = vma->start;
+		write = (vma->flags & VM_WRITE) && !(vma->flags & VM_SHARED);
+		while ((vma->flags & VM_PROT_MASK) && addr < vma->end && addr < end) {
+			if (populate_page(mm, vma, addr, write))
+				break;
+			addr += MMF_PAGE_SIZE;
+		}
+		addr = vma->end;
 	}
 }
 
@@ -358,6 +385,12 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 		mmf_mutex_unlock(&w->lock);
 		if (!file)
 			return -EBADF;
+		/* MAP_HUGETLB needs a hugetlbfs file */
+		if (flags & MAP_HUGETLB)
+			return -EINVAL;
+	} else if (flags & MAP_HUGETLB) {
+		/* the model reserves no huge pages: hugetlb_file_setup fails */
+		return -ENOMEM;
 	}
 	if (!len)
 		return -EINVAL;
@@ -383,7 +416,7 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 		ret = -ENOMEM;
 		goto out;
 	}
-	found = get_unmapped_area(mm, addr, len, flags & MAP_FIXED);
+	found = get_unmapped_area(mm, addr, len, flags);
 	if ((int64_t)found < 0) {
 		ret = (int64_t)found;
 		goto out;
@@ -402,7 +435,8 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 		ret = err;
 		goto out;
 	}
-	shared = (flags & MAP_TYPE_MASK) != MAP_PRIVATE;
+	shared = (flags & MAP_TYPE_MASK) != MAP_PRIVATE &&
+		 (flags & MAP_TYPE_MASK) != MAP_DROPPABLE;
 	err = do_munmap(mm, addr, len);
 	if (err) {
 		ret = err;
@@ -416,12 +450,19 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 	/* accountable_mapping: private writable memory is charged */
 	if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
 		vm_flags |= VM_ACCOUNT;
+	/* MAP_LOCKED: mlocked (the model may always lock) */
+	if (flags & MAP_LOCKED)
+		vm_flags |= VM_LOCKED;
+	/* MAP_DROPPABLE: never charged, not inherited, not dumped */
+	if (anon && (flags & MAP_TYPE_MASK) == MAP_DROPPABLE)
+		vm_flags = (vm_flags & ~VM_ACCOUNT) | VM_DROPPABLE | VM_NORESERVE |
+			   VM_WIPEONFORK | VM_DONTDUMP;
 	if (!file)
 		pgoff = shared ? 0 : addr >> MMF_PAGE_SHIFT;
 	mmap_region(mm, file, addr, len, vm_flags, pgoff);
-	/* MAP_POPULATE (unless MAP_NONBLOCK) prefaults the mapping */
-	if ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
-		populate_mapping(mm, addr, addr + len);
+	/* MAP_LOCKED, and MAP_POPULATE unless MAP_NONBLOCK, prefault it */
+	if ((flags & MAP_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
+		populate_range(mm, addr, addr + len);
 	ret = (int64_t)addr;
 out:
 	mmap_write_unlock(mm);

@@ -17,6 +17,12 @@
 #define PROT_SEM 0x8
 #endif
 
+static uint32_t prot_to_vm_flags(uint32_t prot)
+{
+	return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) |
+	       (prot & PROT_EXEC ? VM_EXEC : 0);
+}
+
 static uint32_t mprotect_flags(const struct core_vma *vma, uint32_t prot)
 {
 	uint32_t flags = vma->flags & ~VM_PROT_MASK;
@@ -36,17 +42,25 @@ static struct core_vma *mprotect_fixup(struct core_mm *mm, struct core_vma *prev
 				       struct core_vma *vma, uint64_t start, uint64_t end,
 				       uint32_t prot, int *err)
 {
-	uint32_t flags = mprotect_flags(vma, prot);
+	uint32_t flags;
 	struct core_vma *nv;
+	bool cow_now;
 
 	*err = 0;
-	if (flags == vma->flags)
+	/* the same protection: nothing changes, not even VM_ACCOUNT */
+	if ((vma->flags & VM_PROT_MASK) == (prot_to_vm_flags(prot)))
 		return vma;
+	cow_now = (vma->flags & VM_LOCKED) && (prot & PROT_WRITE) &&
+		  !(vma->flags & (VM_WRITE | VM_SHARED));
+	flags = mprotect_flags(vma, prot);
 	nv = vma_modify(mm, prev, vma, start, end, flags, vma->anon_name, err);
 	if (!nv)
 		return NULL;
 	vma_start_write(nv);
 	nv->flags = flags;
+	/* an mlocked private mapping made writable is COWed at once */
+	if (cow_now)
+		populate_range(mm, start, end);
 	return nv;
 }
 

@@ -164,7 +164,14 @@ static int64_t move_vma(struct core_mm *mm, struct remap *r)
 	r->vma = vma_lookup(mm, src_start);
 
 	if (r->flags & MREMAP_DONTUNMAP) {
-		/* the source stays, empty; a wholly moved VMA drops its anon_vma */
+		/*
+		 * The source stays, empty and no longer mlocked; a wholly moved
+		 * VMA drops its anon_vma (no page uses it).
+		 */
+		if (r->vma) {
+			vma_start_write(r->vma);
+			r->vma->flags &= ~VM_LOCKED;
+		}
 		if (r->vma && r->vma != new && r->addr == r->vma->start &&
 		    r->addr + r->old_len == r->vma->end) {
 			vma_start_write(r->vma);
@@ -179,7 +186,8 @@ static int64_t move_vma(struct core_mm *mm, struct remap *r)
 static int set_new_addr(struct core_mm *mm, struct remap *r)
 {
 	uint64_t hint = implies_new_addr(r) ? r->new_addr : 0;
-	int64_t found = (int64_t)get_unmapped_area(mm, hint, r->new_len, r->flags & MREMAP_FIXED);
+	int64_t found = (int64_t)get_unmapped_area(mm, hint, r->new_len,
+						   r->flags & MREMAP_FIXED ? MAP_FIXED : 0);
 
 	if (found < 0)
 		return (int)found;
@@ -222,7 +230,7 @@ static bool vma_expandable(struct core_mm *mm, struct core_vma *vma, uint64_t de
 		return false;
 	if (find_vma_intersection(mm, vma->end, end))
 		return false;
-	return (int64_t)get_unmapped_area(mm, vma->start, end - vma->start, true) >= 0;
+	return (int64_t)get_unmapped_area(mm, vma->start, end - vma->start, MAP_FIXED) >= 0;
 }
 
 /* vma_merge_extend: grow vma by delta (it merges with itself, maybe next). */
@@ -319,11 +327,21 @@ static int64_t do_mremap(struct core_mm *mm, struct remap *r)
 		return -ENOMEM;
 	if ((r->flags & MREMAP_FIXED) && r->old_len == r->new_len)
 		return remap_move(mm, r);
+	bool locked_growth;
+	uint64_t old_len;
+	int64_t res;
+
 	r->vma = vma_lookup(mm, r->addr);
 	err = check_vma(r);
 	if (err)
 		return err;
-	return implies_new_addr(r) ? mremap_to(mm, r) : mremap_at(mm, r);
+	/* an mlocked mapping that grows gets its new part populated */
+	locked_growth = (r->vma->flags & VM_LOCKED) && r->new_len > r->old_len;
+	old_len = r->old_len;
+	res = implies_new_addr(r) ? mremap_to(mm, r) : mremap_at(mm, r);
+	if (res >= 0 && locked_growth)
+		populate_range(mm, (uint64_t)res + old_len, (uint64_t)res + r->new_len);
+	return res;
 }
 
 int64_t core_mremap(struct core_mm *mm, const struct mmf_op *op)
