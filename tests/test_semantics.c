@@ -5,6 +5,8 @@
  *
  *     test_semantics --impl reference     run every case on the reference
  *     test_semantics --impl core          ... on the optimized core
+ *     test_semantics --impl kernel        ... on the host kernel (diff/kernel.c;
+ *                                         ops it cannot check fail as SKIPPED)
  *     test_semantics --list               print the case names
  *     test_semantics --case NAME          run one case (may be repeated)
  *     test_semantics --no-fork            run cases in this process
@@ -32,7 +34,14 @@
  * fault of private anonymous memory there allocates a page (and an
  * anon_vma) instead of mapping the shared zero page.  Mainline Linux maps
  * the zero page; the cases that depend on it follow mainline and are not
- * marked host-verified.
+ * marked host-verified (merge_forked_read_only_vma_merges).
+ *
+ * Rules worth knowing before reading an expectation: a read fault on a file
+ * mapping also maps cached neighbours (fault-around, see file_fault_around;
+ * other cases fault every page they list so that it cannot matter);
+ * VM_ACCOUNT and VM_NOHUGEPAGE (MAP_STACK) are invisible in maps but decide
+ * merges; mprotect stops at the first hole, madvise and set_name continue
+ * past holes; a non-zero hint below mmap_min_addr is raised to it.
  */
 #include <fcntl.h>
 #include <getopt.h>
