@@ -387,7 +387,7 @@ static void kc_mmap(const struct kreq *rq, int fd, struct mmf_res *res)
 	bool fixed = op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	long r;
 
-	if (op->pgoff >= (1ULL << 51)) {
+	if (op->pgoff >= (1ULL << (64 - MMF_PAGE_SHIFT))) {	/* not expressible in mmap(2) */
 		res->ret = MMF_RES_SKIPPED;
 		return;
 	}
