@@ -57,6 +57,8 @@
  *     means the host would move it anywhere, so skipped;
  *   - munmap, mprotect, madvise (not MADV_HWPOISON/SOFT_OFFLINE) inside
  *     the window; read/write at [MMF_MMAP_MIN_ADDR, MMF_TASK_SIZE);
+ *   - not: populating more than KPOPULATE_MAX of real memory at once
+ *     (MAP_POPULATE, MAP_LOCKED, MADV_POPULATE_READ/WRITE), to spare the host;
  *   - set_name when the host has CONFIG_ANON_VMA_NAME (probed at world_new;
  *     otherwise skipped with a one-time note on stderr);
  *   - fork/exit; process and file numbering (lowest free slot,
@@ -143,6 +145,8 @@
 #define KCTL		3		/* the control socket in a process */
 #define KTIMEOUT_MS	5000
 #define KSNAP_TIMEOUT_MS 30000
+/* populating more than this (MAP_POPULATE, MAP_LOCKED, MADV_POPULATE_*) is skipped */
+#define KPOPULATE_MAX	(256ULL << 20)
 
 #define NO_SAN __attribute__((no_sanitize("address", "thread", "undefined"), noinline))
 
@@ -1403,6 +1407,8 @@ static bool checkable(struct mmf_world *w, const struct mmf_op *op)
 
 	switch (op->kind) {
 	case MMF_OP_MMAP:
+		if ((op->flags & (MAP_POPULATE | MAP_LOCKED)) && op->len > KPOPULATE_MAX)
+			return false;	/* would allocate that much real memory */
 		fixed = op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 		if (!fixed && op->addr == 0)
 			return false;	/* top-down placement */
@@ -1415,6 +1421,8 @@ static bool checkable(struct mmf_world *w, const struct mmf_op *op)
 	case MMF_OP_MADVISE:
 		if (op->advice == 100 || op->advice == 101)	/* HWPOISON, SOFT_OFFLINE */
 			return false;
+		if ((op->advice == 22 || op->advice == 23) && op->len > KPOPULATE_MAX)
+			return false;	/* MADV_POPULATE_READ/WRITE of that much real memory */
 		return in_window(op->addr, op->len);
 	case MMF_OP_MREMAP:
 		if (!in_window(op->addr, op->len) || !in_window(op->addr, op->new_len))
