@@ -14,6 +14,13 @@
  *  - a file (memfd-like shmem inode, or the hidden shmem object behind a
  *    shared anonymous mapping) holds its size and its page cache.
  *
+ * The machine modelled is x86-64 Linux 6.18 with 4 KiB pages, no swap,
+ * no memory pressure, THP off (the kernel backend disables it per process),
+ * no huge pages reserved, no CONFIG_MEMORY_FAILURE, overcommit allowed,
+ * and a process that may mlock (CAP_IPC_LOCK).  Not modelled: ASLR (no
+ * randomization of mmap_base or MAP_32BIT), guard regions
+ * (MADV_GUARD_*), MADV_COLLAPSE, mseal, userfaultfd, NUMA policies.
+ *
  * Each source file holds one concept: vma.c (the ordered VMA set, split,
  * merge), mmap.c (mmap, munmap, placement), mprotect.c, madvise.c (advice
  * and anon names), mremap.c, fault.c (page faults, stack growth, the page
