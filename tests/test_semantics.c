@@ -2209,6 +2209,7 @@ CASE(mremap_invalid_args)
 	EQ(sem_mremap(0, A, 2 * P, 2 * P, RFIXED, B), -EINVAL);
 	EQ(sem_mremap(0, A, 2 * P, 2 * P, MAYMOVE | RFIXED, A + P), -EINVAL);
 	EQ(sem_mremap(0, A, 2 * P, 2 * P, MAYMOVE | RFIXED, A - P), -EINVAL);
+	EQ(sem_mremap(0, A, 2 * P, 2 * P, MAYMOVE | RFIXED, A), -EINVAL);
 	EQ(sem_mremap(0, A, 2 * P, 2 * P, MAYMOVE | RFIXED, B + 8), -EINVAL);
 	EQ(sem_mremap(0, A, 2 * P, 2 * P, MAYMOVE | 0x80, 0), -EINVAL);
 	EQ(sem_mremap(0, A + 8, P, P, 0, 0), -EINVAL);
@@ -2227,6 +2228,16 @@ CASE(mremap_efault)
 	EQ(sem_mremap(0, A, 4 * P, 6 * P, MAYMOVE, 0), -EFAULT);
 	EQ(sem_mremap(0, A + P, 2 * P, 3 * P, 0, 0), -EFAULT);
 	MAPS(0, "10000000-10002000 rw-p anon; 10002000-10004000 r--p anon");
+}
+
+/* mremap_to: a destination past TASK_SIZE is -EINVAL; one below
+ * mmap_min_addr is refused by get_unmapped_area (-EPERM). */
+CASE(mremap_fixed_out_of_range)
+{
+	EQ(MAP_ANON_P(0, A, 2 * P, RW, FIXED), A);
+	EQ(sem_mremap(0, A, 2 * P, 2 * P, MAYMOVE | RFIXED, MMF_TASK_SIZE - P), -EINVAL);
+	EQ(sem_mremap(0, A, 2 * P, 2 * P, MAYMOVE | RFIXED, MMF_MMAP_MIN_ADDR - 2 * P), -EPERM);
+	MAPS(0, "10000000-10002000 rw-p anon");
 }
 
 /* remap_is_valid: old_len 0 (duplicate a mapping) is refused for private
