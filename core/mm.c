@@ -354,6 +354,219 @@ static void counters(struct mmf_world *w, struct mmf_counters *c)
 	c->tree_node_free = (uint64_t)mmf_atomic_long_read(&w->tree_stats.node_free);
 }
 
+/* ---- deep copy (clone) -------------------------------------------------------------- */
+
+/*
+ * A copy of a quiescent world (no op running) that shares no memory with
+ * it: every object is copied once and every pointer between objects is
+ * redirected to the copy, so sharing (COW pages between processes, page
+ * cache pages mapped by PTEs, anon_vma hierarchies, names shared by VMAs,
+ * files mapped by several VMAs) is preserved.  Reference counts and
+ * hierarchy counts are copied as they are: the holders are copied too.
+ */
+struct ptr_map {
+	const void **from;
+	void **to;
+	size_t nr, cap;
+};
+
+static void *map_find(struct ptr_map *m, const void *from)
+{
+	size_t i;
+
+	for (i = 0; i < m->nr; i++)
+		if (m->from[i] == from)
+			return m->to[i];
+	return NULL;
+}
+
+static void map_add(struct ptr_map *m, const void *from, void *to)
+{
+	if (m->nr == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 64;
+		m->from = realloc(m->from, m->cap * sizeof(*m->from));
+		m->to = realloc(m->to, m->cap * sizeof(*m->to));
+		if (!m->from || !m->to)
+			abort();
+	}
+	m->from[m->nr] = from;
+	m->to[m->nr++] = to;
+}
+
+struct clone_ctx {
+	struct mmf_world *w;
+	struct ptr_map pages, files, anon_vmas, names;
+};
+
+static struct core_page *clone_page(struct clone_ctx *c, struct core_page *p)
+{
+	struct core_page *n;
+
+	if (p->zero)
+		return &c->w->zero_page;
+	n = map_find(&c->pages, p);
+	if (n)
+		return n;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		abort();
+	mmf_atomic_set(&n->ref, mmf_atomic_read(&p->ref));
+	n->value = p->value;
+	n->anon = p->anon;
+	n->dirty = p->dirty;
+	map_add(&c->pages, p, n);
+	return n;
+}
+
+static struct core_file *clone_file(struct clone_ctx *c, struct core_file *f)
+{
+	struct core_file *n = map_find(&c->files, f);
+	size_t i;
+
+	if (n)
+		return n;
+	n = core_file_new(c->w, f->fid, f->size);
+	n->ref.refs = f->ref.refs;
+	n->ref.max = f->ref.max;
+	n->nr_pages = n->cap_pages = f->nr_pages;
+	if (f->nr_pages) {
+		n->pages = malloc(f->nr_pages * sizeof(*n->pages));
+		if (!n->pages)
+			abort();
+		for (i = 0; i < f->nr_pages; i++) {
+			n->pages[i].index = f->pages[i].index;
+			n->pages[i].page = clone_page(c, f->pages[i].page);
+		}
+	}
+	map_add(&c->files, f, n);
+	return n;
+}
+
+static struct anon_vma *clone_anon_vma(struct clone_ctx *c, struct anon_vma *av)
+{
+	struct anon_vma *n = map_find(&c->anon_vmas, av);
+
+	if (n)
+		return n;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		abort();
+	map_add(&c->anon_vmas, av, n);
+	*n = *av;
+	mmf_mutex_init(&n->lock_storage);
+	n->root = av->root == av ? n : clone_anon_vma(c, av->root);
+	n->parent = av->parent == av ? n : clone_anon_vma(c, av->parent);
+	n->lock = &n->root->lock_storage;
+	return n;
+}
+
+static struct anon_name *clone_name(struct clone_ctx *c, struct anon_name *an)
+{
+	struct anon_name *n = map_find(&c->names, an);
+	size_t len = strlen(an->name);
+
+	if (n)
+		return n;
+	n = malloc(sizeof(*n) + len + 1);
+	if (!n)
+		abort();
+	n->ref = an->ref;
+	memcpy(n->name, an->name, len + 1);
+	map_add(&c->names, an, n);
+	return n;
+}
+
+static struct core_mm *clone_mm(struct clone_ctx *c, struct core_mm *old)
+{
+	struct core_mm *mm = core_mm_new(c->w, old->pid);
+	struct core_vma *v, *n;
+	struct vma_tree_range r;
+	unsigned int i;
+	size_t j;
+
+	mmf_down_write(&mm->mmap_lock);
+	vma_tree_for_each(&old->mt, v, r, 0, MMF_TASK_SIZE) {
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			abort();
+		n->start = v->start;
+		n->end = v->end;
+		n->pgoff = v->pgoff;
+		n->flags = v->flags;
+		n->mm = mm;
+		vma_lock_init(n);
+		if (v->file)
+			n->file = clone_file(c, v->file);
+		if (v->anon_vma)
+			n->anon_vma = clone_anon_vma(c, v->anon_vma);
+		if (v->chain_len) {
+			n->chain = malloc(v->chain_len * sizeof(*n->chain));
+			if (!n->chain)
+				abort();
+			n->chain_len = n->chain_cap = v->chain_len;
+			for (i = 0; i < v->chain_len; i++)
+				n->chain[i] = clone_anon_vma(c, v->chain[i]);
+		}
+		if (v->anon_name)
+			n->anon_name = clone_name(c, v->anon_name);
+		vma_link_tree(mm, n);
+		if (n->file)
+			i_mmap_insert(n->file, n);
+	}
+	mm->nr_ptes = mm->cap_ptes = old->nr_ptes;
+	if (old->nr_ptes) {
+		mm->ptes = malloc(old->nr_ptes * sizeof(*mm->ptes));
+		if (!mm->ptes)
+			abort();
+		for (j = 0; j < old->nr_ptes; j++) {
+			mm->ptes[j].vpn = old->ptes[j].vpn;
+			mm->ptes[j].page = clone_page(c, old->ptes[j].page);
+		}
+	}
+	/* release without advancing the sequence through mmap_write_unlock's
+	 * counters: this is not an operation */
+	mmf_atomic_set(&mm->mm_lock_seq, mmf_atomic_read(&mm->mm_lock_seq) + 1);
+	mmf_up_write(&mm->mmap_lock);
+	return mm;
+}
+
+static struct mmf_world *world_clone(struct mmf_world *old)
+{
+	struct clone_ctx c = { 0 };
+	struct mmf_world *w = calloc(1, sizeof(*w));
+	int i;
+
+	if (!w)
+		abort();
+	w->cfg = old->cfg;
+	w->max_map_count = old->max_map_count;
+	mmf_mutex_init(&w->lock);
+	w->zero_page.zero = true;
+	mmf_atomic_set(&w->zero_page.ref, 1);
+#define CORE_COUNTER_COPY(name) \
+	mmf_atomic_long_set(&w->cnt.name, mmf_atomic_long_read(&old->cnt.name));
+	MMF_COUNTERS(CORE_COUNTER_COPY)
+#undef CORE_COUNTER_COPY
+	c.w = w;
+	mmf_mutex_lock(&old->lock);
+	for (i = 0; i < MMF_MAX_FILES; i++)
+		if (old->files[i])
+			w->files[i] = clone_file(&c, old->files[i]);
+	for (i = 0; i < MMF_MAX_PROCS; i++)
+		if (old->procs[i])
+			w->procs[i] = clone_mm(&c, old->procs[i]);
+	mmf_mutex_unlock(&old->lock);
+	free(c.pages.from);
+	free(c.pages.to);
+	free(c.files.from);
+	free(c.files.to);
+	free(c.anon_vmas.from);
+	free(c.anon_vmas.to);
+	free(c.names.from);
+	free(c.names.to);
+	return w;
+}
+
 const struct mmf_impl mmf_core = {
 	.name = "core",
 	.world_new = world_new,
@@ -362,5 +575,5 @@ const struct mmf_impl mmf_core = {
 	.snapshot = snapshot,
 	.counters = counters,
 	.check = core_check,
-	.clone = NULL,
+	.clone = world_clone,
 };
