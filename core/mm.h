@@ -64,7 +64,6 @@
 #define page_put                     core_page_put
 #define pte_lookup                   core_pte_lookup
 #define pte_set                      core_pte_set
-#define remove_vma_now               core_remove_vma_now
 #define split_vma                    core_split_vma
 #define split_vma_nocheck            core_split_vma_nocheck
 #define unlink_anon_vmas             core_unlink_anon_vmas
@@ -317,8 +316,6 @@ int split_vma(struct core_mm *mm, struct core_vma *vma, uint64_t addr, bool new_
 	      struct core_vma **newp);
 int split_vma_nocheck(struct core_mm *mm, struct core_vma *vma, uint64_t addr,
 		      bool new_below, struct core_vma **newp);
-/* Remove a VMA that is already write-locked: tree, i_mmap, anon_vma, free. */
-void remove_vma_now(struct core_mm *mm, struct core_vma *vma);
 
 /* merging (vma_merge_new_range / vma_modify in the kernel) */
 struct vma_merge_req {

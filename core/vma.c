@@ -119,19 +119,23 @@ void vma_set_range(struct core_mm *mm, struct core_vma *vma,
 			     (unsigned long long)start, (unsigned long long)end);
 }
 
-/* Remove a VMA now (not part of a batched unmap): write-lock it, take it
- * out of the tree and i_mmap, drop its anon_vma chain, name and file. */
-void remove_vma_now(struct core_mm *mm, struct core_vma *vma)
+/*
+ * A file VMA's range and pgoff are read by rmap walks (truncate, hole
+ * punching) that hold only i_mmap_rwsem, so every change of them - and the
+ * i_mmap insertions and removals that go with a split or a merge - happens
+ * under one i_mmap_rwsem write acquisition (the kernel's vma_prepare /
+ * vma_complete).
+ */
+static void vma_prepare(struct core_file *f)
 {
-	vma_start_write(vma);
-	vma_tree_remove(mm, vma);
-	if (vma->file) {
-		i_mmap_lock_write(vma->file);
-		i_mmap_remove(vma->file, vma);
-		i_mmap_unlock_write(vma->file);
-	}
-	unlink_anon_vmas(vma);
-	vm_area_free(vma);
+	if (f)
+		i_mmap_lock_write(f);
+}
+
+static void vma_complete(struct core_file *f)
+{
+	if (f)
+		i_mmap_unlock_write(f);
 }
 
 /* ---- split ------------------------------------------------------------------ */
@@ -159,6 +163,7 @@ static int __split_vma(struct core_mm *mm, struct core_vma *vma, uint64_t addr,
 	vma_start_write(vma);
 	vma_start_write(new);
 
+	vma_prepare(vma->file);
 	vma_tree_begin(&mm->mt);
 	if (new_below)
 		vma_set_range(mm, vma, addr, vma->end, vma->pgoff + delta);
@@ -166,12 +171,9 @@ static int __split_vma(struct core_mm *mm, struct core_vma *vma, uint64_t addr,
 		vma_set_range(mm, vma, vma->start, addr, vma->pgoff);
 	vma_link_tree(mm, new);
 	vma_tree_commit(&mm->mt);
-
-	if (new->file) {
-		i_mmap_lock_write(new->file);
+	if (new->file)
 		i_mmap_insert(new->file, new);
-		i_mmap_unlock_write(new->file);
-	}
+	vma_complete(vma->file);
 	if (newp)
 		*newp = new;
 	return 0;
@@ -247,20 +249,18 @@ static void dup_anon_vma(struct core_vma *dst, struct core_vma *src)
 	}
 }
 
-/* Remove VMAs swallowed by a merge: they must be write-locked already and
- * erased from the tree as part of the caller's transaction. */
+/* A VMA swallowed by a merge: write-locked already, erased from the tree
+ * in the caller's transaction and from i_mmap under its vma_prepare. */
 static void merge_remove(struct core_mm *mm, struct core_vma *vma)
 {
 	vma_tree_remove(mm, vma);
+	if (vma->file)
+		i_mmap_remove(vma->file, vma);
 }
 
+/* ... and released after vma_complete. */
 static void merge_release(struct core_vma *vma)
 {
-	if (vma->file) {
-		i_mmap_lock_write(vma->file);
-		i_mmap_remove(vma->file, vma);
-		i_mmap_unlock_write(vma->file);
-	}
 	unlink_anon_vmas(vma);
 	vm_area_free(vma);
 }
@@ -288,19 +288,25 @@ struct core_vma *vma_merge_new_range(struct core_mm *mm, struct vma_merge_req *r
 		if (right) {
 			vma_start_write(next);
 			dup_anon_vma(prev, next);
+			vma_prepare(r->file);
 			vma_tree_begin(&mm->mt);
 			merge_remove(mm, next);
 			vma_set_range(mm, prev, prev->start, next->end, prev->pgoff);
 			vma_tree_commit(&mm->mt);
+			vma_complete(r->file);
 			merge_release(next);
 		} else {
+			vma_prepare(r->file);
 			vma_set_range(mm, prev, prev->start, r->end, prev->pgoff);
+			vma_complete(r->file);
 		}
 	} else {
 		tgt = next;
 		vma_start_write(next);
 		dup_anon_vma(next, r->copied_from);
+		vma_prepare(r->file);
 		vma_set_range(mm, next, r->start, next->end, r->pgoff);
+		vma_complete(r->file);
 	}
 	return tgt;
 }
@@ -332,11 +338,13 @@ static struct core_vma *vma_merge_existing_range(struct core_mm *mm, struct vma_
 		vma_start_write(next);
 		dup_anon_vma(prev, next);
 		dup_anon_vma(prev, mid);
+		vma_prepare(r->file);
 		vma_tree_begin(&mm->mt);
 		merge_remove(mm, mid);
 		merge_remove(mm, next);
 		vma_set_range(mm, prev, prev->start, next->end, prev->pgoff);
 		vma_tree_commit(&mm->mt);
+		vma_complete(r->file);
 		merge_release(mid);
 		merge_release(next);
 		return prev;
@@ -344,6 +352,7 @@ static struct core_vma *vma_merge_existing_range(struct core_mm *mm, struct vma_
 	if (left) {
 		vma_start_write(prev);
 		dup_anon_vma(prev, mid);
+		vma_prepare(r->file);
 		vma_tree_begin(&mm->mt);
 		if (right_side) {
 			merge_remove(mm, mid);
@@ -354,6 +363,7 @@ static struct core_vma *vma_merge_existing_range(struct core_mm *mm, struct vma_
 		}
 		vma_set_range(mm, prev, prev->start, r->end, prev->pgoff);
 		vma_tree_commit(&mm->mt);
+		vma_complete(r->file);
 		if (right_side)
 			merge_release(mid);
 		return prev;
@@ -361,6 +371,7 @@ static struct core_vma *vma_merge_existing_range(struct core_mm *mm, struct vma_
 	/* right */
 	vma_start_write(next);
 	dup_anon_vma(next, mid);
+	vma_prepare(r->file);
 	vma_tree_begin(&mm->mt);
 	if (left_side)
 		merge_remove(mm, mid);
@@ -368,6 +379,7 @@ static struct core_vma *vma_merge_existing_range(struct core_mm *mm, struct vma_
 		vma_set_range(mm, mid, mid->start, r->start, mid->pgoff);
 	vma_set_range(mm, next, r->start, next->end, r->pgoff);
 	vma_tree_commit(&mm->mt);
+	vma_complete(r->file);
 	if (left_side)
 		merge_release(mid);
 	return next;

@@ -102,7 +102,7 @@ struct core_vma *lock_vma_under_rcu(struct core_mm *mm, uint64_t addr)
 	if (addr < vma->start || addr >= vma->end)
 		goto fail_unlock;
 	/* Anonymous faults need an anon_vma, which only mmap_lock may create. */
-	if (vma_is_anonymous(vma) && !vma->anon_vma)
+	if (vma_is_anonymous(vma) && !mmf_load_acquire(vma->anon_vma))
 		goto fail_unlock;
 	mmf_rcu_read_unlock();
 	return vma;
