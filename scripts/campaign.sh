@@ -12,13 +12,19 @@
 #   <target>/corpus/            the growing corpus (a restarted campaign resumes it)
 #   <target>/crashes/<sig>/     one directory per unique crash signature:
 #                               input, log, program.mmf (minimized, text), count
+#   <target>/ignore             signatures already filed: workers step over them
+#                               (MMF_FUZZ_IGNORE) and keep looking for new bugs
+#   <target>/fixed/             crashes that no longer reproduce when a campaign
+#                               restarts on the work dir
 #   <target>/logs/  <target>/raw/  <target>/afl/   engine logs, raw artifacts, AFL++ dirs
 #   summary.txt                 the final summary
 #
-# A crash signature is the target's own `mmfuzz: diff:<op>:<what>` or
-# `mmfuzz: invariant:<name>` line, else the sanitizer report kind plus the
-# top 3 frames.  Ctrl-C (or SIGTERM) stops cleanly and prints the summary.
-# Works without a terminal and without stdin.
+# A crash signature is the target's own last `mmfuzz: diff:<op>:<what>`,
+# `invariant:<name>`, `hang:<op>` or `error:...` line, else the sanitizer
+# report kind plus the top 3 frames.  Reproduce one with
+#   build/libfuzzer/fuzzers/diff_replay --binary <target>/crashes/<sig>/input
+# Ctrl-C (or SIGTERM) stops cleanly and prints the summary.  Works without a
+# terminal and without stdin.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
