@@ -1328,6 +1328,23 @@ CASE(merge_forked_source_vma_mprotect)
 	MAPS(0, "10000000-10004000 r--p anon");
 }
 
+/* anon_vma_fork: each of the child's copies of VMAs split from one faulted
+ * VMA gets an anon_vma of its own, so in the child they no longer merge
+ * with each other; in the parent (one shared anon_vma) they do. */
+/* host-verified */
+CASE(merge_forked_split_vmas_stay_split)
+{
+	EQ(MAP_ANON_P(0, A, 3 * P, RW, FIXED), A);
+	WRITES(0, A, 1);
+	EQ(sem_mprotect(0, A + P, P, RO), 0);
+	EQ(sem_fork(0), 1);
+	EQ(sem_mprotect(1, A + P, P, RW), 0);
+	EQ(sem_mprotect(0, A + P, P, RW), 0);
+	MAPS(1, "10000000-10001000 rw-p anon; 10001000-10002000 rw-p anon; 10002000-10003000 rw-p anon");
+	MAPS(0, "10000000-10003000 rw-p anon");
+	READS(1, A, 1);
+}
+
 /* A VMA that was only read (zero page, no anon_vma) before fork has no
  * anon_vma in the child either, so the child's copy still merges.  Mainline
  * rule (do_anonymous_page maps the zero page on a read fault); the host
