@@ -2381,6 +2381,38 @@ CASE(mremap_dontunmap_old_vma_is_fresh)
 	MAPS(0, "10000000-10003000 rw-p anon; 20000000-20002000 rw-p anon");
 }
 
+/* MREMAP_DONTUNMAP of part of a VMA: the old VMA stays whole (no split),
+ * only the pages of the range move. */
+/* host-verified */
+CASE(mremap_dontunmap_part_of_vma)
+{
+	EQ(MAP_ANON_P(0, A, 4 * P, RW, FIXED), A);
+	for (int i = 0; i < 4; i++)
+		WRITES(0, A + i * P, i + 1);
+	EQ(sem_mremap(0, A + P, 2 * P, 2 * P, MAYMOVE | DONTUNMAP | RFIXED, B), B);
+	MAPS(0, "10000000-10004000 rw-p anon; 20000000-20002000 rw-p anon");
+	PAGES(0, "10000000=1 10003000=4 20000000=2 20001000=3");
+	READS(0, A + P, 0);
+}
+
+/* MREMAP_DONTUNMAP of a shared file mapping: both VMAs map the file, and a
+ * truncate zaps both. */
+/* host-verified */
+CASE(mremap_dontunmap_shared_file_truncate)
+{
+	EQ(sem_file_create(2 * P), 0);
+	EQ(MAP_FILE_S(0, A, 2 * P, RW, FIXED, 0, 0), A);
+	WRITES(0, A + P, 0x41);
+	EQ(sem_mremap(0, A, 2 * P, 2 * P, MAYMOVE | DONTUNMAP | RFIXED, B), B);
+	MAPS(0, "10000000-10002000 rw-s f0@0; 20000000-20002000 rw-s f0@0");
+	READS(0, A + P, 0x41);
+	READS(0, B + P, 0x41);
+	EQ(sem_truncate(0, P), 0);
+	READ_SIG(0, A + P, SIGBUS, BUS_ADRERR);
+	READ_SIG(0, B + P, SIGBUS, BUS_ADRERR);
+	PAGES(0, "");
+}
+
 /* MREMAP_DONTUNMAP needs MREMAP_MAYMOVE and equal lengths (-EINVAL). */
 /* host-verified */
 CASE(mremap_dontunmap_invalid)
