@@ -453,7 +453,20 @@ static bool is_ignored(const char *sig)
 	return false;
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One-time set-up outside the measured inputs (AFL++ stability). */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	mmf_fuzz_default_flags();
+	is_ignored("");
+	watchdog(true);
+	watchdog(false);
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -462,6 +475,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	mmf_prog_init(&p);
 	mmf_prog_decode(&p, data, size, MMF_DECODE_ANY);
+	stats_tick(p.nr_ops);
 	if (mmf_fuzz_check(&p, mmf_fuzz_default_flags(), &fail, NULL) && !is_ignored(fail.sig)) {
 		/* again, with the report (rare: only on a real failure) */
 		mmf_fuzz_check(&p, mmf_fuzz_default_flags(), &fail, stderr);
@@ -469,7 +483,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fflush(stderr);
 		abort();
 	}
-	stats_tick(p.nr_ops);
 	mmf_prog_free(&p);
 	return 0;
 }
