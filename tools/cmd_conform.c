@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "cli.h"
@@ -41,6 +42,11 @@ static void usage(FILE *out)
 		"  --every-op         compare snapshots after every op\n"
 		"  --show M           reproductions to print (default 5; 0: none)\n"
 		"  --no-minimize      print the reproducing programs as generated\n"
+		"  --any              unrestricted generator (raw flags, other advice, huge\n"
+		"                     arguments), made placement-free: non-fixed mmap becomes\n"
+		"                     MAP_FIXED_NOREPLACE at its hint (dropped without one),\n"
+		"                     growing MAYMOVE-only mremap and (without host names)\n"
+		"                     set_name are dropped; the rest out of the window is skipped\n"
 		"  --no-rewrite       on a host without the zero page, do not rewrite reads of\n"
 		"                     untouched private anonymous pages into writes of 0\n"
 		"  -v, --verbose      one line per program\n"
@@ -63,14 +69,48 @@ static double now(void)
 }
 
 /* Program i as conform runs it (rewritten for a host without the zero page). */
+/*
+ * --any: a program of the unrestricted generator (raw flags, other advice,
+ * extra prot bits, huge arguments), made placement-free: a non-fixed mmap
+ * becomes MAP_FIXED_NOREPLACE at its hint (dropped if the hint is 0), a
+ * growing MREMAP_MAYMOVE without MREMAP_FIXED is dropped, and set_name is
+ * dropped where the host has no anon names.  What is left out of the window
+ * the kernel backend skips.
+ */
+static void make_placement_free(struct mmf_prog *g, bool names)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < g->nr_ops; i++) {
+		struct mmf_op op = g->ops[i];
+
+		if (op.kind == MMF_OP_MMAP && !(op.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))) {
+			if (!op.addr)
+				continue;
+			op.flags |= MAP_FIXED_NOREPLACE;
+		}
+		if (op.kind == MMF_OP_MREMAP && (op.flags & MREMAP_MAYMOVE) &&
+		    !(op.flags & MREMAP_FIXED) &&
+		    ((op.flags & ~(uint32_t)MREMAP_MAYMOVE) ||
+		     MMF_PAGE_ALIGN(op.new_len) > MMF_PAGE_ALIGN(op.len)))
+			continue;
+		if (op.kind == MMF_OP_SET_NAME && !names)
+			continue;
+		g->ops[n++] = op;
+	}
+	g->nr_ops = n;
+}
+
 static void program(struct mmf_prog *p, uint64_t seed, uint64_t ops, bool rewrite,
-		    const struct mmf_impl *model, uint64_t *rewritten)
+		    const struct mmf_impl *model, uint64_t *rewritten, int any)
 {
 	struct mmf_prog g;
 	int n;
 
 	mmf_prog_init(&g);
-	mmf_prog_generate(&g, seed, (uint32_t)ops, MMF_DECODE_KERNEL);
+	mmf_prog_generate(&g, seed, (uint32_t)ops, any ? MMF_DECODE_ANY : MMF_DECODE_KERNEL);
+	if (any)
+		make_placement_free(&g, any > 1);
 	if (!rewrite) {
 		for (uint32_t i = 0; i < g.nr_ops; i++)
 			mmf_prog_append(p, &g.ops[i]);
@@ -170,6 +210,7 @@ static int conform_main(int argc, char **argv)
 	bool minimize_on = true, verbose = false, rewrite = true;
 	uint64_t rewritten = 0;
 	unsigned probe;
+	int any = 0;	/* 0: kernel-mode programs; 1: --any; 2: --any, host has names */
 	char why[600];
 	double t0;
 	int r;
@@ -201,6 +242,8 @@ static int conform_main(int argc, char **argv)
 			impl_name = v;
 		} else if (!strcmp(a, "--every-op")) {
 			opts.snap_every_op = true;
+		} else if (!strcmp(a, "--any")) {
+			any = 1;
 		} else if (!strcmp(a, "--no-rewrite")) {
 			rewrite = false;
 		} else if (!strcmp(a, "--no-minimize")) {
@@ -224,6 +267,8 @@ static int conform_main(int argc, char **argv)
 
 	if (probe & MMF_KERNEL_ZERO_PAGE)
 		rewrite = false;
+	if (any && (probe & MMF_KERNEL_NAMES))
+		any = 2;
 	t0 = now();
 	for (uint64_t i = 0; i < programs; i++) {
 		struct mmf_diff_report rep;
@@ -232,7 +277,7 @@ static int conform_main(int argc, char **argv)
 		uint32_t g;
 
 		mmf_prog_init(&p);
-		program(&p, seed + i, ops, rewrite, impls[0], &rewritten);
+		program(&p, seed + i, ops, rewrite, impls[0], &rewritten, any);
 		mmf_diff_report_init(&rep);
 		mmf_diff_run(&p, impls, 2, &opts, &rep);
 		ops_compared += rep.ops_compared;
@@ -283,9 +328,9 @@ static int conform_main(int argc, char **argv)
 		double secs = now() - t0;
 		uint32_t judged = same + diverged;
 
-		printf("mmfuzz conform: %s vs kernel, %llu programs of %llu ops, seeds %llu..%llu\n",
-		       impls[0]->name, (unsigned long long)programs, (unsigned long long)ops,
-		       (unsigned long long)seed, (unsigned long long)(seed + programs - 1));
+		printf("mmfuzz conform: %s vs kernel, %llu %sprograms of %llu ops, seeds %llu..%llu\n",
+		       impls[0]->name,  (unsigned long long)programs, any ? "--any " : "",
+		       (unsigned long long)ops, (unsigned long long)seed, (unsigned long long)(seed + programs - 1));
 		printf("  agree        %u (%.1f%% of %u compared to the end)\n", same,
 		       judged ? 100.0 * same / judged : 100.0, judged);
 		printf("  diverged     %u\n", diverged);
@@ -315,7 +360,7 @@ static int conform_main(int argc, char **argv)
 		struct mmf_prog p;
 
 		mmf_prog_init(&p);
-		program(&p, groups[g].seed, ops, rewrite, impls[0], NULL);
+		program(&p, groups[g].seed, ops, rewrite, impls[0], NULL, any);
 		mmf_diff_report_init(&rep);
 		mmf_diff_run(&p, impls, 2, &opts, &rep);
 		if (minimize_on)
