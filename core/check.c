@@ -10,6 +10,9 @@
  *    any i_mmap (every entry is a live VMA of a live mm mapping that file);
  *  - every anon name's refcount equal to the number of VMAs holding it;
  *  - every PTE inside a VMA; private pages only in VMAs with an anon_vma;
+ *    no PTE of a file VMA beyond EOF, and a page-cache PTE maps exactly the
+ *    page the cache holds at its index (truncate and hole punching missed
+ *    nothing that a concurrent fault installed);
  *  - an exited mm has no VMA, no PTE and nothing on its free list.
  */
 #include <stdio.h>
@@ -148,6 +151,27 @@ static int check_mm(struct check_ctx *c, struct core_mm *mm, char *msg, size_t m
 			     (unsigned long long)addr);
 		if (i && mm->ptes[i - 1].vpn >= mm->ptes[i].vpn)
 			FAIL("p%d: page table out of order", mm->pid);
+		if (vma->file) {
+			/* truncate never misses a PTE: none lies beyond EOF, and a
+			 * page-cache PTE maps the page the cache holds */
+			struct core_file *f = vma->file;
+			uint64_t index = vma->pgoff + ((addr - vma->start) >> MMF_PAGE_SHIFT);
+			struct core_page *cached;
+
+			if (index >= (f->size + MMF_PAGE_SIZE - 1) >> MMF_PAGE_SHIFT)
+				FAIL("p%d: PTE at %#llx beyond the end of its file", mm->pid,
+				     (unsigned long long)addr);
+			if (!mm->ptes[i].page->anon) {
+				mmf_mutex_lock(&f->pages_lock);
+				cached = filemap_get_page(f, index, false);
+				mmf_mutex_unlock(&f->pages_lock);
+				if (cached)
+					page_put(cached);
+				if (cached != mm->ptes[i].page)
+					FAIL("p%d: PTE at %#llx maps a page the page cache does not hold",
+					     mm->pid, (unsigned long long)addr);
+			}
+		}
 	}
 out:
 	return ret;
