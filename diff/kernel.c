@@ -55,8 +55,10 @@
  *   - mremap in place, MREMAP_FIXED into the window; MREMAP_MAYMOVE growth
  *     is first tried in place (no MAYMOVE): success is the answer, -ENOMEM
  *     means the host would move it anywhere, so skipped;
- *   - munmap, mprotect, madvise (not MADV_HWPOISON/SOFT_OFFLINE) inside
- *     the window; read/write at [MMF_MMAP_MIN_ADDR, MMF_TASK_SIZE);
+ *   - munmap inside the window; mprotect, madvise (not MADV_HWPOISON/
+ *     SOFT_OFFLINE) and set_name starting inside it (a range running past
+ *     MMF_TASK_SIZE is clipped, see kc_ranged()); read/write at
+ *     [MMF_MMAP_MIN_ADDR, MMF_TASK_SIZE);
  *   - not: populating more than KPOPULATE_MAX of real memory at once
  *     (MAP_POPULATE, MAP_LOCKED, MADV_POPULATE_READ/WRITE), to spare the host;
  *   - set_name when the host has CONFIG_ANON_VMA_NAME (probed at world_new;
@@ -446,6 +448,38 @@ static void kc_mremap(const struct kreq *rq, struct mmf_res *res)
 	res->ret = MMF_RES_SKIPPED;
 }
 
+/*
+ * mprotect, madvise and PR_SET_VMA_ANON_NAME walk the VMAs of the range and
+ * may change some before failing with -ENOMEM at a hole.  A range that runs
+ * past MMF_TASK_SIZE (without overflowing in the model) is clipped to the
+ * window: on a machine whose address space ends there the rest is a hole,
+ * so the answer is the clipped call's, or -ENOMEM if that succeeded.  An
+ * overflowing range is passed as it is: the host overflows too and fails
+ * before touching anything, as the model does.  The clip also keeps
+ * madvise, which goes on past holes, away from the harness's mappings.
+ */
+static long kc_ranged(const struct mmf_op *op)
+{
+	uint64_t alen = MMF_PAGE_ALIGN(op->len), len = op->len;
+	bool clip = false;
+	long r;
+
+	if (op->len && alen && op->addr + alen > op->addr && op->addr + alen > MMF_TASK_SIZE) {
+		len = MMF_TASK_SIZE - op->addr;
+		clip = true;
+	}
+	if (op->kind == MMF_OP_MPROTECT)
+		r = kc_sys(syscall(SYS_mprotect, KWIN + op->addr, len, op->prot));
+	else if (op->kind == MMF_OP_MADVISE)
+		r = kc_sys(syscall(SYS_madvise, KWIN + op->addr, len, op->advice));
+	else
+		r = kc_sys(prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, KWIN + op->addr, len,
+				 op->name_null ? NULL : op->name));
+	if (clip && r == 0)
+		r = -ENOMEM;
+	return r;
+}
+
 static void kc_access(const struct kreq *rq, struct mmf_res *res)
 {
 	const struct mmf_op *op = &rq->op;
@@ -822,17 +856,14 @@ static __attribute__((noreturn)) void kc_main(void)
 			res->ret = kc_sys(syscall(SYS_munmap, KWIN + op->addr, op->len));
 			break;
 		case MMF_OP_MPROTECT:
-			res->ret = kc_sys(syscall(SYS_mprotect, KWIN + op->addr, op->len, op->prot));
+			res->ret = kc_ranged(op);
 			break;
 		case MMF_OP_MREMAP:
 			kc_mremap(&rq, res);
 			break;
 		case MMF_OP_MADVISE:
-			res->ret = kc_sys(syscall(SYS_madvise, KWIN + op->addr, op->len, op->advice));
-			break;
 		case MMF_OP_SET_NAME:
-			res->ret = kc_sys(prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, KWIN + op->addr,
-						op->len, op->name_null ? NULL : op->name));
+			res->ret = kc_ranged(op);
 			break;
 		case MMF_OP_READ:
 		case MMF_OP_WRITE:
@@ -1416,14 +1447,16 @@ static bool checkable(struct mmf_world *w, const struct mmf_op *op)
 			return false;
 		return op->addr >= MMF_MMAP_MIN_ADDR;
 	case MMF_OP_MUNMAP:
-	case MMF_OP_MPROTECT:
 		return in_window(op->addr, op->len);
+	case MMF_OP_MPROTECT:
+		return op->addr < MMF_TASK_SIZE;	/* clipped: see kc_ranged() */
 	case MMF_OP_MADVISE:
 		if (op->advice == 100 || op->advice == 101)	/* HWPOISON, SOFT_OFFLINE */
 			return false;
-		if ((op->advice == 22 || op->advice == 23) && op->len > KPOPULATE_MAX)
+		if ((op->advice == 22 || op->advice == 23) && op->len > KPOPULATE_MAX &&
+		    MMF_TASK_SIZE - op->addr > KPOPULATE_MAX)
 			return false;	/* MADV_POPULATE_READ/WRITE of that much real memory */
-		return in_window(op->addr, op->len);
+		return op->addr < MMF_TASK_SIZE;	/* clipped: see kc_ranged() */
 	case MMF_OP_MREMAP:
 		if (!in_window(op->addr, op->len) || !in_window(op->addr, op->new_len))
 			return false;
@@ -1432,7 +1465,7 @@ static bool checkable(struct mmf_world *w, const struct mmf_op *op)
 			       op->new_addr >= MMF_MMAP_MIN_ADDR;
 		return true;
 	case MMF_OP_SET_NAME:
-		return w->names_ok && in_window(op->addr, op->len);
+		return w->names_ok && op->addr < MMF_TASK_SIZE;	/* clipped */
 	case MMF_OP_READ:
 	case MMF_OP_WRITE:
 		return op->addr >= MMF_MMAP_MIN_ADDR && op->addr < MMF_TASK_SIZE;
