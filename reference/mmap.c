@@ -140,10 +140,11 @@ int64_t get_unmapped_area_flags(struct ref_proc *p, uint64_t addr, uint64_t len,
 		if (addr > MMF_TASK_SIZE - len)
 			return -ENOMEM;
 		found = (int64_t)addr;
-	} else if (flags & MAP_32BIT)
+	} else if (flags & MAP_32BIT) {
 		found = area_32bit(p, addr, len);
-	else
+	} else {
 		found = topdown_area(p, addr, len);
+	}
 	if (found < 0)
 		return found;
 	/* the range must end inside the address space */
