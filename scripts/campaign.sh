@@ -31,7 +31,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF="$ROOT/scripts/campaign.sh"
 
 DURATION=600 JOBS=$(nproc 2>/dev/null || echo 1) ENGINE=libfuzzer
-WORKDIR="$ROOT/work/campaign" TARGETS="" INTERVAL=5 SETUP=1 MINIMIZE_TIME=60
+WORKDIR="$ROOT/work/campaign" TARGETS="" INTERVAL=5 SETUP=1 MINIMIZE_TIME=60 MERGE_ABOVE=2000
 
 usage() {
 	sed -n '2,/^set -uo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -45,6 +45,8 @@ Options:
   --interval S   seconds between progress lines (default 5)
   --minimize S   at the end, minimize each new sanitizer/timeout crash for up
                  to S seconds (default 60; 0 = no)
+  --merge-above N  reduce a resumed corpus of more than N inputs first
+                 (libFuzzer -merge=1; default 2000)
   --no-setup     do not run scripts/setup.sh
 EOF
 }
@@ -241,6 +243,7 @@ while [ $# -gt 0 ]; do
 	--interval) INTERVAL=$2; shift 2 ;;
 	--minimize) MINIMIZE_TIME=$2; shift 2 ;;
 	--minimize=*) MINIMIZE_TIME=${1#*=}; shift ;;
+	--merge-above) MERGE_ABOVE=$2; shift 2 ;;
 	--no-setup) SETUP=0; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "campaign: unknown option '$1' (--help)" >&2; exit 2 ;;
@@ -320,9 +323,6 @@ stats() {
 
 # ---- start ----------------------------------------------------------------------
 
-START=$(date +%s)
-END=0
-[ "$DURATION" -gt 0 ] && END=$((START + DURATION))
 rm -f "$WORKDIR/stop" "$WORKDIR/events"
 touch "$WORKDIR/events"
 SETTINGS="$WORKDIR/.settings"
@@ -331,7 +331,22 @@ declare -p WORKDIR ROOT LF_BUILD AFL_BUILD AFL_CMPLOG_BUILD MINIMIZE_TIME >"$SET
 for t in "${targets[@]}"; do
 	tw="$WORKDIR/$t"
 	mkdir -p "$tw/corpus" "$tw/crashes" "$tw/logs" "$tw/raw" "$tw/stats"
-	rm -f "$tw"/stats/*
+	rm -f "$tw"/stats/* "$tw"/logs/*.log
+	# a big resumed corpus is first reduced to the inputs that add coverage
+	n=$(find "$tw/corpus" -type f | wc -l)
+	if [ "$ENGINE" = libfuzzer ] && [ "$n" -gt "$MERGE_ABOVE" ]; then
+		echo "campaign: [$t] reducing the corpus ($n inputs; libFuzzer -merge=1)"
+		rm -rf "$tw/corpus.merge" && mkdir "$tw/corpus.merge"
+		if MMF_FUZZ_IGNORE="$tw/ignore" timeout 1200 "$LF_BUILD/fuzzers/$t" -merge=1 -timeout=60 \
+			"$tw/corpus.merge" "$tw/corpus" </dev/null >"$tw/logs/merge.log" 2>&1 &&
+			[ -n "$(ls -A "$tw/corpus.merge")" ]; then
+			rm -rf "$tw/corpus" && mv "$tw/corpus.merge" "$tw/corpus"
+			echo "campaign: [$t] corpus: $n -> $(find "$tw/corpus" -type f | wc -l) inputs"
+		else
+			rm -rf "$tw/corpus.merge"
+			echo "campaign: [$t] corpus reduction failed (see $tw/logs/merge.log); keeping all $n"
+		fi
+	fi
 	if [ "$ENGINE" = afl ]; then
 		mkdir -p "$tw/afl-in"
 		cp -n "$ROOT/corpus/$t"/* "$tw/corpus"/* "$tw/afl-in/" 2>/dev/null
@@ -379,6 +394,10 @@ stop_workers() {
 	for p in $stray; do kill -KILL "$p" 2>/dev/null; done
 }
 
+# the clock starts now, after the set-up above (corpus reduction, re-checks)
+START=$(date +%s)
+END=0
+[ "$DURATION" -gt 0 ] && END=$((START + DURATION))
 echo "campaign: engine $ENGINE, $JOBS jobs, targets: ${targets[*]}, duration $([ "$DURATION" = 0 ] && echo "until stopped" || echo "${DURATION}s"), workdir $WORKDIR"
 for ((j = 0; j < JOBS; j++)); do
 	t=${targets[$((j % ${#targets[@]}))]}
