@@ -10,7 +10,8 @@
  *     --print           print each program as text before running it
  *     --fmt             print each program as text, do not run it
  *     --minimize        for a failing file, print the smallest program (text)
- *                       that still fails with the same signature
+ *                       that still fails with the same signature (diff/minimize.c:
+ *                       the same minimizer as `mmfuzz minimize`)
  *     --mutate N        mutator smoke test: N structure-aware mutations per
  *                       file, each encoded, decoded and run
  *     --asm DIR         do not run: write each program's binary form to
@@ -31,6 +32,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
+#include "minimize.h"
 
 enum { READ_AUTO, READ_TEXT, READ_BINARY };
 
@@ -102,30 +104,13 @@ static int load(const char *path, struct mmf_prog *p)
 	return 0;
 }
 
-/* Greedy delta debugging over ops: remove chunks while the signature holds. */
-static void minimize(struct mmf_prog *p, const char *sig)
+/* mmf_minimize's "still fails the same way": the fuzz target's own check */
+static bool still_fails(const struct mmf_prog *q, const char *sig, void *ctx)
 {
 	struct mmf_fuzz_fail f;
-	struct mmf_prog q;
 
-	mmf_prog_init(&q);
-	for (uint32_t chunk = p->nr_ops / 2 ? p->nr_ops / 2 : 1; chunk; chunk /= 2) {
-		for (uint32_t at = 0; at < p->nr_ops;) {
-			q.nr_ops = 0;
-			for (uint32_t i = 0; i < p->nr_ops; i++)
-				if (i < at || i >= at + chunk)
-					mmf_prog_append(&q, &p->ops[i]);
-			if (q.nr_ops < p->nr_ops &&
-			    mmf_fuzz_check(&q, MMF_FUZZ_EVERY_OP, &f, NULL) && !strcmp(f.sig, sig)) {
-				p->nr_ops = 0;
-				for (uint32_t i = 0; i < q.nr_ops; i++)
-					mmf_prog_append(p, &q.ops[i]);
-			} else {
-				at += chunk;
-			}
-		}
-	}
-	mmf_prog_free(&q);
+	(void)ctx;
+	return mmf_fuzz_check(q, MMF_FUZZ_EVERY_OP, &f, NULL) && !strcmp(f.sig, sig);
 }
 
 static void mutate_smoke(const struct mmf_prog *orig, const char *path)
@@ -236,11 +221,12 @@ static void run_file(const char *path)
 			abort();
 		}
 		if (opt_minimize) {
-			uint32_t before = p.nr_ops;
+			struct mmf_min_stats st;
 
-			minimize(&p, f.sig);
-			printf("# caught: mmfuzz: %s (minimized from %u to %u ops; %s)\n",
-			       f.sig, before, p.nr_ops, path);
+			mmf_minimize(&p, f.sig, still_fails, NULL, 0, &st);
+			printf("# caught: mmfuzz: %s (minimized from %u to %u ops, %u argument(s)\n"
+			       "# simplified; %s)\n",
+			       f.sig, st.ops_before, st.ops_after, st.args_simplified, path);
 			mmf_prog_print(stdout, &p);
 		}
 	} else {

@@ -26,6 +26,8 @@
 	X(asm)			\
 	X(gen)			\
 	X(diff)			\
+	X(repro)		\
+	X(minimize)		\
 	X(conform)
 
 struct mmf_cmd {

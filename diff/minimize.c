@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+/*
+ * diff/minimize.c - the program minimizer (see minimize.h).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "minimize.h"
+
+#define PAGE 0x1000ULL
+
+struct min_ctx {
+	const char *sig;
+	mmf_min_pred pred;
+	void *ctx;
+	struct mmf_min_stats *st;
+};
+
+static bool fails(struct min_ctx *m, const struct mmf_prog *p)
+{
+	m->st->runs++;
+	return m->pred(p, m->sig, m->ctx);
+}
+
+static void copy_ops(struct mmf_prog *dst, const struct mmf_prog *src)
+{
+	dst->nr_ops = 0;
+	for (uint32_t i = 0; i < src->nr_ops; i++)
+		mmf_prog_append(dst, &src->ops[i]);
+}
+
+/* Greedy delta debugging over ops: remove chunks while the signature holds. */
+static bool shrink_ops(struct min_ctx *m, struct mmf_prog *p)
+{
+	struct mmf_prog q;
+	bool changed = false;
+
+	mmf_prog_init(&q);
+	for (uint32_t chunk = p->nr_ops / 2 ? p->nr_ops / 2 : 1; chunk; chunk /= 2) {
+		for (uint32_t at = 0; at < p->nr_ops;) {
+			q.nr_ops = 0;
+			for (uint32_t i = 0; i < p->nr_ops; i++)
+				if (i < at || i >= at + chunk)
+					mmf_prog_append(&q, &p->ops[i]);
+			if (q.nr_ops < p->nr_ops && fails(m, &q)) {
+				copy_ops(p, &q);
+				changed = true;
+			} else {
+				at += chunk;
+			}
+		}
+	}
+	mmf_prog_free(&q);
+	return changed;
+}
+
+/* Try op i with one field replaced; keep it if the signature holds. */
+static bool try_op(struct min_ctx *m, struct mmf_prog *p, uint32_t i, const struct mmf_op *cand)
+{
+	struct mmf_op old = p->ops[i];
+
+	if (!memcmp(&old, cand, sizeof(old)))
+		return false;
+	p->ops[i] = *cand;
+	if (fails(m, p)) {
+		m->st->args_simplified++;
+		return true;
+	}
+	p->ops[i] = old;
+	return false;
+}
+
+/* Smaller lengths: one page, then halves, then a page less. */
+static bool simplify_len(struct min_ctx *m, struct mmf_prog *p, uint32_t i, size_t off)
+{
+	bool changed = false;
+
+	for (;;) {
+		uint64_t v, cands[4];
+		int n = 0;
+		bool got = false;
+
+		memcpy(&v, (char *)&p->ops[i] + off, sizeof(v));
+		if (v > PAGE)
+			cands[n++] = PAGE;
+		if (v / 2 >= PAGE && (v / 2) % PAGE == 0 && v / 2 != PAGE)
+			cands[n++] = v / 2;
+		if (v > 2 * PAGE && v % PAGE == 0)
+			cands[n++] = v - PAGE;
+		if (v % PAGE && v > PAGE)	/* unaligned: the page-aligned value below */
+			cands[n++] = v & ~(PAGE - 1);
+		for (int k = 0; k < n && !got; k++) {
+			struct mmf_op c = p->ops[i];
+
+			if (cands[k] >= v)
+				continue;
+			memcpy((char *)&c + off, &cands[k], sizeof(cands[k]));
+			got = try_op(m, p, i, &c);
+		}
+		if (!got)
+			return changed;
+		changed = true;
+	}
+}
+
+/* Rounder addresses: 0, then the address with its low bits cleared (coarsest
+ * first), so 0x12345000 tries 0x10000000, 0x12000000, 0x12300000 ... */
+static bool simplify_addr(struct min_ctx *m, struct mmf_prog *p, uint32_t i, size_t off)
+{
+	uint64_t v, prev = 0;
+	struct mmf_op c;
+
+	memcpy(&v, (char *)&p->ops[i] + off, sizeof(v));
+	if (!v)
+		return false;
+	c = p->ops[i];
+	memset((char *)&c + off, 0, sizeof(v));
+	if (try_op(m, p, i, &c))
+		return true;
+	for (int bit = 63, last = 0; bit >= 12; bit--) {
+		uint64_t r = v & ~((1ULL << bit) - 1);
+
+		if (r == v || r == 0 || (last && r == prev))
+			continue;
+		prev = r;
+		last = 1;
+		c = p->ops[i];
+		memcpy((char *)&c + off, &r, sizeof(r));
+		if (try_op(m, p, i, &c))
+			return true;
+	}
+	return false;
+}
+
+static bool simplify_bits(struct min_ctx *m, struct mmf_prog *p, uint32_t i, size_t off)
+{
+	bool changed = false;
+	uint32_t v;
+
+	memcpy(&v, (char *)&p->ops[i] + off, sizeof(v));
+	for (int bit = 31; bit >= 0; bit--) {
+		struct mmf_op c = p->ops[i];
+		uint32_t nv;
+
+		if (!(v & (1u << bit)))
+			continue;
+		nv = v & ~(1u << bit);
+		memcpy((char *)&c + off, &nv, sizeof(nv));
+		if (try_op(m, p, i, &c)) {
+			v = nv;
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+static bool simplify_u64_to(struct min_ctx *m, struct mmf_prog *p, uint32_t i, size_t off,
+			    uint64_t to)
+{
+	uint64_t v;
+	struct mmf_op c = p->ops[i];
+
+	memcpy(&v, (char *)&c + off, sizeof(v));
+	if (v <= to)
+		return false;
+	memcpy((char *)&c + off, &to, sizeof(to));
+	return try_op(m, p, i, &c);
+}
+
+static bool simplify_i32_to0(struct min_ctx *m, struct mmf_prog *p, uint32_t i, size_t off)
+{
+	int32_t v, z = 0;
+	struct mmf_op c = p->ops[i];
+
+	memcpy(&v, (char *)&c + off, sizeof(v));
+	if (v <= 0)
+		return false;
+	memcpy((char *)&c + off, &z, sizeof(z));
+	return try_op(m, p, i, &c);
+}
+
+static bool simplify_name(struct min_ctx *m, struct mmf_prog *p, uint32_t i)
+{
+	size_t n = strlen(p->ops[i].name);
+	struct mmf_op c;
+
+	if (n <= 1)
+		return false;
+	c = p->ops[i];
+	memset(c.name, 0, sizeof(c.name));
+	c.name[0] = 'a';
+	return try_op(m, p, i, &c);
+}
+
+#define OFF(field) offsetof(struct mmf_op, field)
+
+static bool simplify_args(struct min_ctx *m, struct mmf_prog *p)
+{
+	bool changed = false;
+
+	for (uint32_t i = 0; i < p->nr_ops; i++) {
+		changed |= simplify_u64_to(m, p, i, OFF(value), 1);
+		changed |= simplify_u64_to(m, p, i, OFF(pgoff), 0);
+		changed |= simplify_len(m, p, i, OFF(len));
+		changed |= simplify_len(m, p, i, OFF(new_len));
+		changed |= simplify_addr(m, p, i, OFF(addr));
+		changed |= simplify_addr(m, p, i, OFF(new_addr));
+		changed |= simplify_bits(m, p, i, OFF(flags));
+		changed |= simplify_bits(m, p, i, OFF(prot));
+		changed |= simplify_bits(m, p, i, OFF(advice));
+		changed |= simplify_name(m, p, i);
+		changed |= simplify_i32_to0(m, p, i, OFF(proc));
+		changed |= simplify_i32_to0(m, p, i, OFF(file));
+	}
+	return changed;
+}
+
+void mmf_minimize(struct mmf_prog *p, const char *sig, mmf_min_pred still_fails, void *ctx,
+		  unsigned flags, struct mmf_min_stats *st)
+{
+	struct mmf_min_stats dummy;
+	struct min_ctx m = { .sig = sig, .pred = still_fails, .ctx = ctx };
+
+	if (!st)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	m.st = st;
+	st->ops_before = p->nr_ops;
+	for (int round = 0; round < 8; round++) {
+		bool changed = shrink_ops(&m, p);
+
+		if (!(flags & MMF_MIN_NO_ARGS))
+			changed |= simplify_args(&m, p);
+		if (!changed)
+			break;
+	}
+	st->ops_after = p->nr_ops;
+}

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tools/cmd_repro.c - `mmfuzz repro`: replay a crash file (a fuzzer's raw
+ * input) or a text program on the implementations it involves, print the
+ * program, the trace and the first divergence with its signature.  Also the
+ * runner `mmfuzz minimize` uses (tools/repro.h).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "repro.h"
+
+/* ---- checked implementations: inner->exec, then inner->check ------------ */
+
+/*
+ * Each implementation is wrapped so that its invariant checker (if any) runs
+ * after every op, as in the fuzz target; a broken invariant stops the engine
+ * (a harness result) and becomes the signature "invariant:<first word>".
+ * The CLI is single-threaded and runs one program at a time.
+ */
+static struct {
+	const struct mmf_impl *inner[MMF_DIFF_MAX_IMPLS];
+	int bad_op;
+	char bad_impl[40];
+	char bad_msg[512];
+} chk;
+
+struct chk_world {
+	int slot;
+	uint32_t ops;
+	struct mmf_world *w;
+};
+
+static struct mmf_world *chk_new(int slot, const struct mmf_config *cfg)
+{
+	struct chk_world *cw = calloc(1, sizeof(*cw));
+
+	if (!cw)
+		return NULL;
+	cw->slot = slot;
+	cw->w = chk.inner[slot]->world_new(cfg);
+	if (!cw->w) {
+		free(cw);
+		return NULL;
+	}
+	return (struct mmf_world *)cw;
+}
+
+static void chk_free(struct mmf_world *w)
+{
+	struct chk_world *cw = (struct chk_world *)w;
+
+	chk.inner[cw->slot]->world_free(cw->w);
+	free(cw);
+}
+
+static void chk_exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_res *res)
+{
+	struct chk_world *cw = (struct chk_world *)w;
+	const struct mmf_impl *in = chk.inner[cw->slot];
+	char msg[512] = "";
+
+	cw->ops++;
+	in->exec(cw->w, op, res);
+	if (!in->check || in->check(cw->w, msg, sizeof(msg)) == 0)
+		return;
+	if (chk.bad_op < 0) {
+		chk.bad_op = (int)cw->ops - 1;
+		snprintf(chk.bad_impl, sizeof(chk.bad_impl), "%s", in->name);
+		snprintf(chk.bad_msg, sizeof(chk.bad_msg), "%s", msg[0] ? msg : "unnamed");
+	}
+	memset(res, 0, sizeof(*res));
+	res->ret = MMF_RES_HARNESS;
+}
+
+static void chk_snapshot(struct mmf_world *w, struct mmf_snap *s)
+{
+	struct chk_world *cw = (struct chk_world *)w;
+
+	chk.inner[cw->slot]->snapshot(cw->w, s);
+}
+
+static void chk_counters(struct mmf_world *w, struct mmf_counters *c)
+{
+	struct chk_world *cw = (struct chk_world *)w;
+
+	chk.inner[cw->slot]->counters(cw->w, c);
+}
+
+#define CHK_NEW(n)								\
+	static struct mmf_world *chk_new_##n(const struct mmf_config *cfg)	\
+	{									\
+		return chk_new(n, cfg);						\
+	}
+CHK_NEW(0)
+CHK_NEW(1)
+CHK_NEW(2)
+CHK_NEW(3)
+
+static struct mmf_impl chk_impl[MMF_DIFF_MAX_IMPLS] = {
+#define CHK_TABLE(n) [n] = { .world_new = chk_new_##n, .world_free = chk_free,	\
+	.exec = chk_exec, .snapshot = chk_snapshot, .counters = chk_counters }
+	CHK_TABLE(0), CHK_TABLE(1), CHK_TABLE(2), CHK_TABLE(3),
+#undef CHK_TABLE
+};
+
+/* ---- shared with cmd_minimize.c (repro.h) -------------------------------- */
+
+int mmf_repro_opt(struct mmf_repro *r, const char *cmd, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *v;
+	int k;
+
+	if ((k = mmf_cli_opt_value(cmd, argc, argv, i, "--impl", &v))) {
+		if (k < 0)
+			return -1;
+		r->impl_list = v;
+	} else if (!strcmp(a, "--kernel")) {
+		r->kernel = true;
+	} else if (!strcmp(a, "--text")) {
+		r->fmt = MMF_LOAD_TEXT;
+	} else if (!strcmp(a, "--binary")) {
+		r->fmt = MMF_LOAD_BINARY;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+int mmf_repro_setup(struct mmf_repro *r, const char *cmd)
+{
+	const char *list = r->impl_list;
+	char buf[256], *save = NULL, *tok;
+
+	if (r->kernel && list)
+		return mmf_cli_usage_error(cmd, "--kernel and --impl: choose one");
+	if (!list)
+		list = r->kernel || !mmf_cli_impl("core") ? "reference,kernel" : "reference,core";
+	r->n = 0;
+	r->mode = MMF_DECODE_ANY;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct mmf_impl *impl = mmf_cli_impl(tok);
+
+		if (!impl) {
+			char names[256];
+
+			mmf_cli_impl_names(names, sizeof(names));
+			return mmf_cli_usage_error(cmd, "unknown implementation '%s' (built: %s)",
+						   tok, names);
+		}
+		if (r->n == MMF_DIFF_MAX_IMPLS)
+			return mmf_cli_usage_error(cmd, "at most %d implementations",
+						   MMF_DIFF_MAX_IMPLS);
+		if (impl == &mmf_kernel)
+			r->mode = MMF_DECODE_KERNEL;
+		r->inner[r->n++] = impl;
+	}
+	if (r->n < 2)
+		return mmf_cli_usage_error(cmd, "--impl needs at least two implementations");
+	return 0;
+}
+
+const char *mmf_repro_names(const struct mmf_repro *r, char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < r->n && pos < len; k++) {
+		int m = snprintf(buf + pos, len - pos, "%s%s", k ? " vs " : "", r->inner[k]->name);
+
+		if (m > 0)
+			pos += (size_t)m;
+	}
+	return buf;
+}
+
+static void invariant_sig(char *sig, size_t len, const char *msg)
+{
+	char name[64];
+	size_t n = 0;
+
+	while (msg[n] && n + 1 < sizeof(name) && msg[n] != ':' && !isspace((unsigned char)msg[n])) {
+		unsigned char c = (unsigned char)msg[n];
+
+		name[n] = (isalnum(c) || c == '_' || c == '-' || c == '.') ? (char)c : '_';
+		n++;
+	}
+	name[n] = '\0';
+	snprintf(sig, len, "invariant:%s", n ? name : "unnamed");
+}
+
+bool mmf_repro_run(const struct mmf_repro *r, const struct mmf_prog *p, FILE *trace,
+		   FILE *report, char *sig, size_t siglen)
+{
+	const struct mmf_impl *impls[MMF_DIFF_MAX_IMPLS], *named[MMF_DIFF_MAX_IMPLS];
+	struct mmf_diff_opts opts = { .snap_every_op = true, .trace = trace };
+	struct mmf_diff_report rep;
+	bool failed = true;
+
+	for (int k = 0; k < r->n; k++) {
+		chk.inner[k] = r->inner[k];
+		chk_impl[k].name = r->inner[k]->name;
+		impls[k] = &chk_impl[k];
+		named[k] = r->inner[k];
+	}
+	chk.bad_op = -1;
+	sig[0] = '\0';
+	mmf_diff_report_init(&rep);
+	mmf_diff_run(p, impls, r->n, &opts, &rep);
+	if (chk.bad_op >= 0) {
+		char buf[MMF_OP_TEXT_MAX];
+
+		invariant_sig(sig, siglen, chk.bad_msg);
+		if (report)
+			fprintf(report, "invariant broken after op #%d: %s\n%s: %s\n", chk.bad_op,
+				chk.bad_op < (int)p->nr_ops ?
+				mmf_op_format(&p->ops[chk.bad_op], buf, sizeof(buf)) : "?",
+				chk.bad_impl, chk.bad_msg);
+	} else if (rep.status == MMF_DIFF_DIVERGED || rep.status == MMF_DIFF_ERROR) {
+		if (rep.status == MMF_DIFF_ERROR && strncmp(rep.sig, "error", 5))
+			snprintf(sig, siglen, "error:%s", rep.sig[0] ? rep.sig : "harness");
+		else
+			snprintf(sig, siglen, "%s", rep.sig);
+		if (report)
+			mmf_diff_report_print(report, &rep, named);
+	} else {
+		failed = false;
+		if (report)
+			mmf_diff_report_print(report, &rep, named);
+	}
+	mmf_diff_report_free(&rep);
+	return failed;
+}
+
+/* ---- mmfuzz repro ---------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: mmfuzz repro [OPTIONS] FILE\n"
+		"\n"
+		"Replay a crash file (the raw input a fuzzer saved) or a text program on the\n"
+		"implementations it involves - reference vs core by default - and print the\n"
+		"program, the trace (each op with each implementation's result) and the first\n"
+		"divergence with its signature ('diff:<op>:<what>', or 'invariant:<name>' when\n"
+		"an implementation's own checker fails).  Snapshots are compared after every\n"
+		"op, so the divergence is the first op whose state differs.\n"
+		"\n"
+		"options:\n"
+		MMF_REPRO_OPTIONS_HELP
+		"  --quiet            no program and no trace: the divergence only\n"
+		"\n"
+		"A crash that only the fuzz target's clone lanes see (signature\n"
+		"'diff:<op>:clone:<what>') needs `diff_replay FILE`.  To shrink it:\n"
+		"`mmfuzz minimize FILE`.\n"
+		"\n"
+		"Exit status: 0 no divergence, 1 a divergence (or an implementation failed),\n"
+		"2 usage error or malformed program.\n");
+}
+
+static int repro_main(int argc, char **argv)
+{
+	struct mmf_repro r = { 0 };
+	const char *path = NULL;
+	bool quiet = false;
+	char sig[160], names[256];
+	struct mmf_prog p;
+	int k, ret;
+	bool failed;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (mmf_cli_is_help(a)) {
+			usage(stdout);
+			return MMF_EXIT_OK;
+		}
+		if ((k = mmf_repro_opt(&r, "repro", argc, argv, &i))) {
+			if (k < 0)
+				return MMF_EXIT_USAGE;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			quiet = true;
+		} else if (a[0] == '-' && a[1] != '\0') {
+			return mmf_cli_usage_error("repro", "unknown option '%s'", a);
+		} else if (path) {
+			return mmf_cli_usage_error("repro", "more than one file ('%s')", a);
+		} else {
+			path = a;
+		}
+	}
+	if (!path)
+		return mmf_cli_usage_error("repro", "no file given");
+	if ((ret = mmf_repro_setup(&r, "repro")))
+		return ret;
+	mmf_prog_init(&p);
+	if ((ret = mmf_cli_load("repro", &p, path, r.fmt, r.mode))) {
+		mmf_prog_free(&p);
+		return ret;
+	}
+	mmf_repro_names(&r, names, sizeof(names));
+	if (!quiet) {
+		printf("# %s (%u ops)\n", path, p.nr_ops);
+		mmf_prog_print(stdout, &p);
+		printf("\n---- trace: %s ----\n", names);
+		fflush(stdout);
+	}
+	failed = mmf_repro_run(&r, &p, quiet ? NULL : stdout, stdout, sig, sizeof(sig));
+	if (failed)
+		printf("---- diverges (%s): signature %s\nmmfuzz: %s\n", names, sig, sig);
+	else
+		printf("---- no divergence (%s)\n", names);
+	mmf_prog_free(&p);
+	if (fflush(stdout)) {
+		perror("mmfuzz repro: stdout");
+		return MMF_EXIT_FAIL;
+	}
+	return failed ? MMF_EXIT_FAIL : MMF_EXIT_OK;
+}
+
+const struct mmf_cmd mmf_cmd_repro = {
+	"repro", "replay a crash file or program: trace and first divergence", repro_main,
+};
