@@ -20,7 +20,11 @@
  * snapshot must be taken cleanly; the world is freed (RCU callbacks run).
  * Under the tsan preset the test must be TSan-clean.
  *
- * usage: core_test_stress [ROUNDS [OPS]]   (defaults: 6 rounds, 300 ops)
+ * A stream is SEGMENTS generated programs (MMF_PROG_MAX_OPS ops each, a
+ * fresh seed each) run back to back; the threads start together from a
+ * barrier.
+ *
+ * usage: core_test_stress [ROUNDS [SEGMENTS]]   (defaults: 8 rounds, 8 segments)
  */
 #include <pthread.h>
 #include <string.h>
@@ -41,10 +45,12 @@ struct worker {
 	int proc;		/* the process this thread runs on */
 	bool anon_only;		/* checked against the reference */
 	uint64_t seed;
-	uint32_t nops;
-	struct mmf_prog prog;	/* the stream actually run */
+	uint32_t segments;
+	struct mmf_op *ops;	/* the stream actually run */
+	uint32_t nr_ops;
+	pthread_barrier_t *start;
 	struct mmf_res *res;	/* its results (anon_only) */
-	unsigned long forks, ops;
+	unsigned long forks, nexec;
 };
 
 static bool uses_file(const struct mmf_op *op)
@@ -67,20 +73,23 @@ static void make_stream(struct worker *wk)
 {
 	struct mmf_prog gen;
 
+	wk->ops = calloc((size_t)wk->segments * MMF_PROG_MAX_OPS, sizeof(*wk->ops));
+	wk->nr_ops = 0;
 	mmf_prog_init(&gen);
-	mmf_prog_generate(&gen, wk->seed, wk->nops, MMF_DECODE_ANY);
-	mmf_prog_init(&wk->prog);
-	for (uint32_t i = 0; i < gen.nr_ops; i++) {
-		struct mmf_op op = gen.ops[i];
+	for (uint32_t s = 0; s < wk->segments; s++) {
+		mmf_prog_generate(&gen, wk->seed * 131 + s, MMF_PROG_MAX_OPS, MMF_DECODE_ANY);
+		for (uint32_t i = 0; i < gen.nr_ops; i++) {
+			struct mmf_op op = gen.ops[i];
 
-		if (op.kind == MMF_OP_EXIT || op.kind == MMF_OP_FILE_CREATE)
-			continue;
-		if (wk->anon_only && (op.kind == MMF_OP_FORK || uses_file(&op)))
-			continue;
-		op.proc = wk->proc;
-		if (op.file >= 0)
-			op.file %= NFILES;	/* the shared files f0, f1 */
-		mmf_prog_append(&wk->prog, &op);
+			if (op.kind == MMF_OP_EXIT || op.kind == MMF_OP_FILE_CREATE)
+				continue;
+			if (wk->anon_only && (op.kind == MMF_OP_FORK || uses_file(&op)))
+				continue;
+			op.proc = wk->proc;
+			if (op.file >= 0)
+				op.file %= NFILES;	/* the shared files f0, f1 */
+			wk->ops[wk->nr_ops++] = op;
+		}
 	}
 	mmf_prog_free(&gen);
 }
@@ -90,13 +99,15 @@ static void *worker_main(void *arg)
 	struct worker *wk = arg;
 	unsigned long long rnd = wk->seed * 0x9e3779b97f4a7c15ULL + 1;
 
-	for (uint32_t i = 0; i < wk->prog.nr_ops; i++) {
-		struct mmf_op op = wk->prog.ops[i];
+	pthread_barrier_wait(wk->start);
+
+	for (uint32_t i = 0; i < wk->nr_ops; i++) {
+		struct mmf_op op = wk->ops[i];
 		struct mmf_res r;
 
 		memset(&r, 0, sizeof(r));
 		mmf_core.exec(wk->w, &op, &r);
-		wk->ops++;
+		wk->nexec++;
 		if (wk->anon_only) {
 			wk->res[i] = r;
 			continue;
@@ -107,14 +118,14 @@ static void *worker_main(void *arg)
 			uint32_t k, n = 1 + (uint32_t)(t_rand(&rnd) % 4);
 
 			wk->forks++;
-			for (k = 0; k < n && i + 1 + k < wk->prog.nr_ops; k++) {
-				struct mmf_op cop = wk->prog.ops[i + 1 + k];
+			for (k = 0; k < n && i + 1 + k < wk->nr_ops; k++) {
+				struct mmf_op cop = wk->ops[i + 1 + k];
 
 				if (cop.kind == MMF_OP_FORK)
 					continue;
 				cop.proc = child;
 				mmf_core.exec(wk->w, &cop, &r);
-				wk->ops++;
+				wk->nexec++;
 			}
 			op = (struct mmf_op){ .kind = MMF_OP_EXIT, .proc = child };
 			mmf_core.exec(wk->w, &op, &r);
@@ -131,8 +142,8 @@ static void check_against_reference(struct worker *wk)
 	struct mmf_world *rw = mmf_reference.world_new(NULL);
 	char text[512], a[64], b[64];
 
-	for (uint32_t i = 0; i < wk->prog.nr_ops; i++) {
-		struct mmf_op op = wk->prog.ops[i];
+	for (uint32_t i = 0; i < wk->nr_ops; i++) {
+		struct mmf_op op = wk->ops[i];
 		struct mmf_res r;
 
 		memset(&r, 0, sizeof(r));
@@ -150,7 +161,7 @@ static void check_against_reference(struct worker *wk)
 	mmf_reference.world_free(rw);
 }
 
-static void round_run(int round, uint32_t nops, unsigned long *total_ops,
+static void round_run(int round, uint32_t segments, unsigned long *total_ops,
 		      unsigned long *total_forks)
 {
 	struct mmf_world *w = mmf_core.world_new(NULL);
@@ -159,6 +170,7 @@ static void round_run(int round, uint32_t nops, unsigned long *total_ops,
 	struct mmf_op op;
 	struct mmf_res r;
 	struct mmf_snap snap;
+	pthread_barrier_t start;
 	char msg[512];
 	int i;
 
@@ -186,14 +198,17 @@ static void round_run(int round, uint32_t nops, unsigned long *total_ops,
 		wk[i].proc = i < 4 ? i : 4;		/* t4 and t5 share p4 */
 		wk[i].anon_only = i < 2;
 		wk[i].seed = 1000003ULL * (uint64_t)round + 7919ULL * (uint64_t)i + 1;
-		wk[i].nops = nops;
+		wk[i].segments = segments;
+		wk[i].start = &start;
 		make_stream(&wk[i]);
-		wk[i].res = calloc(wk[i].prog.nr_ops + 1, sizeof(*wk[i].res));
+		wk[i].res = calloc(wk[i].nr_ops + 1, sizeof(*wk[i].res));
 	}
+	pthread_barrier_init(&start, NULL, NTHREADS);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_create(&th[i], NULL, worker_main, &wk[i]);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
 
 	msg[0] = '\0';
 	CHECK(mmf_core.check(w, msg, sizeof(msg)) == 0, "round %d: invariant: %s", round, msg);
@@ -205,10 +220,10 @@ static void round_run(int round, uint32_t nops, unsigned long *total_ops,
 	for (i = 0; i < NTHREADS; i++) {
 		if (wk[i].anon_only)
 			check_against_reference(&wk[i]);
-		*total_ops += wk[i].ops;
+		*total_ops += wk[i].nexec;
 		*total_forks += wk[i].forks;
 		free(wk[i].res);
-		mmf_prog_free(&wk[i].prog);
+		free(wk[i].ops);
 	}
 
 	/* exit everything: no VMA may stay allocated or queued */
@@ -232,12 +247,12 @@ static void round_run(int round, uint32_t nops, unsigned long *total_ops,
 
 int main(int argc, char **argv)
 {
-	int rounds = argc > 1 ? atoi(argv[1]) : 6;
-	uint32_t nops = argc > 2 ? (uint32_t)atoi(argv[2]) : 300;
+	int rounds = argc > 1 ? atoi(argv[1]) : 8;
+	uint32_t segments = argc > 2 ? (uint32_t)atoi(argv[2]) : 8;
 	unsigned long ops = 0, forks = 0;
 
 	for (int round = 0; round < rounds; round++)
-		round_run(round, nops, &ops, &forks);
+		round_run(round, segments, &ops, &forks);
 	fprintf(stderr, "stress: %d rounds, %d threads, %lu ops, %lu forks\n", rounds, NTHREADS,
 		ops, forks);
 	return t_done();
