@@ -103,20 +103,52 @@ static bool simplify_len(struct min_ctx *m, struct mmf_prog *p, uint32_t i, size
 	}
 }
 
-/* Rounder addresses: 0, then the address with its low bits cleared (coarsest
- * first), so 0x12345000 tries 0x10000000, 0x12000000, 0x12300000 ... */
+/* Replace address v by nv in every addr and new_addr field (an address used
+ * by several ops - an mmap and the faults into it - moves as one). */
+static bool try_addr_all(struct min_ctx *m, struct mmf_prog *p, uint64_t v, uint64_t nv)
+{
+	struct mmf_prog q;
+	bool ok;
+
+	if (v == nv)
+		return false;
+	mmf_prog_init(&q);
+	copy_ops(&q, p);
+	for (uint32_t k = 0; k < q.nr_ops; k++) {
+		if (q.ops[k].addr == v)
+			q.ops[k].addr = nv;
+		if (q.ops[k].new_addr == v)
+			q.ops[k].new_addr = nv;
+	}
+	ok = fails(m, &q);
+	if (ok) {
+		copy_ops(p, &q);
+		m->st->args_simplified++;
+	}
+	mmf_prog_free(&q);
+	return ok;
+}
+
+/* Rounder addresses: 0, the base of an earlier op's range holding it, then
+ * the address with its low bits cleared (coarsest first), so 0x12345000
+ * tries 0x10000000, 0x12000000, 0x12300000 ... */
 static bool simplify_addr(struct min_ctx *m, struct mmf_prog *p, uint32_t i, size_t off)
 {
 	uint64_t v, prev = 0;
-	struct mmf_op c;
 
 	memcpy(&v, (char *)&p->ops[i] + off, sizeof(v));
 	if (!v)
 		return false;
-	c = p->ops[i];
-	memset((char *)&c + off, 0, sizeof(v));
-	if (try_op(m, p, i, &c))
+	if (try_addr_all(m, p, v, 0))
 		return true;
+	for (uint32_t k = 0; k < i; k++) {
+		uint64_t a = p->ops[k].addr;
+
+		if (!a || a >= v || v - a >= p->ops[k].len)
+			continue;
+		if (try_addr_all(m, p, v, a))
+			return true;
+	}
 	for (int bit = 63, last = 0; bit >= 12; bit--) {
 		uint64_t r = v & ~((1ULL << bit) - 1);
 
@@ -124,9 +156,7 @@ static bool simplify_addr(struct min_ctx *m, struct mmf_prog *p, uint32_t i, siz
 			continue;
 		prev = r;
 		last = 1;
-		c = p->ops[i];
-		memcpy((char *)&c + off, &r, sizeof(r));
-		if (try_op(m, p, i, &c))
+		if (try_addr_all(m, p, v, r))
 			return true;
 	}
 	return false;
@@ -192,12 +222,60 @@ static bool simplify_name(struct min_ctx *m, struct mmf_prog *p, uint32_t i)
 	return try_op(m, p, i, &c);
 }
 
+/*
+ * Move a whole region at once: for op i's range [addr, addr + len), try a
+ * rounder base R (0x0 excluded, coarsest first) with every address of the
+ * program inside the range (addr, new_addr of any op) moved along, so that
+ * an mmap and the faults and munmaps into it stay together.
+ */
+static bool rebase_region(struct min_ctx *m, struct mmf_prog *p, uint32_t i)
+{
+	uint64_t x = p->ops[i].addr, span = p->ops[i].len, prev = 0;
+	struct mmf_prog q;
+	bool done = false;
+
+	if (!x || !span || x + span < x)
+		return false;
+	mmf_prog_init(&q);
+	for (int bit = 63; bit >= 12 && !done; bit--) {
+		uint64_t r = x & ~((1ULL << bit) - 1);
+		bool moved = false;
+
+		if (r == x || r == 0 || r == prev)
+			continue;
+		prev = r;
+		copy_ops(&q, p);
+		for (uint32_t k = 0; k < q.nr_ops; k++) {
+			uint64_t *f[2] = { &q.ops[k].addr, &q.ops[k].new_addr };
+
+			for (int j = 0; j < 2; j++)
+				if (*f[j] >= x && *f[j] - x < span) {
+					*f[j] = *f[j] - x + r;
+					moved |= k != i;
+				}
+		}
+		/* nothing else used the region: simplify_addr covers it */
+		if (!moved)
+			break;
+		if (fails(m, &q)) {
+			copy_ops(p, &q);
+			m->st->args_simplified++;
+			done = true;
+		}
+	}
+	mmf_prog_free(&q);
+	return done;
+}
+
 #define OFF(field) offsetof(struct mmf_op, field)
 
 static bool simplify_args(struct min_ctx *m, struct mmf_prog *p)
 {
 	bool changed = false;
 
+	for (uint32_t i = 0; i < p->nr_ops; i++)
+		if (p->ops[i].kind == MMF_OP_MMAP)
+			changed |= rebase_region(m, p, i);
 	for (uint32_t i = 0; i < p->nr_ops; i++) {
 		changed |= simplify_u64_to(m, p, i, OFF(value), 1);
 		changed |= simplify_u64_to(m, p, i, OFF(pgoff), 0);
