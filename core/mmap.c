@@ -261,7 +261,7 @@ void exit_mmap(struct core_mm *mm)
 
 /* ---- mmap ----------------------------------------------------------------------- */
 
-static int check_map_type(bool anon, uint32_t flags)
+static int check_map_type(bool anon, uint32_t flags, uint64_t pgoff, uint64_t len)
 {
 	uint32_t type = flags & MAP_TYPE_MASK;
 
@@ -275,6 +275,9 @@ static int check_map_type(bool anon, uint32_t flags)
 			return -EINVAL;
 		return 0;
 	}
+	/* file_mmap_ok: the mapping must end below MAX_LFS_FILESIZE */
+	if (pgoff > (((uint64_t)INT64_MAX - len) >> MMF_PAGE_SHIFT))
+		return -EOVERFLOW;
 	if (type == MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK))
 		return -EOPNOTSUPP;
 	if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE && type != MAP_PRIVATE)
@@ -430,7 +433,7 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 			goto out;
 		}
 	}
-	err = check_map_type(anon, flags);
+	err = check_map_type(anon, flags, pgoff, len);
 	if (err) {
 		ret = err;
 		goto out;

@@ -238,7 +238,7 @@ static uint32_t account_flags(uint32_t prot, bool shared, uint32_t map_flags)
 }
 
 /* The checks of do_mmap on the mapping type, after placement; 0 or -errno. */
-static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags)
+static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags, uint64_t len)
 {
 	uint32_t type = flags & MAP_TYPE_MASK;
 
@@ -254,6 +254,9 @@ static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags)
 			return -EINVAL;
 		return 0;
 	}
+	/* file_mmap_ok: the mapping must end below MAX_LFS_FILESIZE */
+	if (op->pgoff > (((uint64_t)INT64_MAX - len) >> PAGE_SHIFT))
+		return -EOVERFLOW;
 	/* files: MAP_SHARED_VALIDATE refuses flags it does not know */
 	if (type == MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK))
 		return -EOPNOTSUPP;
@@ -365,7 +368,7 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	/* MAP_FIXED_NOREPLACE: -EEXIST on any overlap */
 	if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(p, addr, addr + len))
 		return -EEXIST;
-	err = check_map_type(op, anon, flags);
+	err = check_map_type(op, anon, flags, len);
 	if (err)
 		return err;
 	shared = (flags & MAP_TYPE_MASK) != MAP_PRIVATE && (flags & MAP_TYPE_MASK) != MAP_DROPPABLE;

@@ -574,6 +574,17 @@ CASE(mmap_anon_ignores_offset_and_file)
 	FILE_IS(0, 4 * P, "");
 }
 
+/* file_mmap_ok: a file mapping must end below MAX_LFS_FILESIZE (LLONG_MAX),
+ * so the largest page offset for one page is (LLONG_MAX - 4096) >> 12. */
+/* host-verified */
+CASE(mmap_file_pgoff_overflow)
+{
+	EQ(sem_file_create(4 * P), 0);
+	EQ(sem_mmap(0, A, P, PROT_READ, MAP_SHARED | FIXED, 0, 0x7ffffffffffffULL), -EOVERFLOW);
+	EQ(sem_mmap(0, B, P, PROT_READ, MAP_SHARED | FIXED, 0, 0x7fffffffffffeULL), B);
+	MAPS(0, "20000000-20001000 r--s f0@7fffffffffffe");
+}
+
 /* arch_get_unmapped_area_topdown: with no hint the first mapping ends at
  * mmap_base, the next one goes right below it (and merges when compatible). */
 CASE(mmap_topdown_first_at_base)
