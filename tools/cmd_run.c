@@ -60,6 +60,36 @@ static void print_counters(const struct mmf_impl *impl, struct mmf_world *w, con
 
 #ifdef MMF_HAVE_DIFF
 /*
+ * The results of op #idx differed (the engine keeps snapshots only for
+ * snapshot differences): show both states right after that op.  w is the
+ * core's replay world, which has run the ops before idx.
+ */
+static void print_both_snaps(const struct mmf_prog *p, const struct mmf_impl *const impls[2],
+			     const struct mmf_config *cfg, struct mmf_world *w, uint32_t idx)
+{
+	struct mmf_world *rw = impls[0]->world_new(cfg);
+	struct mmf_snap snap;
+	struct mmf_res res;
+
+	if (!rw)
+		return;
+	for (uint32_t i = 0; i <= idx; i++)
+		impls[0]->exec(rw, &p->ops[i], &res);
+	impls[1]->exec(w, &p->ops[idx], &res);
+	printf("mmfuzz: ---- snapshot after op #%u: %s ----\n", idx, impls[0]->name);
+	mmf_snap_init(&snap);
+	impls[0]->snapshot(rw, &snap);
+	mmf_snap_print(stdout, &snap);
+	mmf_snap_free(&snap);
+	printf("mmfuzz: ---- snapshot after op #%u: %s ----\n", idx, impls[1]->name);
+	mmf_snap_init(&snap);
+	impls[1]->snapshot(w, &snap);
+	mmf_snap_print(stdout, &snap);
+	mmf_snap_free(&snap);
+	impls[0]->world_free(rw);
+}
+
+/*
  * --impl both: the differential engine runs the program on the reference
  * (baseline) and the core, comparing every op's result and the snapshots
  * after every op.  The ops they agreed on are then printed once, with their
@@ -119,6 +149,8 @@ static int run_both(const struct mmf_prog *p, const struct mmf_config *cfg, bool
 		if (!quiet)
 			printf("\n");
 		mmf_diff_report_print(stdout, &rep, impls);
+		if (!rep.have_snaps && rep.op_index >= 0 && ret == MMF_EXIT_OK)
+			print_both_snaps(p, impls, cfg, w, (uint32_t)rep.op_index);
 		ret = MMF_EXIT_FAIL;
 	} else if (ret == MMF_EXIT_OK) {
 		if (!quiet)
