@@ -261,6 +261,9 @@ void exit_mmap(struct core_mm *mm)
 
 /* ---- mmap ----------------------------------------------------------------------- */
 
+/* The one huge page size of the machine modelled; none are reserved. */
+#define CORE_HUGE_PAGE_SIZE (2ULL << 20)
+
 static int check_map_type(bool anon, uint32_t flags, uint64_t pgoff, uint64_t len)
 {
 	uint32_t type = flags & MAP_TYPE_MASK;
@@ -371,6 +374,7 @@ void populate_range(struct core_mm *mm, uint64_t start, uint64_t end)
 int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 {
 	bool anon = op->flags & MAP_ANONYMOUS, shared;
+	bool huge = anon && (op->flags & MAP_HUGETLB);
 	uint32_t flags = op->flags, vm_flags;
 	uint32_t prot = op->prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
 	struct core_file *file = NULL;
@@ -392,8 +396,12 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 		if (flags & MAP_HUGETLB)
 			return -EINVAL;
 	} else if (flags & MAP_HUGETLB) {
-		/* the model reserves no huge pages: hugetlb_file_setup fails */
-		return -ENOMEM;
+		/* one huge page size (2 MiB), the default; lengths round up to it */
+		uint32_t log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+
+		if (log != 0 && log != 21)
+			return -EINVAL;
+		len = (len + CORE_HUGE_PAGE_SIZE - 1) & ~(CORE_HUGE_PAGE_SIZE - 1);
 	}
 	if (!len)
 		return -EINVAL;
@@ -419,6 +427,11 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 		ret = -ENOMEM;
 		goto out;
 	}
+	/* a fixed hugetlb mapping must be huge-page aligned */
+	if (huge && (flags & MAP_FIXED) && (addr & (CORE_HUGE_PAGE_SIZE - 1))) {
+		ret = -EINVAL;
+		goto out;
+	}
 	found = get_unmapped_area(mm, addr, len, flags);
 	if ((int64_t)found < 0) {
 		ret = (int64_t)found;
@@ -433,9 +446,18 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 			goto out;
 		}
 	}
-	err = check_map_type(anon, flags, pgoff, len);
+	/* hugetlb memory is a hugetlbfs file: the file rules apply */
+	err = check_map_type(anon && !huge, flags, pgoff, len);
 	if (err) {
 		ret = err;
+		goto out;
+	}
+	/* no huge pages are reserved: the reservation fails, after a
+	 * MAP_FIXED mapping has unmapped what it replaces */
+	if (huge) {
+		if (flags & MAP_FIXED)
+			do_munmap(mm, addr, len);
+		ret = -ENOMEM;
 		goto out;
 	}
 	shared = (flags & MAP_TYPE_MASK) != MAP_PRIVATE &&

@@ -237,6 +237,21 @@ static uint32_t account_flags(uint32_t prot, bool shared, uint32_t map_flags)
 	return !shared && (prot & PROT_WRITE) ? REF_VM_ACCOUNT : 0;
 }
 
+/*
+ * Huge pages: the machine modelled has one huge page size, 2 MiB (x86-64
+ * without gigantic pages configured), and reserves none of them, so every
+ * MAP_HUGETLB mapping that passes the argument checks fails with -ENOMEM.
+ */
+#define HUGE_PAGE_SIZE (2ULL << 20)
+
+/* MAP_HUGE_<log>: 0 is the default size; otherwise log2 of a size the machine has */
+static bool huge_size_known(uint32_t flags)
+{
+	uint32_t log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+
+	return log == 0 || log == 21;
+}
+
 /* The checks of do_mmap on the mapping type, after placement; 0 or -errno. */
 static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags, uint64_t len)
 {
@@ -327,6 +342,7 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	uint64_t addr = op->addr, len = op->len, pgoff = op->pgoff;
 	struct ref_merge m = { 0 };
 	int64_t found;
+	bool huge = anon && (flags & MAP_HUGETLB);
 	bool shared;
 	int err;
 
@@ -339,8 +355,11 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 		if (flags & MAP_HUGETLB)
 			return -EINVAL;
 	} else if (flags & MAP_HUGETLB) {
-		/* the model reserves no huge pages: hugetlb_file_setup fails */
-		return -ENOMEM;
+		/* ksys_mmap_pgoff: the huge page size must be one the machine has */
+		if (!huge_size_known(flags))
+			return -EINVAL;
+		/* the length rounds up to whole huge pages */
+		len = (len + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
 	}
 	/* an empty mapping is invalid */
 	if (!len)
@@ -361,6 +380,9 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	if (p->nr_vmas > w->max_map_count)
 		return -ENOMEM;
 
+	/* hugetlb_get_unmapped_area: a fixed address must be huge-page aligned */
+	if (huge && (flags & MAP_FIXED) && (addr & (HUGE_PAGE_SIZE - 1)))
+		return -EINVAL;
 	found = get_unmapped_area_flags(p, addr, len, flags);
 	if (found < 0)
 		return found;
@@ -368,9 +390,19 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	/* MAP_FIXED_NOREPLACE: -EEXIST on any overlap */
 	if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(p, addr, addr + len))
 		return -EEXIST;
-	err = check_map_type(op, anon, flags, len);
+	/* MAP_HUGETLB memory is a hugetlbfs file: the file rules apply */
+	err = check_map_type(op, anon && !huge, flags, len);
 	if (err)
 		return err;
+	/*
+	 * The model reserves no huge pages: the reservation fails, after
+	 * mmap_region has already unmapped what a MAP_FIXED mapping replaces.
+	 */
+	if (huge) {
+		if (flags & MAP_FIXED)
+			do_munmap(w, p, addr, len);
+		return -ENOMEM;
+	}
 	shared = (flags & MAP_TYPE_MASK) != MAP_PRIVATE && (flags & MAP_TYPE_MASK) != MAP_DROPPABLE;
 
 	/* MAP_FIXED: whatever is mapped there goes first */

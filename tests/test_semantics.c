@@ -585,6 +585,31 @@ CASE(mmap_file_pgoff_overflow)
 	MAPS(0, "20000000-20001000 r--s f0@7fffffffffffe");
 }
 
+/* MAP_HUGETLB on a machine with one huge page size (2 MiB) and none
+ * reserved: unknown sizes and unaligned fixed addresses are -EINVAL, an
+ * overlapping NOREPLACE is -EEXIST, everything else fails the reservation
+ * with -ENOMEM -- after a MAP_FIXED mapping has unmapped what it replaces
+ * (the whole 2 MiB-rounded range). */
+/* host-verified */
+CASE(mmap_hugetlb_rules)
+{
+	const uint32_t huge = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB;
+
+	EQ(sem_mmap(0, A, 4 * P, RW, huge | FIXED, -1, 0), -ENOMEM);
+	EQ(sem_mmap(0, A + 5 * P, 4 * P, RW, huge | FIXED, -1, 0), -EINVAL);
+	EQ(sem_mmap(0, A, 0, RW, huge | FIXED, -1, 0), -EINVAL);
+	EQ(sem_mmap(0, A, 4 * P, RW, huge | FIXED | (12u << 26), -1, 0), -EINVAL);
+	EQ(sem_mmap(0, A, 4 * P, RW, huge | FIXED | (21u << 26), -1, 0), -ENOMEM);
+	EQ(sem_mmap(0, A, 4 * P, RW, huge | FIXED | MAP_GROWSDOWN, -1, 0), -EINVAL);
+	EQ(MAP_ANON_P(0, B, P, RW, FIXED), B);
+	EQ(MAP_ANON_P(0, B + 0x100000, P, RW, FIXED), B + 0x100000);
+	EQ(MAP_ANON_P(0, B + 0x200000, P, RW, FIXED), B + 0x200000);
+	EQ(sem_mmap(0, B, 4 * P, RW, huge | MAP_FIXED_NOREPLACE, -1, 0), -EEXIST);
+	MAPS(0, "20000000-20001000 rw-p anon; 20100000-20101000 rw-p anon; 20200000-20201000 rw-p anon");
+	EQ(sem_mmap(0, B, 4 * P, RW, huge | FIXED, -1, 0), -ENOMEM);
+	MAPS(0, "20200000-20201000 rw-p anon");
+}
+
 /* arch_get_unmapped_area_topdown: with no hint the first mapping ends at
  * mmap_base, the next one goes right below it (and merges when compatible). */
 CASE(mmap_topdown_first_at_base)
