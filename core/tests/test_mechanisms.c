@@ -18,6 +18,11 @@
  *            VMA); it falls back (and waits) while the VMA is write-locked;
  *            an anonymous VMA without anon_vma always falls back
  *
+ * Built a second time against a core whose name refcount saturates at
+ * CORE_NAME_REF_MAX = 4 (ctest core.name_saturation), the program runs only
+ * test_name_saturation: past the limit a VMA gets a private copy (counted
+ * as name_copy), so the "0 copies" above is a real measurement.
+ *
  * The per-VMA lock tests use the core's internal API (core/mm.h) to hold
  * mmap_lock / write-lock a VMA in a second thread; they synchronise with
  * barriers and with the counters themselves, never with sleeps.
@@ -36,6 +41,11 @@ extern const struct mmf_impl mmf_core;
 
 #define PAGE	MMF_PAGE_SIZE
 #define BASE	0x10000000ULL
+
+/* the name refcount limit the core under test was built with (0: default) */
+#ifndef CORE_NAME_REF_MAX
+#define CORE_NAME_REF_MAX 0
+#endif
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -351,6 +361,47 @@ static void test_fork_names(void)
 	mmf_core.world_free(w);
 }
 
+/*
+ * Saturation (core built with CORE_NAME_REF_MAX = 4): set_name holds one
+ * reference while it walks, so the first 3 VMAs share the name (4 refs)
+ * and each of the other 7 gets a private copy (refcount 1).  Fork: the 3
+ * sharing VMAs are back at 3 refs once set_name dropped its own, so one
+ * child VMA takes the 4th and the other two copy; each of the 7 copies
+ * goes from 1 to 2 references.
+ */
+static void test_name_saturation(void)
+{
+	const int n = 10;
+	struct mmf_world *w = new_world(0);
+	struct mmf_counters c0, c1;
+	struct core_vma *v0, *v3;
+	int i;
+
+	for (i = 0; i < n; i++)
+		x_mmap(w, 0, BASE + i * PAGE, PAGE, i % 2 ? PROT_READ : PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED, -1, 0);
+	c0 = cnt(w);
+	CHECK(x_set_name(w, 0, BASE, n * PAGE, "sat") == 0, "set_name");
+	c1 = cnt(w);
+	CHECK(D(name_alloc) == 1 && D(name_copy) == 7,
+	      "saturating at 4: 1 alloc, 7 copies (got %lld, %lld)", D(name_alloc), D(name_copy));
+	CHECK(w->procs[0]->map_count == n, "copies with equal names did not merge alternating VMAs");
+	v0 = vma_lookup(w->procs[0], BASE);
+	v3 = vma_lookup(w->procs[0], BASE + 3 * PAGE);
+	CHECK(v0 && v3 && v0->anon_name != v3->anon_name && anon_name_eq(v0->anon_name, v3->anon_name),
+	      "the 4th VMA holds an equal copy");
+	CHECK(v0 && anon_name_refs(v0->anon_name) == 3, "shared name: 3 refs (got %lu)",
+	      v0 ? anon_name_refs(v0->anon_name) : 0);
+	c0 = cnt(w);
+	CHECK(x_simple(w, MMF_OP_FORK, 0, 0, 0) == 1, "fork");
+	c1 = cnt(w);
+	CHECK(D(name_copy) == 2 && D(name_alloc) == 0, "fork: 2 copies, 0 allocs (got %lld, %lld)",
+	      D(name_copy), D(name_alloc));
+	CHECK(v3 && anon_name_refs(v3->anon_name) == 2, "a copy shared with the child: 2 refs");
+	check_world(w, "name saturation");
+	mmf_core.world_free(w);
+}
+
 /* ---- 1d-f. per-VMA locks ------------------------------------------------------------------- */
 
 enum holder_mode {
@@ -600,6 +651,10 @@ static void test_fault_no_anon_vma(void)
 
 int main(void)
 {
+	if (CORE_NAME_REF_MAX == 4) {	/* the saturating build */
+		test_name_saturation();
+		return t_done();
+	}
 	test_unlink_batch();
 	test_exit_call_rcu();
 	test_fork_names();
