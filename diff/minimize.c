@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "minimize.h"
+#include "prog_ext.h"
 
 #define PAGE 0x1000ULL
 
@@ -54,12 +55,28 @@ static bool shrink_ops(struct min_ctx *m, struct mmf_prog *p)
 	return changed;
 }
 
+/* The op reads back the same from its text form (the minimizer's output):
+ * e.g. clearing the anon flag of an anonymous mmap makes an op with no text. */
+static bool text_ok(const struct mmf_op *op)
+{
+	char buf[MMF_OP_TEXT_MAX], err[256];
+	struct mmf_prog t;
+	bool ok;
+
+	mmf_op_format(op, buf, sizeof(buf));
+	mmf_prog_init(&t);
+	ok = mmf_prog_parse(&t, buf, strlen(buf), "minimize", err, sizeof(err)) == 0 &&
+	     t.nr_ops == 1 && mmf_op_equal(&t.ops[0], op);
+	mmf_prog_free(&t);
+	return ok;
+}
+
 /* Try op i with one field replaced; keep it if the signature holds. */
 static bool try_op(struct min_ctx *m, struct mmf_prog *p, uint32_t i, const struct mmf_op *cand)
 {
 	struct mmf_op old = p->ops[i];
 
-	if (!memcmp(&old, cand, sizeof(old)))
+	if (!memcmp(&old, cand, sizeof(old)) || !text_ok(cand))
 		return false;
 	p->ops[i] = *cand;
 	if (fails(m, p)) {
