@@ -52,6 +52,9 @@ static struct mmf_world *world_new(const struct mmf_config *cfg)
 	if (cfg)
 		w->cfg = *cfg;
 	w->max_map_count = w->cfg.max_map_count ? w->cfg.max_map_count : MMF_MAX_MAP_COUNT;
+	/* one driving thread: RCU callbacks run at our barriers, not asynchronously */
+	if (w->cfg.single_threaded)
+		mmf_rcu_defer_callbacks(true);
 	mmf_mutex_init(&w->lock);
 	w->zero_page.zero = true;
 	mmf_atomic_set(&w->zero_page.ref, 1);

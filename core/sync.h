@@ -389,6 +389,15 @@ static inline bool mmf_refcount_dec_and_test(struct mmf_refcount *r)
  * Callbacks run in mmf_call_rcu() order on one callback thread (native),
  * after a grace period that began after their mmf_call_rcu().
  *
+ * Deferred mode (mmf_rcu_defer_callbacks(true)): for programs that drive the
+ * core from one thread only (the single-threaded fuzz targets), callbacks
+ * are queued and run by the caller of mmf_rcu_barrier(), after a grace
+ * period, instead of on the callback thread.  Nothing then runs
+ * asynchronously, so coverage is the same on every run of an input (AFL++
+ * stability).  Valid only while no other thread can be inside a read-side
+ * section holding the memory the callbacks free; set it before the first
+ * mmf_call_rcu().
+ *
  * TSan (native backend): liburcu is not instrumented, so the backend adds
  * happens-before edges that express the grace-period guarantee:
  *   - every outermost mmf_rcu_read_unlock() releases one global RCU clock
@@ -407,6 +416,7 @@ struct mmf_rcu_head {
 	void (*func)(struct mmf_rcu_head *head);
 };
 
+void mmf_rcu_defer_callbacks(bool on);
 void mmf_rcu_register_thread(void);
 void mmf_rcu_unregister_thread(void);
 void mmf_rcu_read_lock(void);

@@ -467,6 +467,7 @@ static pthread_cond_t cb_progress = PTHREAD_COND_INITIALIZER;	/* cb_completed gr
 static struct mmf_rcu_head *cb_first, **cb_last = &cb_first;	/* under cb_lock */
 static unsigned long cb_queued, cb_completed;			/* under cb_lock */
 static bool cb_worker_running;					/* under cb_lock */
+static bool cb_deferred;	/* deferred mode: run callbacks in mmf_rcu_barrier() */
 
 #define CB_NEXT(h) (*(struct mmf_rcu_head **)&(h)->impl_[0])
 
@@ -529,7 +530,7 @@ void mmf_call_rcu(struct mmf_rcu_head *head, void (*fn)(struct mmf_rcu_head *hea
 	*cb_last = head;
 	cb_last = &CB_NEXT(head);
 	cb_queued++;
-	if (!cb_worker_running) {
+	if (!cb_worker_running && !cb_deferred) {
 		pthread_t th;
 		pthread_attr_t attr;
 
@@ -555,12 +556,47 @@ void mmf_synchronize_rcu(void)
 	tsan_acquire(&rcu_clock);
 }
 
+void mmf_rcu_defer_callbacks(bool on)
+{
+	cb_deferred = on;
+}
+
+/* Deferred mode: the caller runs the queue (and what its callbacks queue). */
+static void cb_run_deferred(void)
+{
+	for (;;) {
+		struct mmf_rcu_head *batch, *h, *next;
+		unsigned long n = 0;
+
+		pthread_mutex_lock(&cb_lock);
+		batch = cb_first;
+		cb_first = NULL;
+		cb_last = &cb_first;
+		pthread_mutex_unlock(&cb_lock);
+		if (!batch)
+			return;
+		mmf_synchronize_rcu();
+		for (h = batch; h; h = next) {
+			next = CB_NEXT(h);
+			h->func(h);
+			n++;
+		}
+		pthread_mutex_lock(&cb_lock);
+		cb_completed += n;
+		pthread_mutex_unlock(&cb_lock);
+	}
+}
+
 void mmf_rcu_barrier(void)
 {
 	unsigned long target;
 
 	if (rcu_depth)
 		mmf_sync_bug("mmf_rcu_barrier inside a read-side section");
+	if (cb_deferred && !cb_worker_running) {
+		cb_run_deferred();
+		return;
+	}
 	pthread_mutex_lock(&cb_lock);
 	target = cb_queued;
 	while (cb_completed < target)

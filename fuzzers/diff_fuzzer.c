@@ -275,8 +275,11 @@ static void invariant_sig(char *sig, size_t len, const char *msg)
 static int run_once(const struct mmf_prog *p, unsigned flags, struct mmf_fuzz_fail *fail,
 		    FILE *report)
 {
+	/* one thread drives every world: deferred work runs synchronously */
+	static const struct mmf_config cfg = { .single_threaded = true };
 	const struct mmf_impl *impls[NR_LANES];
-	struct mmf_diff_opts opts = { .snap_every_op = (flags & MMF_FUZZ_EVERY_OP) != 0 };
+	struct mmf_diff_opts opts = { .snap_every_op = (flags & MMF_FUZZ_EVERY_OP) != 0,
+				      .cfg = &cfg };
 	struct mmf_diff_report rep;
 	enum mmf_diff_status st;
 	int n = setup_lanes(), ret = 0;
@@ -380,17 +383,14 @@ unsigned mmf_fuzz_default_flags(void)
  * Live statistics for scripts/campaign.sh: when MMF_FUZZ_STATS names a file,
  * "execs N ops N" is written to it about once a second (write + rename).
  */
+static const char *stats_path;	/* MMF_FUZZ_STATS, read by LLVMFuzzerInitialize */
+
 static void stats_tick(uint32_t nr_ops)
 {
-	static const char *path;
-	static int init;
+	const char *path = stats_path;
 	static uint64_t execs, ops, last;
 	struct timespec ts;
 
-	if (!init) {
-		init = 1;
-		path = getenv("MMF_FUZZ_STATS");
-	}
 	if (!path)
 		return;
 	execs++;
@@ -461,10 +461,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	/* a program through most ops, run once so that first-use paths (thread
+	 * registration, lazy set-up in the implementations) run here, not in
+	 * the first input */
+	static const char warm_up[] =
+		"file_create 0x4000\n"
+		"mmap p0 0x100000 0x4000 rw- shared f0 fixed\n"
+		"mmap p0 0x200000 0x4000 rw- private anon fixed\n"
+		"write p0 0x200000 0x1\n"
+		"read p0 0x100000\n"
+		"set_name p0 0x200000 0x1000 \"w\"\n"
+		"mprotect p0 0x201000 0x1000 r--\n"
+		"mremap p0 0x200000 0x1000 0x2000 maymove\n"
+		"madvise p0 0x100000 0x1000 dontneed\n"
+		"fork p0\n"
+		"truncate f0 0x1000\n"
+		"file_write f0 0 0x2\n"
+		"file_read f0 0\n"
+		"munmap p1 0x100000 0x4000\n"
+		"exit p1\n";
+	struct mmf_fuzz_fail fail;
+	struct mmf_prog p;
+	char err[256];
+
+	(void)argc;
+	(void)argv;
+	stats_path = getenv("MMF_FUZZ_STATS");
 	mmf_fuzz_default_flags();
 	is_ignored("");
 	watchdog(true);
 	watchdog(false);
+	mmf_prog_init(&p);
+	if (mmf_prog_parse(&p, warm_up, sizeof(warm_up) - 1, "warm-up", err, sizeof(err)) == 0)
+		mmf_fuzz_check(&p, mmf_fuzz_default_flags(), &fail, NULL);
+	mmf_prog_free(&p);
 	return 0;
 }
 

@@ -230,6 +230,13 @@ struct mmf_config {
 	 * Honoured by the reference, for comparing it with such a host kernel.
 	 */
 	bool no_zero_page;
+	/*
+	 * The world is driven from one thread only (the single-threaded fuzz
+	 * targets): an implementation may then do deferred work, such as RCU
+	 * callbacks, synchronously, so that every run of an input takes the
+	 * same path (AFL++ stability).  Honoured by the core.
+	 */
+	bool single_threaded;
 };
 
 struct mmf_world;
