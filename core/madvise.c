@@ -79,40 +79,6 @@ static bool advice_reads_only(uint32_t advice)
 	return false;
 }
 
-/*
- * madvise_behavior_valid, for a kernel without CONFIG_MEMORY_FAILURE and
- * without guard regions or collapse (the host the model is checked on).
- */
-static bool advice_valid(uint32_t advice)
-{
-	switch (advice) {
-	case MADV_NORMAL:
-	case MADV_RANDOM:
-	case MADV_SEQUENTIAL:
-	case MADV_WILLNEED:
-	case MADV_DONTNEED:
-	case MADV_FREE:
-	case MADV_REMOVE:
-	case MADV_DONTFORK:
-	case MADV_DOFORK:
-	case MADV_MERGEABLE:
-	case MADV_UNMERGEABLE:
-	case MADV_HUGEPAGE:
-	case MADV_NOHUGEPAGE:
-	case MADV_DONTDUMP:
-	case MADV_DODUMP:
-	case MADV_WIPEONFORK:
-	case MADV_KEEPONFORK:
-	case MADV_COLD:
-	case MADV_PAGEOUT:
-	case MADV_POPULATE_READ:
-	case MADV_POPULATE_WRITE:
-	case MADV_DONTNEED_LOCKED:
-		return true;
-	}
-	return false;
-}
-
 /* The advice that touches pages only (mmap_lock read). */
 static int pages_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma **prev,
 		       uint64_t start, uint64_t end, void *arg)
@@ -259,7 +225,7 @@ int64_t core_madvise(struct core_mm *mm, uint64_t start, uint64_t len_in, uint32
 	uint64_t len, end;
 	int ret;
 
-	if (!advice_valid(advice))
+	if (!mmf_advice_known(advice))
 		return -EINVAL;
 	if (start & (MMF_PAGE_SIZE - 1))
 		return -EINVAL;

@@ -261,9 +261,6 @@ void exit_mmap(struct core_mm *mm)
 
 /* ---- mmap ----------------------------------------------------------------------- */
 
-/* The one huge page size of the machine modelled; none are reserved. */
-#define CORE_HUGE_PAGE_SIZE (2ULL << 20)
-
 static int check_map_type(bool anon, uint32_t flags, uint64_t pgoff, uint64_t len)
 {
 	uint32_t type = flags & MAP_TYPE_MASK;
@@ -396,12 +393,10 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 		if (flags & MAP_HUGETLB)
 			return -EINVAL;
 	} else if (flags & MAP_HUGETLB) {
-		/* one huge page size (2 MiB), the default; lengths round up to it */
-		uint32_t log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
-
-		if (log != 0 && log != 21)
+		/* a huge page size the machine has; lengths round up to it */
+		if (!mmf_huge_page_size(flags))
 			return -EINVAL;
-		len = (len + CORE_HUGE_PAGE_SIZE - 1) & ~(CORE_HUGE_PAGE_SIZE - 1);
+		len = (len + MMF_HUGE_PAGE_SIZE - 1) & ~(MMF_HUGE_PAGE_SIZE - 1);
 	}
 	if (!len)
 		return -EINVAL;
@@ -428,7 +423,7 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 		goto out;
 	}
 	/* a fixed hugetlb mapping must be huge-page aligned */
-	if (huge && (flags & MAP_FIXED) && (addr & (CORE_HUGE_PAGE_SIZE - 1))) {
+	if (huge && (flags & MAP_FIXED) && (addr & (MMF_HUGE_PAGE_SIZE - 1))) {
 		ret = -EINVAL;
 		goto out;
 	}

@@ -471,32 +471,47 @@ static bool cb_deferred;	/* deferred mode: run callbacks in mmf_rcu_barrier() */
 
 #define CB_NEXT(h) (*(struct mmf_rcu_head **)&(h)->impl_[0])
 
+/* Take the whole queue; cb_lock held. */
+static struct mmf_rcu_head *cb_take_queue(void)
+{
+	struct mmf_rcu_head *batch = cb_first;
+
+	cb_first = NULL;
+	cb_last = &cb_first;
+	return batch;
+}
+
+/* Wait a grace period, then run a batch in call order and account for it. */
+static void cb_run_batch(struct mmf_rcu_head *batch)
+{
+	struct mmf_rcu_head *h, *next;
+	unsigned long n = 0;
+
+	urcu_memb_synchronize_rcu();
+	tsan_acquire(&rcu_clock);	/* every reader that could see the batch */
+	for (h = batch; h; h = next) {
+		next = CB_NEXT(h);
+		h->func(h);
+		n++;
+	}
+	pthread_mutex_lock(&cb_lock);
+	cb_completed += n;
+	pthread_cond_broadcast(&cb_progress);
+	pthread_mutex_unlock(&cb_lock);
+}
+
 static void *cb_worker(void *arg)
 {
+	struct mmf_rcu_head *batch;
+
 	(void)arg;
 	for (;;) {
-		struct mmf_rcu_head *batch, *h, *next;
-		unsigned long n = 0;
-
 		pthread_mutex_lock(&cb_lock);
 		while (!cb_first)
 			pthread_cond_wait(&cb_more, &cb_lock);
-		batch = cb_first;
-		cb_first = NULL;
-		cb_last = &cb_first;
+		batch = cb_take_queue();
 		pthread_mutex_unlock(&cb_lock);
-
-		urcu_memb_synchronize_rcu();
-		tsan_acquire(&rcu_clock);	/* every reader that could see the batch */
-		for (h = batch; h; h = next) {
-			next = CB_NEXT(h);
-			h->func(h);
-			n++;
-		}
-		pthread_mutex_lock(&cb_lock);
-		cb_completed += n;
-		pthread_cond_broadcast(&cb_progress);
-		pthread_mutex_unlock(&cb_lock);
+		cb_run_batch(batch);
 	}
 	return NULL;
 }
@@ -564,26 +579,15 @@ void mmf_rcu_defer_callbacks(bool on)
 /* Deferred mode: the caller runs the queue (and what its callbacks queue). */
 static void cb_run_deferred(void)
 {
-	for (;;) {
-		struct mmf_rcu_head *batch, *h, *next;
-		unsigned long n = 0;
+	struct mmf_rcu_head *batch;
 
+	for (;;) {
 		pthread_mutex_lock(&cb_lock);
-		batch = cb_first;
-		cb_first = NULL;
-		cb_last = &cb_first;
+		batch = cb_take_queue();
 		pthread_mutex_unlock(&cb_lock);
 		if (!batch)
 			return;
-		mmf_synchronize_rcu();
-		for (h = batch; h; h = next) {
-			next = CB_NEXT(h);
-			h->func(h);
-			n++;
-		}
-		pthread_mutex_lock(&cb_lock);
-		cb_completed += n;
-		pthread_mutex_unlock(&cb_lock);
+		cb_run_batch(batch);
 	}
 }
 

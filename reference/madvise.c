@@ -251,41 +251,6 @@ static int walk_vmas(struct ref_world *w, struct ref_proc *p, uint64_t start, ui
 }
 
 /*
- * madvise_behavior_valid(), for a kernel without CONFIG_MEMORY_FAILURE
- * (MADV_HWPOISON and MADV_SOFT_OFFLINE are then unknown, as on the host
- * the model was checked against) and without guard regions or collapse.
- */
-static bool advice_valid(uint32_t advice)
-{
-	switch (advice) {
-	case MADV_NORMAL:
-	case MADV_RANDOM:
-	case MADV_SEQUENTIAL:
-	case MADV_WILLNEED:
-	case MADV_DONTNEED:
-	case MADV_FREE:
-	case MADV_REMOVE:
-	case MADV_DONTFORK:
-	case MADV_DOFORK:
-	case MADV_MERGEABLE:
-	case MADV_UNMERGEABLE:
-	case MADV_HUGEPAGE:
-	case MADV_NOHUGEPAGE:
-	case MADV_DONTDUMP:
-	case MADV_DODUMP:
-	case MADV_WIPEONFORK:
-	case MADV_KEEPONFORK:
-	case MADV_COLD:
-	case MADV_PAGEOUT:
-	case MADV_POPULATE_READ:
-	case MADV_POPULATE_WRITE:
-	case MADV_DONTNEED_LOCKED:
-		return true;
-	}
-	return false;
-}
-
-/*
  * madvise_populate(): fault in every page of [start, end) as a read or a
  * write would, without changing any value.  Unlike the walk, a hole stops
  * it (-ENOMEM); a VMA whose prot forbids the access is -EINVAL; a page
@@ -340,7 +305,7 @@ int64_t ref_madvise(struct ref_world *w, struct ref_proc *p, uint64_t start, uin
 	int ret;
 
 	/* unknown advice */
-	if (!advice_valid(advice))
+	if (!mmf_advice_known(advice))
 		return -EINVAL;
 	ret = madvise_range(start, len, &end);
 	if (ret <= 0)

@@ -237,21 +237,6 @@ static uint32_t account_flags(uint32_t prot, bool shared, uint32_t map_flags)
 	return !shared && (prot & PROT_WRITE) ? REF_VM_ACCOUNT : 0;
 }
 
-/*
- * Huge pages: the machine modelled has one huge page size, 2 MiB (x86-64
- * without gigantic pages configured), and reserves none of them, so every
- * MAP_HUGETLB mapping that passes the argument checks fails with -ENOMEM.
- */
-#define HUGE_PAGE_SIZE (2ULL << 20)
-
-/* MAP_HUGE_<log>: 0 is the default size; otherwise log2 of a size the machine has */
-static bool huge_size_known(uint32_t flags)
-{
-	uint32_t log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
-
-	return log == 0 || log == 21;
-}
-
 /* The checks of do_mmap on the mapping type, after placement; 0 or -errno. */
 static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags, uint64_t len)
 {
@@ -356,10 +341,10 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 			return -EINVAL;
 	} else if (flags & MAP_HUGETLB) {
 		/* ksys_mmap_pgoff: the huge page size must be one the machine has */
-		if (!huge_size_known(flags))
+		if (!mmf_huge_page_size(flags))
 			return -EINVAL;
 		/* the length rounds up to whole huge pages */
-		len = (len + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
+		len = (len + MMF_HUGE_PAGE_SIZE - 1) & ~(MMF_HUGE_PAGE_SIZE - 1);
 	}
 	/* an empty mapping is invalid */
 	if (!len)
@@ -381,7 +366,7 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 		return -ENOMEM;
 
 	/* hugetlb_get_unmapped_area: a fixed address must be huge-page aligned */
-	if (huge && (flags & MAP_FIXED) && (addr & (HUGE_PAGE_SIZE - 1)))
+	if (huge && (flags & MAP_FIXED) && (addr & (MMF_HUGE_PAGE_SIZE - 1)))
 		return -EINVAL;
 	found = get_unmapped_area_flags(p, addr, len, flags);
 	if (found < 0)

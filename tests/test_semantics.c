@@ -837,6 +837,8 @@ CASE(mmap_huge_len)
 	EQ(MAP_ANON_P(0, 0, UINT64_MAX, RW, 0), -ENOMEM);
 	EQ(MAP_ANON_P(0, A, MMF_TASK_SIZE, RW, FIXED), -ENOMEM);
 	EQ(MAP_ANON_P(0, MMF_TASK_SIZE - P, 2 * P, RW, FIXED), -ENOMEM);
+	/* an address with the top bit set is not a (negative) result */
+	EQ(MAP_ANON_P(0, 0x8000000000000000ULL, 11 * P, RW, FIXED), -ENOMEM);
 	MAPS(0, "");
 }
 

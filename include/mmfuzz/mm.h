@@ -57,6 +57,8 @@ extern "C" {
 #define MMF_STACK_LIMIT		(8ULL << 20)
 /* vm.max_map_count default; struct mmf_config can change it. */
 #define MMF_MAX_MAP_COUNT	65530
+/* The one huge page size of the machine; no huge pages are reserved. */
+#define MMF_HUGE_PAGE_SIZE	(2ULL << 20)
 /* Largest file the model allows (bytes); bigger sizes are -EFBIG. */
 #define MMF_MAX_FILE_SIZE	(1ULL << 32)
 
@@ -257,6 +259,12 @@ struct mmf_impl {
 };
 
 extern const struct mmf_impl mmf_reference;
+
+/* The ABI facts both implementations share (lib/abi.c): */
+/* the madvise advice values the machine knows */
+bool mmf_advice_known(uint32_t advice);
+/* the huge page size MAP_HUGETLB flags ask for, or 0 if the machine has none such */
+uint64_t mmf_huge_page_size(uint32_t map_flags);
 
 /* Name of an op kind as the text form spells it ("mmap", "fork", ...). */
 const char *mmf_op_name(enum mmf_op_kind kind);
