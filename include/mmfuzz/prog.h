@@ -83,6 +83,61 @@ void mmf_prog_generate(struct mmf_prog *p, uint64_t seed, uint32_t nr_ops,
  */
 int mmf_prog_load(struct mmf_prog *p, const char *path, char *err, size_t errlen);
 
+/* ---- concurrent programs (prog/cprog.c) ---- */
+
+/*
+ * A concurrent program: setup ops run first by one thread, then up to
+ * MMF_CPROG_MAX_THREADS threads run their op lists at the same time; for
+ * the deterministic scheduler, `sched` holds the schedule bytes that decide
+ * the interleaving.  Text form:
+ *
+ *     # two threads: a fault racing an munmap
+ *     mmap p0 0x100000 0x4000 rw- private anon fixed    # setup
+ *     thread 0
+ *         write p0 0x100000 0x1
+ *     thread 1
+ *         munmap p0 0x100000 0x1000
+ *     schedule 01 00 03 ff
+ *
+ * Directives: `thread N` (0..3) starts thread N's list (ops before the
+ * first one are setup); `schedule HEX...` appends bytes (two hex digits
+ * each, spaces optional; may repeat); `disjoint` sets MMF_CPROG_DISJOINT.
+ * A sequential program is a concurrent program with no thread.
+ *
+ * Binary form (total, like the sequential one):
+ *     FLAGS  SCHED_LEN(2 bytes LE, mod MMF_CPROG_SCHED_MAX+1)  SCHED...  OPS
+ * where OPS is the sequential binary form whose opcode bits 5-7 (ignored by
+ * mmf_prog_decode) are a tag: 0 = the same list as the previous op (setup
+ * at the start), t = 1..7 = thread (t-1) % 4.  Every list shares one decoder
+ * shadow, so threads' addresses collide with each other and with setup.
+ */
+#define MMF_CPROG_MAX_THREADS	4
+#define MMF_CPROG_SCHED_MAX	4096
+#define MMF_CPROG_DISJOINT	0x1u	/* race_fuzzer: threads own disjoint ranges */
+
+struct mmf_cprog {
+	struct mmf_prog setup;
+	uint32_t nr_threads;		/* highest thread with a list + 1 */
+	struct mmf_prog thread[MMF_CPROG_MAX_THREADS];
+	uint32_t flags;			/* MMF_CPROG_* */
+	uint32_t sched_len;
+	uint8_t sched[MMF_CPROG_SCHED_MAX];
+};
+
+void mmf_cprog_init(struct mmf_cprog *c);
+void mmf_cprog_free(struct mmf_cprog *c);
+/* Parse text (directives above); -1 with "FILE:LINE: ..." in err. */
+int mmf_cprog_parse(struct mmf_cprog *c, const char *text, size_t len,
+		    const char *filename, char *err, size_t errlen);
+void mmf_cprog_print(FILE *out, const struct mmf_cprog *c);
+/* Total decoder; replaces *c's contents. */
+void mmf_cprog_decode(struct mmf_cprog *c, const uint8_t *data, size_t size,
+		      enum mmf_decode_mode mode);
+/* Bytes written (or needed, if more than cap); decodes back to *c. */
+size_t mmf_cprog_encode(const struct mmf_cprog *c, uint8_t *out, size_t cap);
+/* Text or binary file (as mmf_prog_load decides); 0, or -1 with err. */
+int mmf_cprog_load(struct mmf_cprog *c, const char *path, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

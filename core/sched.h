@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/sched.h - the control side of the deterministic backend of
+ * core/sync.h (core/sync_sched.c, built with MMF_SYNC_SCHED).
+ *
+ * The core itself never includes this file: it only sees sync.h, whose
+ * primitives are scheduling points in this backend.  A driver (the
+ * sched_fuzzer, its replay, the tests) includes it to:
+ *
+ *   1. mmf_sched_begin(opts)    reset the scheduler for one run; the
+ *                               schedule bytes decide every choice below;
+ *   2. mmf_sched_spawn(fn, arg) create fibers (cooperative, on the calling
+ *                               OS thread; fiber ids 0, 1, 2 ... in order);
+ *   3. mmf_sched_run()          run them to completion: at every scheduling
+ *                               point the scheduler picks the next runnable
+ *                               fiber (or the simulated RCU callback runner)
+ *                               from the schedule; returns when every fiber
+ *                               has returned and no RCU callback is pending;
+ *   4. mmf_sched_end()          free the fibers (the trace stays readable
+ *                               until the next begin).
+ *
+ * The same opts give the same interleaving, step for step: nothing here
+ * depends on time, addresses or the OS scheduler.  mmf_sched_trace_hash()
+ * summarises a run so that a driver can check that (run twice, compare).
+ *
+ * Outside mmf_sched_run() (the "main context": setup before the fibers
+ * start, snapshot and checks after), the sync.h primitives work without
+ * yielding; a primitive that would block there is a bug (mmf_sync_bug).
+ * mmf_call_rcu() from the main context queues the callback; a grace period
+ * there is immediate (no fiber exists), and mmf_rcu_barrier() /
+ * mmf_synchronize_rcu() run what is due at once.
+ *
+ * Failures end in mmf_sync_bug() (abort) with a stable first word:
+ *   "deadlock: ..."   no fiber can run: each fiber's state, what it waits
+ *                     on, and its stack of held locks (with the sites that
+ *                     took them) are printed first;
+ *   "livelock: ..."   more than opts.max_steps scheduling steps;
+ * plus the misuse reports sync.h already lists.
+ *
+ * RCU is simulated: a grace period that starts at step s ends only once
+ * every fiber that was inside a read-side section at s has left it, and
+ * when it ends is itself a scheduling decision; callbacks run (in
+ * mmf_call_rcu order) on a pseudo-fiber the schedule picks like any other.
+ * So memory freed without a grace period while a reader still holds it is
+ * a use-after-free that ASan reports when the reader resumes.
+ */
+#ifndef MMF_CORE_SCHED_H
+#define MMF_CORE_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MMF_SCHED_MAX_FIBERS	8
+
+struct mmf_sched_opts {
+	/*
+	 * The schedule: bytes that decide, at each scheduling point, whether
+	 * to switch and to which runnable fiber (the encoding is the backend's
+	 * and documented in sync_sched.c).  When they run out the scheduler
+	 * continues deterministically (e.g. round-robin), so every schedule,
+	 * even the empty one, runs to completion.
+	 */
+	const uint8_t *schedule;
+	size_t schedule_len;
+	/* Scheduling steps before "livelock"; 0: a default (10^6). */
+	uint64_t max_steps;
+	/*
+	 * Called at every switch from one fiber to another (after the choice,
+	 * before the switch) with the site of the scheduling point the old
+	 * fiber stopped at: a driver feeds (site, from, to) to the fuzzer as
+	 * interleaving coverage.  `site` is stable within one binary (an
+	 * offset, not an ASLR-dependent address).  May be NULL.
+	 */
+	void (*on_switch)(void *ctx, uint32_t site, int from, int to);
+	void *ctx;
+	/* Keep a step-by-step trace (mmf_sched_trace); off: only the hash. */
+	int record_trace;
+};
+
+typedef void (*mmf_fiber_fn)(void *arg);
+
+void mmf_sched_begin(const struct mmf_sched_opts *opts);
+/* Create a fiber that will run fn(arg); returns its id. */
+int mmf_sched_spawn(mmf_fiber_fn fn, void *arg);
+/* Run every fiber to completion (see above). */
+void mmf_sched_run(void);
+void mmf_sched_end(void);
+
+/* The running fiber's id; -1 in the main context. */
+int mmf_sched_current(void);
+/*
+ * Logical time: the number of scheduling steps taken so far in this run.
+ * Strictly increases across every scheduling point, so call/return
+ * timestamps taken by a driver around an op order the ops in real time.
+ */
+uint64_t mmf_sched_clock(void);
+/* A hash of every decision and site of this run (same opts -> same hash). */
+uint64_t mmf_sched_trace_hash(void);
+
+/* One step of the trace: at `clock`, fiber `fiber` (-2: the RCU callback
+ * runner) ran from a scheduling point at `site`. */
+struct mmf_sched_step {
+	uint64_t clock;
+	int fiber;
+	uint32_t site;
+};
+/* The recorded trace (opts.record_trace), valid until the next begin. */
+const struct mmf_sched_step *mmf_sched_trace(size_t *nr_steps);
+/* "function file:line" of a site when symbols are known, else "+0x1234". */
+const char *mmf_sched_site_str(uint32_t site, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMF_CORE_SCHED_H */

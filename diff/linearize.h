@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * diff/linearize.h - the linearizability checker (Wing & Gong search).
+ *
+ * A concurrent history of the core (ops of several threads, each with the
+ * logical time of its call and of its return, and the result the core gave)
+ * is linearizable when some sequential order of all its ops
+ *   - respects real time: if a returned before b was called, a comes first;
+ *   - respects each thread's program order (implied by the above);
+ *   - gives, run on the reference from the state before the threads started,
+ *     every op the result the core gave it;
+ *   - and ends in a reference state whose snapshot equals the core's final
+ *     snapshot.
+ *
+ * The search is depth-first over "which thread's next op goes next", on
+ * clones of the reference world, with memoization of failed
+ * (progress per thread, reference state hash) pairs, so that two prefixes
+ * reaching the same state with the same ops placed are explored once.
+ */
+#ifndef MMFUZZ_DIFF_LINEARIZE_H
+#define MMFUZZ_DIFF_LINEARIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mmfuzz/mm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MMF_LIN_MAX_THREADS	8
+
+struct mmf_lin_op {
+	int thread;		/* 0 .. nr_threads-1 */
+	struct mmf_op op;
+	struct mmf_res res;	/* what the implementation under test returned */
+	uint64_t call, ret;	/* logical times, call < ret; all distinct */
+};
+
+struct mmf_lin_history {
+	uint32_t nr_threads;
+	uint32_t nr_ops;
+	/* Any order; each thread's ops have increasing call times. */
+	const struct mmf_lin_op *ops;
+};
+
+struct mmf_lin_limits {
+	uint64_t max_states;	/* reference ops executed before giving up; 0: 10^6 */
+};
+
+enum mmf_lin_verdict {
+	MMF_LIN_OK = 0,		/* linearizable; out->order is a witness */
+	MMF_LIN_FAIL,		/* not linearizable */
+	MMF_LIN_UNKNOWN,	/* the search hit max_states */
+};
+
+struct mmf_lin_result {
+	enum mmf_lin_verdict verdict;
+	/* MMF_LIN_OK: indices into h->ops in a valid sequential order. */
+	uint32_t order[MMF_LIN_MAX_THREADS * 256];
+	/*
+	 * MMF_LIN_FAIL: the op the deepest prefix could not be extended by
+	 * (the earliest-called candidate), or -1 when every op was placed but
+	 * no complete order ends in the core's final snapshot.
+	 */
+	int first_unplaced;
+	/* "linearizability:<op name>" or "linearizability:snapshot" */
+	char sig[64];
+	/* One paragraph: the deepest prefix, and why each candidate failed. */
+	char why[2048];
+	uint64_t states;	/* reference ops executed */
+	uint64_t memo_hits;
+};
+
+/*
+ * Decide whether h is linearizable.  `ref` must have ->clone; `initial` is
+ * the reference world after the setup ops (not modified); `final` the
+ * implementation's snapshot after every thread finished.
+ */
+enum mmf_lin_verdict mmf_linearize(const struct mmf_impl *ref, struct mmf_world *initial,
+				   const struct mmf_lin_history *h,
+				   const struct mmf_snap *final,
+				   const struct mmf_lin_limits *lim,
+				   struct mmf_lin_result *out);
+
+/* Print the history, one op a line, in call order with thread, times and result. */
+void mmf_lin_print_history(FILE *out, const struct mmf_lin_history *h);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMFUZZ_DIFF_LINEARIZE_H */
