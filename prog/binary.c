@@ -9,7 +9,8 @@
  * little-endian.
  *
  * Op := OPCODE ARG...        kind = table[OPCODE % 32]; the encoder writes
- *                            the first byte of each kind:
+ *                            the first byte of each kind (bits 5-7 are a
+ *                            tag only concurrent programs read, cprog.c):
  *
  *     0x00 mmap     0x01 munmap    0x02 mprotect  0x03 mremap
  *     0x04 madvise  0x05 set_name  0x06 read      0x07 write
@@ -555,10 +556,13 @@ static void dec_mremap(struct rd *r, const struct shadow *s, struct mmf_op *op)
 	}
 }
 
-static void dec_op(struct rd *r, const struct shadow *s, struct mmf_op *op)
+/* *tag: bits 5-7 of the opcode byte (concurrent programs, prog/cprog.c). */
+static void dec_op(struct rd *r, const struct shadow *s, struct mmf_op *op, uint8_t *tag)
 {
-	uint8_t opc = u8(r) % NR_OPCODES;
+	uint8_t byte = u8(r);
+	uint8_t opc = byte % NR_OPCODES;
 
+	*tag = byte >> 5;
 	memset(op, 0, sizeof(*op));
 	op->kind = (enum mmf_op_kind)any_table[opc];
 	if (s->kernel && op->kind == MMF_OP_SET_NAME)
@@ -618,8 +622,8 @@ static void dec_op(struct rd *r, const struct shadow *s, struct mmf_op *op)
 	}
 }
 
-void mmf_prog_decode(struct mmf_prog *p, const uint8_t *data, size_t size,
-		     enum mmf_decode_mode mode)
+void mmf_prog_decode_tagged(struct mmf_prog *p, const uint8_t *data, size_t size,
+			    enum mmf_decode_mode mode, uint8_t *tags)
 {
 	struct rd r = { data, data ? size : 0, 0 };
 	struct shadow s;
@@ -628,11 +632,20 @@ void mmf_prog_decode(struct mmf_prog *p, const uint8_t *data, size_t size,
 	p->nr_ops = 0;
 	while (r.pos < r.n && p->nr_ops < MMF_PROG_MAX_OPS) {
 		struct mmf_op op;
+		uint8_t tag;
 
-		dec_op(&r, &s, &op);
+		dec_op(&r, &s, &op, &tag);
+		if (tags)
+			tags[p->nr_ops] = tag;
 		mmf_prog_append(p, &op);
 		shadow_apply(&s, &op);
 	}
+}
+
+void mmf_prog_decode(struct mmf_prog *p, const uint8_t *data, size_t size,
+		     enum mmf_decode_mode mode)
+{
+	mmf_prog_decode_tagged(p, data, size, mode, NULL);
 }
 
 /* ---- encoding ---------------------------------------------------------- */
@@ -899,11 +912,11 @@ static void enc_mmap(struct wr *w, const struct shadow *s, const struct mmf_op *
 	}
 }
 
-static void enc_op(struct wr *w, const struct shadow *s, const struct mmf_op *op)
+static void enc_op(struct wr *w, const struct shadow *s, const struct mmf_op *op, uint8_t tag)
 {
 	if ((unsigned)op->kind >= MMF_OP__COUNT)
 		return;
-	w8(w, mmf_prog_opcode(op->kind));
+	w8(w, mmf_prog_opcode(op->kind) | (uint8_t)(tag << 5));
 	switch (op->kind) {
 	case MMF_OP_MMAP:
 		enc_mmap(w, s, op);
@@ -966,15 +979,21 @@ static void enc_op(struct wr *w, const struct shadow *s, const struct mmf_op *op
 	}
 }
 
-size_t mmf_prog_encode(const struct mmf_prog *p, uint8_t *out, size_t cap)
+size_t mmf_prog_encode_tagged(const struct mmf_prog *p, const uint8_t *tags,
+			      uint8_t *out, size_t cap)
 {
 	struct wr w = { out, out ? cap : 0, 0 };
 	struct shadow s;
 
 	shadow_init(&s, MMF_DECODE_ANY);
 	for (uint32_t i = 0; i < p->nr_ops && i < MMF_PROG_MAX_OPS; i++) {
-		enc_op(&w, &s, &p->ops[i]);
+		enc_op(&w, &s, &p->ops[i], tags ? tags[i] & 7 : 0);
 		shadow_apply(&s, &p->ops[i]);
 	}
 	return w.len;
+}
+
+size_t mmf_prog_encode(const struct mmf_prog *p, uint8_t *out, size_t cap)
+{
+	return mmf_prog_encode_tagged(p, NULL, out, cap);
 }

@@ -47,13 +47,12 @@ static bool looks_like_text(const uint8_t *b, size_t n)
 	return true;
 }
 
-int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format fmt,
-		     enum mmf_decode_mode mode, char *err, size_t errlen)
+int mmf_file_read(const char *path, uint8_t **bufp, size_t *lenp, bool *text,
+		  char *err, size_t errlen)
 {
 	size_t len = 0, cap = 0;
 	uint8_t *buf = NULL;
 	FILE *f;
-	int ret = 0;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -68,18 +67,13 @@ int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format 
 		if (len == cap) {
 			uint8_t *nb;
 
-			if (cap > MMF_PROG_FILE_MAX) {
-				snprintf(err, errlen, "%s: too large (more than %u bytes)", path,
-					 MMF_PROG_FILE_MAX);
-				ret = -1;
-				goto out;
-			}
+			if (cap > MMF_PROG_FILE_MAX)
+				goto too_large;
 			cap = cap ? cap * 2 : 4096;
 			nb = realloc(buf, cap);
 			if (!nb) {
 				snprintf(err, errlen, "%s: out of memory", path);
-				ret = -1;
-				goto out;
+				goto fail;
 			}
 			buf = nb;
 		}
@@ -90,25 +84,42 @@ int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format 
 	}
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
-		ret = -1;
-		goto out;
+		goto fail;
 	}
-	if (len > MMF_PROG_FILE_MAX) {
-		snprintf(err, errlen, "%s: too large (more than %u bytes)", path,
-			 MMF_PROG_FILE_MAX);
-		ret = -1;
-		goto out;
-	}
+	if (len > MMF_PROG_FILE_MAX)
+		goto too_large;
+	fclose(f);
+	*bufp = buf;
+	*lenp = len;
+	if (text)
+		*text = looks_like_text(buf, len);
+	return 0;
+too_large:
+	snprintf(err, errlen, "%s: too large (more than %u bytes)", path, MMF_PROG_FILE_MAX);
+fail:
+	free(buf);
+	fclose(f);
+	return -1;
+}
+
+int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format fmt,
+		     enum mmf_decode_mode mode, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	bool text;
+	int ret = 0;
+
+	if (mmf_file_read(path, &buf, &len, &text, err, errlen))
+		return -1;
 	p->nr_ops = 0;
 	if (fmt == MMF_LOAD_AUTO)
-		fmt = looks_like_text(buf, len) ? MMF_LOAD_TEXT : MMF_LOAD_BINARY;
+		fmt = text ? MMF_LOAD_TEXT : MMF_LOAD_BINARY;
 	if (fmt == MMF_LOAD_TEXT)
 		ret = mmf_prog_parse(p, (const char *)buf, len, path, err, errlen) ? -2 : 0;
 	else
 		mmf_prog_decode(p, buf, len, mode);
-out:
 	free(buf);
-	fclose(f);
 	return ret;
 }
 

@@ -42,6 +42,25 @@ int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format 
 /* The opcode byte mmf_prog_encode writes for an op kind (see prog/binary.c). */
 uint8_t mmf_prog_opcode(enum mmf_op_kind kind);
 
+/*
+ * The binary form with a 3-bit tag per op (bits 5-7 of its opcode byte,
+ * which mmf_prog_decode ignores): concurrent programs say with it which
+ * thread an op belongs to (prog/cprog.c).  tags has MMF_PROG_MAX_OPS
+ * entries (decode) or one per op (encode); NULL: all 0.
+ */
+void mmf_prog_decode_tagged(struct mmf_prog *p, const uint8_t *data, size_t size,
+			    enum mmf_decode_mode mode, uint8_t *tags);
+size_t mmf_prog_encode_tagged(const struct mmf_prog *p, const uint8_t *tags,
+			      uint8_t *out, size_t cap);
+
+/*
+ * Read a whole file (at most MMF_PROG_FILE_MAX bytes) into a malloc'd
+ * buffer; 0, or -1 with "PATH: why" in err.  *text: whether it looks like
+ * the text form (see prog/load.c).
+ */
+int mmf_file_read(const char *path, uint8_t **buf, size_t *len, bool *text,
+		  char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

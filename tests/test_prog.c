@@ -810,6 +810,147 @@ static void test_append(void)
 	CHECK(p.nr_ops == 0 && p.ops == NULL, "free resets");
 }
 
+/* ---- concurrent programs (prog/cprog.c) ---- */
+
+static bool cprog_equal(const struct mmf_cprog *a, const struct mmf_cprog *b)
+{
+	if (a->nr_threads != b->nr_threads || a->flags != b->flags ||
+	    a->sched_len != b->sched_len || memcmp(a->sched, b->sched, a->sched_len) ||
+	    !mmf_prog_equal(&a->setup, &b->setup))
+		return false;
+	for (int t = 0; t < MMF_CPROG_MAX_THREADS; t++)
+		if (!mmf_prog_equal(&a->thread[t], &b->thread[t]))
+			return false;
+	return true;
+}
+
+static char *cprint_to_string(const struct mmf_cprog *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	mmf_cprog_print(f, c);
+	fclose(f);
+	return text;
+}
+
+/* binary -> cprog -> binary -> cprog, and cprog -> text -> cprog */
+static bool cprog_round_trips(const struct mmf_cprog *c, char *why, size_t whylen)
+{
+	static uint8_t buf[1 << 17];
+	static struct mmf_cprog d;
+	size_t need = mmf_cprog_encode(c, buf, sizeof(buf));
+	char err[256], *text;
+	bool ok;
+
+	if (need > sizeof(buf) || need != mmf_cprog_encode(c, NULL, 0)) {
+		snprintf(why, whylen, "encode size %zu", need);
+		return false;
+	}
+	mmf_cprog_decode(&d, buf, need, MMF_DECODE_ANY);
+	if (!cprog_equal(c, &d)) {
+		snprintf(why, whylen, "encode -> decode differs");
+		return false;
+	}
+	text = cprint_to_string(c);
+	ok = mmf_cprog_parse(&d, text, strlen(text), "printed", err, sizeof(err)) == 0 &&
+	     cprog_equal(c, &d);
+	if (!ok)
+		snprintf(why, whylen, "print -> parse differs (%s):\n%s", err, text);
+	free(text);
+	return ok;
+}
+
+static void test_cprog(void)
+{
+	static const char text[] =
+		"# a fault racing an munmap\n"
+		"file_create 0x4000\n"
+		"mmap p0 0x100000 0x4000 rw- private anon fixed\n"
+		"thread 1   # thread 0 has no ops\n"
+		"    write p0 0x100000 0x1\n"
+		"    read p0 0x101000\n"
+		"thread 3\n"
+		"    munmap p0 0x100000 0x1000\n"
+		"thread 1\n"
+		"    fork p0\n"
+		"schedule 01 00 03ff\n"
+		"disjoint\n"
+		"schedule 7f\n";
+	static const char canon[] =
+		"file_create 0x4000\n"
+		"mmap p0 0x100000 0x4000 rw- private anon fixed\n"
+		"thread 0\n"
+		"thread 1\n"
+		"    write p0 0x100000 0x1\n"
+		"    read p0 0x101000\n"
+		"    fork p0\n"
+		"thread 2\n"
+		"thread 3\n"
+		"    munmap p0 0x100000 0x1000\n"
+		"disjoint\n"
+		"schedule 01 00 03 ff 7f\n";
+	static struct mmf_cprog c, d;
+	static const struct { const char *in, *err; } e[] = {
+		{ "fork p0\nthread 4\n", "x:2: thread: '4' is not a thread number 0..3" },
+		{ "thread\n", "x:1: thread: expected a thread number 0..3" },
+		{ "thread 0 1\n", "x:1: thread: unexpected '1'" },
+		{ "schedule 012\n", "x:1: schedule: '012' is not whole bytes (two hex digits each)" },
+		{ "schedule zz\n", "x:1: schedule: 'zz' is not hex" },
+		{ "disjoint now\n", "x:1: disjoint: unexpected 'now'" },
+		{ "thread 0\nfork p0\nthread 1\n\nmunmap p0 1\n",
+		  "x:5: munmap: missing LEN (usage: munmap pN ADDR LEN)" },
+		{ "fork p0\nthread 2\nfork\n", "x:3: fork: missing process handle pN (usage: fork pN)" },
+	};
+	char err[256], why[512], *out;
+	uint64_t rng = 7;
+
+	mmf_cprog_init(&c);
+	mmf_cprog_init(&d);
+	CHECK(mmf_cprog_parse(&c, text, sizeof(text) - 1, "x", err, sizeof(err)) == 0, "%s", err);
+	CHECK(c.setup.nr_ops == 2 && c.nr_threads == 4 && c.thread[0].nr_ops == 0 &&
+	      c.thread[1].nr_ops == 3 && c.thread[3].nr_ops == 1 &&
+	      c.thread[1].ops[2].kind == MMF_OP_FORK && c.sched_len == 5 &&
+	      c.sched[3] == 0xff && (c.flags & MMF_CPROG_DISJOINT),
+	      "sections: setup %u, threads %u", c.setup.nr_ops, c.nr_threads);
+	out = cprint_to_string(&c);
+	CHECK(strcmp(out, canon) == 0, "canonical text:\n%s", out);
+	free(out);
+	CHECK(cprog_round_trips(&c, why, sizeof(why)), "%s", why);
+
+	/* a sequential program is a concurrent one without threads */
+	CHECK(mmf_cprog_parse(&c, "fork p0\nexit p1\n", 16, "x", err, sizeof(err)) == 0 &&
+	      c.nr_threads == 0 && c.setup.nr_ops == 2 && c.sched_len == 0, "sequential");
+
+	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++) {
+		int r = mmf_cprog_parse(&c, e[i].in, strlen(e[i].in), "x", err, sizeof(err));
+
+		CHECK(r == -1 && strcmp(err, e[i].err) == 0, "'%s':\n   got  '%s'\n   want '%s'",
+		      e[i].in, err, e[i].err);
+		CHECK(c.setup.nr_ops == 0 && c.nr_threads == 0, "a failed parse leaves it empty");
+	}
+
+	/* any bytes decode; what they decode to survives both round trips */
+	for (int i = 0; i < 20000; i++) {
+		uint8_t bytes[512];
+		size_t n = splitmix(&rng) % sizeof(bytes);
+
+		for (size_t k = 0; k < n; k++)
+			bytes[k] = (uint8_t)splitmix(&rng);
+		if (n >= 3 && i % 2)	/* keep the schedule short half of the time */
+			bytes[1] %= 16, bytes[2] = 0;
+		mmf_cprog_decode(&c, bytes, n, i % 3 ? MMF_DECODE_ANY : MMF_DECODE_KERNEL);
+		if (!cprog_round_trips(&c, why, sizeof(why))) {
+			CHECK(0, "random input %d: %s", i, why);
+			break;
+		}
+	}
+	CHECK(1, "20000 random concurrent programs round-trip");
+	mmf_cprog_free(&c);
+	mmf_cprog_free(&d);
+}
+
 int main(void)
 {
 	/* the encoder's size query agrees with what it writes */
@@ -832,6 +973,7 @@ int main(void)
 	test_totality();
 	test_generator();
 	test_load();
+	test_cprog();
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
