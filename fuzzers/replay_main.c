@@ -25,14 +25,13 @@
  * README*.  Prints one line per failing file, then "N passed, N failed";
  * exits 1 if any failed, 2 on a usage or load error.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "fuzz.h"
 #include "minimize.h"
+#include "prog_ext.h"
+#include "replay_walk.h"
 
 enum { READ_AUTO, READ_TEXT, READ_BINARY };
 
@@ -50,56 +49,15 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static uint8_t *read_all(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			uint8_t *nb = realloc(buf, cap = cap ? 2 * cap : 4096);
-
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-
-		n += got;
-		if (got == 0)
-			break;
-	}
-	fclose(f);
-	*size = n;
-	return buf;
-}
-
 static int load(const char *path, struct mmf_prog *p)
 {
 	int text = read_mode == READ_TEXT || (read_mode == READ_AUTO && ends_with(path, ".mmf"));
 	char err[512];
 
-	if (text) {
-		if (mmf_prog_load(p, path, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s\n", err);
-			return -1;
-		}
-	} else {
-		size_t size = 0;
-		uint8_t *data = read_all(path, &size);
-
-		if (!data) {
-			fprintf(stderr, "%s: %s\n", path, strerror(errno));
-			return -1;
-		}
-		mmf_prog_decode(p, data, size, MMF_DECODE_ANY);
-		free(data);
+	if (mmf_prog_load_as(p, path, text ? MMF_LOAD_TEXT : MMF_LOAD_BINARY, MMF_DECODE_ANY,
+			     err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
 	}
 	return 0;
 }
@@ -237,66 +195,18 @@ static void run_file(const char *path)
 	mmf_prog_free(&p);
 }
 
-static int skip_name(const char *name)
+static void run_one(const char *path, void *ctx)
 {
-	return name[0] == '.' || !strncmp(name, "README", 6);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	(void)ctx;
+	run_file(path);
 }
 
 static void run_path(const char *path)
 {
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-
-	if (stat(path, &st) < 0) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+	if (mmf_replay_walk(path, run_one, NULL)) {
 		errors++;
 		failed++;
-		return;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		run_file(path);
-		return;
-	}
-	d = opendir(path);
-	if (!d) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
-		errors++;
-		failed++;
-		return;
-	}
-	while ((e = readdir(d))) {
-		char full[4096];
-
-		if (skip_name(e->d_name))
-			continue;
-		snprintf(full, sizeof(full), "%s/%s", path, e->d_name);
-		if (stat(full, &st) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		if (n == cap) {
-			char **nn = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*names));
-
-			if (!nn)
-				break;
-			names = nn;
-		}
-		names[n++] = strdup(full);
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		run_file(names[i]);
-		free(names[i]);
-	}
-	free(names);
 }
 
 static void usage(FILE *out)

@@ -1,0 +1,31 @@
+# sched_fuzzer: the core on the deterministic backend (mmf_core_sched), its
+# histories checked for linearizability on the reference (diff/linearize.c).
+#
+#   sched_fuzzer   with the engine (MMF_FUZZ_ENGINE), like diff_fuzzer
+#   sched_replay   no engine: replays files; ctest runs the corpus and the
+#                  regressions with it (each input twice: determinism)
+if(NOT TARGET mmf_core_sched OR NOT EXISTS ${CMAKE_SOURCE_DIR}/diff/linearize.c)
+  message(STATUS "fuzzers: no mmf_core_sched or diff/linearize.c yet; sched_fuzzer skipped")
+  return()
+endif()
+
+add_library(mmf_sched_fuzz_common OBJECT sched_fuzzer.c)
+target_include_directories(mmf_sched_fuzz_common PUBLIC ${CMAKE_SOURCE_DIR}/core)
+target_link_libraries(mmf_sched_fuzz_common PUBLIC mmf_diff mmf_prog mmf_reference
+                      mmf_core_sched mmf_api)
+if(MMF_CHECK_EVERY_OP)
+  target_compile_definitions(mmf_sched_fuzz_common PRIVATE MMF_CHECK_EVERY_OP=1)
+endif()
+
+add_executable(sched_replay sched_replay.c replay_walk.c
+               $<TARGET_OBJECTS:mmf_sched_fuzz_common>)
+target_link_libraries(sched_replay PRIVATE mmf_sched_fuzz_common)
+
+mmf_fuzz_target(sched_fuzzer mmf_sched_fuzz_common mmf_sched_fuzz_common)
+
+set(_corpus ${CMAKE_SOURCE_DIR}/corpus)
+foreach(_dir sched_fuzzer sched regressions-sched)
+  if(EXISTS ${_corpus}/${_dir})
+    add_test(NAME sched_replay.${_dir} COMMAND sched_replay ${_corpus}/${_dir})
+  endif()
+endforeach()
