@@ -66,6 +66,13 @@ bool mmf_cli_is_help(const char *arg);
 int mmf_cli_load(const char *cmd, struct mmf_prog *p, const char *path,
 		 enum mmf_load_format fmt, enum mmf_decode_mode mode);
 
+/*
+ * fmt/asm of a concurrent program (<mmfuzz/prog.h> struct mmf_cprog, text
+ * or binary, detected): out == NULL prints the text to stdout, else the
+ * binary form is written to out.  Returns an exit status.
+ */
+int mmf_cli_concurrent(const char *cmd, const char *path, const char *out);
+
 /* Write len bytes to the file out ('-': stdout); returns an exit status. */
 int mmf_cli_write(const char *cmd, const char *out, const void *data, size_t len);
 

@@ -19,14 +19,16 @@ static void usage(FILE *out)
 		"  -o, --output OUT   where to write the bytes ('-': stdout)\n"
 		"  --kernel           fail unless the program is in the kernel-checkable subset,\n"
 		"                     i.e. decodes to itself in kernel mode too\n"
-		"  --text, --binary   the input's format (default: detected)\n");
+		"  --text, --binary   the input's format (default: detected)\n"
+		"  --concurrent       a concurrent program (thread sections, schedule; the\n"
+		"                     sched_fuzzer and race_fuzzer inputs)\n");
 }
 
 static int assemble(int argc, char **argv)
 {
 	enum mmf_load_format format = MMF_LOAD_AUTO;
 	const char *path = NULL, *out = NULL, *v;
-	bool kernel = false;
+	bool kernel = false, concurrent = false;
 	struct mmf_prog p, q;
 	uint8_t *buf = NULL;
 	size_t len;
@@ -46,6 +48,8 @@ static int assemble(int argc, char **argv)
 			out = v;
 		} else if (!strcmp(a, "--kernel")) {
 			kernel = true;
+		} else if (!strcmp(a, "--concurrent")) {
+			concurrent = true;
 		} else if (!strcmp(a, "--text")) {
 			format = MMF_LOAD_TEXT;
 		} else if (!strcmp(a, "--binary")) {
@@ -62,6 +66,8 @@ static int assemble(int argc, char **argv)
 		return mmf_cli_usage_error("asm", "no file given");
 	if (!out)
 		return mmf_cli_usage_error("asm", "no output given (-o OUT)");
+	if (concurrent)
+		return mmf_cli_concurrent("asm", path, out);
 
 	mmf_prog_init(&p);
 	mmf_prog_init(&q);

@@ -18,7 +18,9 @@ static void usage(FILE *out)
 		"  --text, --binary   the file's format (default: detected; a fuzz input whose\n"
 		"                     bytes are all printable needs --binary)\n"
 		"  --kernel           decode binary input in kernel mode, as the kernel-checkable\n"
-		"                     fuzz targets do\n");
+		"                     fuzz targets do\n"
+		"  --concurrent       a concurrent program (thread sections, schedule; the\n"
+		"                     sched_fuzzer and race_fuzzer inputs)\n");
 }
 
 static int fmt(int argc, char **argv)
@@ -26,6 +28,7 @@ static int fmt(int argc, char **argv)
 	enum mmf_load_format format = MMF_LOAD_AUTO;
 	enum mmf_decode_mode mode = MMF_DECODE_ANY;
 	const char *path = NULL;
+	bool concurrent = false;
 	struct mmf_prog p;
 	int r;
 
@@ -41,6 +44,8 @@ static int fmt(int argc, char **argv)
 			format = MMF_LOAD_BINARY;
 		} else if (!strcmp(a, "--kernel")) {
 			mode = MMF_DECODE_KERNEL;
+		} else if (!strcmp(a, "--concurrent")) {
+			concurrent = true;
 		} else if (a[0] == '-' && a[1] != '\0') {
 			return mmf_cli_usage_error("fmt", "unknown option '%s'", a);
 		} else if (path) {
@@ -51,6 +56,8 @@ static int fmt(int argc, char **argv)
 	}
 	if (!path)
 		return mmf_cli_usage_error("fmt", "no file given");
+	if (concurrent)
+		return mmf_cli_concurrent("fmt", path, NULL);
 	mmf_prog_init(&p);
 	r = mmf_cli_load("fmt", &p, path, format, mode);
 	if (!r)

@@ -103,6 +103,34 @@ int mmf_cli_write(const char *cmd, const char *out, const void *data, size_t len
 	return MMF_EXIT_OK;
 }
 
+int mmf_cli_concurrent(const char *cmd, const char *path, const char *out)
+{
+	static struct mmf_cprog c;
+	char err[512];
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	if (mmf_cprog_load(&c, path, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return MMF_EXIT_USAGE;
+	}
+	if (!out) {
+		mmf_cprog_print(stdout, &c);
+		return fflush(stdout) ? MMF_EXIT_FAIL : MMF_EXIT_OK;
+	}
+	len = mmf_cprog_encode(&c, NULL, 0);
+	buf = malloc(len);
+	if (!buf) {
+		fprintf(stderr, "mmfuzz %s: out of memory\n", cmd);
+		return MMF_EXIT_FAIL;
+	}
+	mmf_cprog_encode(&c, buf, len);
+	r = mmf_cli_write(cmd, out, buf, len);
+	free(buf);
+	return r;
+}
+
 static void help(FILE *out)
 {
 	fprintf(out,
