@@ -6,8 +6,10 @@
  * runner `mmfuzz minimize` uses (tools/repro.h).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "repro.h"
 
@@ -251,6 +253,13 @@ static void usage(FILE *out)
 		"options:\n"
 		MMF_REPRO_OPTIONS_HELP
 		"  --quiet            no program and no trace: the divergence only\n"
+		"  --target T         the fuzz target whose input FILE is: diff_fuzzer (default),\n"
+		"                     sched_fuzzer or race_fuzzer.  Detected from the path\n"
+		"                     (.../sched_fuzzer/..., .../race_fuzzer/...) and from text\n"
+		"                     with `thread N` sections (sched_fuzzer).  Concurrent\n"
+		"                     programs are handed to sched_replay --history (the\n"
+		"                     identical interleaving, step by step) or race_replay\n"
+		"                     (TSan build), found beside this mmfuzz in the build tree.\n"
 		"\n"
 		"A crash that only the fuzz target's clone lanes see (signature\n"
 		"'diff:<op>:clone:<what>') needs `diff_replay FILE`.  To shrink it:\n"
@@ -260,10 +269,61 @@ static void usage(FILE *out)
 		"2 usage error or malformed program.\n");
 }
 
+/* The fuzz target a crash file belongs to, from its path or its text. */
+static const char *detect_target(const char *path)
+{
+	static struct mmf_cprog c;
+	char err[256];
+
+	if (strstr(path, "sched_fuzzer") || strstr(path, "/sched/"))
+		return "sched_fuzzer";
+	if (strstr(path, "race_fuzzer") || strstr(path, "/race/"))
+		return "race_fuzzer";
+	/* a text program with thread sections (a binary one says nothing) */
+	if (strlen(path) > 4 && !strcmp(path + strlen(path) - 4, ".mmf") &&
+	    mmf_cprog_load(&c, path, err, sizeof(err)) == 0 && c.nr_threads)
+		return "sched_fuzzer";
+	return "diff_fuzzer";
+}
+
+/* Run the concurrent target's replay driver, <build>/fuzzers/<name>_replay. */
+static int exec_replay(const char *target, const char *path)
+{
+	char self[4096], drv[4200], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	bool sched = !strcmp(target, "sched_fuzzer");
+	const char *name = sched ? "sched_replay" : "race_replay";
+
+	if (n <= 0) {
+		perror("mmfuzz repro: /proc/self/exe");
+		return MMF_EXIT_FAIL;
+	}
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	*slash = '\0';		/* <build>/tools */
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';	/* <build> */
+	snprintf(drv, sizeof(drv), "%s/fuzzers/%s", self, name);
+	if (access(drv, X_OK)) {
+		fprintf(stderr, "mmfuzz repro: %s is not built in %s%s\n", name, self,
+			sched ? "" : " (race_replay is built by the TSan presets: "
+				     "cmake --preset tsan && cmake --build --preset tsan)");
+		return MMF_EXIT_USAGE;
+	}
+	fflush(stdout);
+	if (sched)
+		execl(drv, drv, "--history", path, (char *)NULL);
+	else
+		execl(drv, drv, path, (char *)NULL);
+	fprintf(stderr, "mmfuzz repro: %s: %s\n", drv, strerror(errno));
+	return MMF_EXIT_FAIL;
+}
+
 static int repro_main(int argc, char **argv)
 {
 	struct mmf_repro r = { 0 };
-	const char *path = NULL;
+	const char *path = NULL, *target = NULL;
 	bool quiet = false;
 	char sig[160], names[256];
 	struct mmf_prog p;
@@ -282,6 +342,13 @@ static int repro_main(int argc, char **argv)
 				return MMF_EXIT_USAGE;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			quiet = true;
+		} else if ((k = mmf_cli_opt_value("repro", argc, argv, &i, "--target", &target))) {
+			if (k < 0)
+				return MMF_EXIT_USAGE;
+			if (strcmp(target, "diff_fuzzer") && strcmp(target, "sched_fuzzer") &&
+			    strcmp(target, "race_fuzzer"))
+				return mmf_cli_usage_error("repro", "unknown target '%s' (diff_fuzzer, "
+							   "sched_fuzzer or race_fuzzer)", target);
 		} else if (a[0] == '-' && a[1] != '\0') {
 			return mmf_cli_usage_error("repro", "unknown option '%s'", a);
 		} else if (path) {
@@ -292,6 +359,10 @@ static int repro_main(int argc, char **argv)
 	}
 	if (!path)
 		return mmf_cli_usage_error("repro", "no file given");
+	if (!target)
+		target = detect_target(path);
+	if (strcmp(target, "diff_fuzzer"))
+		return exec_replay(target, path);
 	if ((ret = mmf_repro_setup(&r, "repro")))
 		return ret;
 	mmf_prog_init(&p);
