@@ -233,12 +233,26 @@ out:
 	return same;
 }
 
+const char *mmf_diff_res_cmp(enum mmf_op_kind kind, const struct mmf_res *a,
+			     const struct mmf_res *b)
+{
+	bool has_value = kind == MMF_OP_READ || kind == MMF_OP_FILE_READ;
+
+	if (a->sig != b->sig || a->si_code != b->si_code)
+		return "signal";
+	if (a->ret != b->ret)
+		return "ret";
+	/* a file_read that read nothing (ret 0) has no value to compare */
+	if (has_value && a->value != b->value && (kind == MMF_OP_READ || a->ret > 0))
+		return "value";
+	return NULL;
+}
+
 /* Compare the results of op i; false (and the report filled) to stop. */
 static bool compare_results(struct run *r, int i)
 {
 	const struct mmf_op *op = &r->prog->ops[i];
 	struct mmf_diff_report *rep = r->rep;
-	bool has_value = op->kind == MMF_OP_READ || op->kind == MMF_OP_FILE_READ;
 	int skipped = -1, effect = -1;
 
 	for (int k = 0; k < r->n; k++) {
@@ -278,16 +292,9 @@ static bool compare_results(struct run *r, int i)
 	rep->ops_compared++;
 	for (int k = 1; k < r->n; k++) {
 		const struct mmf_res *a = &r->res[0], *b = &r->res[k];
-		const char *what = NULL;
+		const char *what = mmf_diff_res_cmp(op->kind, a, b);
 		char ra[64], rb[64];
 
-		if (a->sig != b->sig || a->si_code != b->si_code)
-			what = "signal";
-		else if (a->ret != b->ret)
-			what = "ret";
-		else if (has_value && a->value != b->value &&
-			 (op->kind == MMF_OP_READ || a->ret > 0))
-			what = "value";
 		if (!what)
 			continue;
 		rep->status = MMF_DIFF_DIVERGED;

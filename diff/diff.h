@@ -137,6 +137,15 @@ const char *mmf_diff_res_str(enum mmf_op_kind kind, const struct mmf_res *r,
 int mmf_diff_zero_page_variant(const struct mmf_prog *prog, const struct mmf_impl *model,
 			       struct mmf_prog *out);
 
+/*
+ * The engine's comparison of two results of an op of this kind: NULL when
+ * they agree, else what differs first: "signal" (sig or si_code), "ret",
+ * or "value" (read; file_read that read something).  The linearizability
+ * checker compares with it too.
+ */
+const char *mmf_diff_res_cmp(enum mmf_op_kind kind, const struct mmf_res *a,
+			     const struct mmf_res *b);
+
 /* Classify the first difference between two snapshots: "vma.end", "pages",
  * "file.size" ...; NULL when equal. */
 const char *mmf_diff_snap_field(const struct mmf_snap *a, const struct mmf_snap *b);

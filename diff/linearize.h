@@ -16,6 +16,15 @@
  * clones of the reference world, with memoization of failed
  * (progress per thread, reference state hash) pairs, so that two prefixes
  * reaching the same state with the same ops placed are explored once.
+ * The state hash is ref->state_hash; without one, the hash of a snapshot,
+ * which misses hidden state (anon_vma identities, zero-page PTEs ...): two
+ * states that differ only there are then taken for one, and a history may
+ * be reported not linearizable when it is (never the other way round).
+ * Results are compared as the differential engine compares them
+ * (mmf_diff_res_cmp: signal, ret, value).
+ *
+ * The search recurses once per op placed: call it on a thread with an
+ * ordinary stack (not on a small fiber stack).  It keeps no global state.
  */
 #ifndef MMFUZZ_DIFF_LINEARIZE_H
 #define MMFUZZ_DIFF_LINEARIZE_H
@@ -31,6 +40,7 @@ extern "C" {
 #endif
 
 #define MMF_LIN_MAX_THREADS	8
+#define MMF_LIN_MAX_OPS		(MMF_LIN_MAX_THREADS * 256)
 
 struct mmf_lin_op {
 	int thread;		/* 0 .. nr_threads-1 */
@@ -53,13 +63,25 @@ struct mmf_lin_limits {
 enum mmf_lin_verdict {
 	MMF_LIN_OK = 0,		/* linearizable; out->order is a witness */
 	MMF_LIN_FAIL,		/* not linearizable */
-	MMF_LIN_UNKNOWN,	/* the search hit max_states */
+	/*
+	 * The search hit max_states (sig "linearizability:unknown"), or could
+	 * not run: ref has no clone ("linearizability:unsupported"), or h is
+	 * malformed ("linearizability:bad-history": more than
+	 * MMF_LIN_MAX_THREADS threads or MMF_LIN_MAX_OPS ops, a thread out of
+	 * range, call >= ret).  why says which.
+	 */
+	MMF_LIN_UNKNOWN,
 };
 
 struct mmf_lin_result {
 	enum mmf_lin_verdict verdict;
-	/* MMF_LIN_OK: indices into h->ops in a valid sequential order. */
-	uint32_t order[MMF_LIN_MAX_THREADS * 256];
+	/*
+	 * MMF_LIN_OK: indices into h->ops in a valid sequential order
+	 * (nr_placed = nr_ops).  Otherwise the deepest prefix the search
+	 * reached: order[0 .. nr_placed).
+	 */
+	uint32_t order[MMF_LIN_MAX_OPS];
+	uint32_t nr_placed;
 	/*
 	 * MMF_LIN_FAIL: the op the deepest prefix could not be extended by
 	 * (the earliest-called candidate), or -1 when every op was placed but
@@ -68,10 +90,14 @@ struct mmf_lin_result {
 	int first_unplaced;
 	/* "linearizability:<op name>" or "linearizability:snapshot" */
 	char sig[64];
-	/* One paragraph: the deepest prefix, and why each candidate failed. */
+	/*
+	 * One paragraph: how many ops the deepest prefix placed, why each
+	 * candidate failed there ("#i tT `op`: reference R, core C;"), or the
+	 * snapshot difference, then the prefix itself (its tail, if long).
+	 */
 	char why[2048];
 	uint64_t states;	/* reference ops executed */
-	uint64_t memo_hits;
+	uint64_t memo_hits;	/* configurations cut because they had failed before */
 };
 
 /*
@@ -85,7 +111,10 @@ enum mmf_lin_verdict mmf_linearize(const struct mmf_impl *ref, struct mmf_world 
 				   const struct mmf_lin_limits *lim,
 				   struct mmf_lin_result *out);
 
-/* Print the history, one op a line, in call order with thread, times and result. */
+/*
+ * Print the history, one op a line, in call order:
+ *     #<index> t<thread> [<call>, <ret>] <op text> = <result>
+ */
 void mmf_lin_print_history(FILE *out, const struct mmf_lin_history *h);
 
 #ifdef __cplusplus

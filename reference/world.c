@@ -2,7 +2,7 @@
 /*
  * reference/world.c - the world: processes and files by handle, the one
  * lock, the op dispatcher, the snapshot, the counters, the invariant
- * check and the deep copy.  This file owns the only lock of the reference
+ * check, the deep copy and the state hash (computed in hash.c).  This file owns the only lock of the reference
  * (see ref.h): every entry point here takes world->lock, nothing else
  * locks anything.
  */
@@ -404,6 +404,19 @@ static struct mmf_world *world_clone(struct mmf_world *mw)
 	return (struct mmf_world *)c;
 }
 
+/* ---- state hash ------------------------------------------------------------------------- */
+
+static uint64_t state_hash(struct mmf_world *mw)
+{
+	struct ref_world *w = (struct ref_world *)mw;
+	uint64_t h;
+
+	pthread_mutex_lock(&w->lock);
+	h = world_state_hash(w);
+	pthread_mutex_unlock(&w->lock);
+	return h;
+}
+
 const struct mmf_impl mmf_reference = {
 	.name = "reference",
 	.world_new = world_new,
@@ -413,4 +426,5 @@ const struct mmf_impl mmf_reference = {
 	.counters = counters,
 	.check = check,
 	.clone = world_clone,
+	.state_hash = state_hash,
 };

@@ -256,6 +256,16 @@ struct mmf_impl {
 	int (*check)(struct mmf_world *w, char *msg, size_t msglen);
 	/* Deep copy, for the linearizability search (NULL if unsupported). */
 	struct mmf_world *(*clone)(struct mmf_world *w);
+	/*
+	 * A hash of the complete state: equal hashes => the same behaviour of
+	 * every future op (same results, same snapshots), up to hash
+	 * collisions.  Unlike mmf_snap_hash it covers hidden state (anon_vma
+	 * identities, hidden VMA flags, zero-page PTEs ...), and it ignores
+	 * what no op can observe (counters, the raw numbering of identities).
+	 * The linearizability search memoizes on it.  NULL if unsupported;
+	 * not concurrent with exec.
+	 */
+	uint64_t (*state_hash)(struct mmf_world *w);
 };
 
 extern const struct mmf_impl mmf_reference;
