@@ -44,55 +44,51 @@
 
 /* ---- memo: a set of (progress vector, state hash) ------------------------------ */
 
+/*
+ * A configuration's key: the hash of its world, and its progress vector as
+ * one number (pos_key()).  A slot whose pos is 0 is empty.
+ */
 struct memo_key {
 	uint64_t state;
-	uint16_t pos[MMF_LIN_MAX_THREADS];
-};
-
-struct memo_slot {
-	struct memo_key key;
-	bool used;
+	uint64_t pos;
 };
 
 struct memo {
-	struct memo_slot *slots;
+	struct memo_key *slots;
 	size_t nr, cap;		/* cap: a power of two; kept at most half full */
 };
 
 static uint64_t memo_bucket(const struct memo_key *k)
 {
-	uint64_t h = k->state;
+	/* murmur3's finalizer: every bit reaches the low (index) bits */
+	uint64_t h = k->state ^ (k->pos * 0x9e3779b97f4a7c15ULL);
 
-	for (int t = 0; t < MMF_LIN_MAX_THREADS; t++) {
-		h = (h ^ k->pos[t]) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 31;
-	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
 	return h;
 }
 
-static bool memo_key_equal(const struct memo_key *a, const struct memo_key *b)
-{
-	return a->state == b->state && !memcmp(a->pos, b->pos, sizeof(a->pos));
-}
-
 /* The slot holding k, or the empty slot where it would go. */
-static struct memo_slot *memo_slot(const struct memo *m, const struct memo_key *k)
+static struct memo_key *memo_slot(const struct memo *m, const struct memo_key *k)
 {
 	size_t i = memo_bucket(k) & (m->cap - 1);
 
-	while (m->slots[i].used && !memo_key_equal(&m->slots[i].key, k))
+	while (m->slots[i].pos && (m->slots[i].pos != k->pos || m->slots[i].state != k->state))
 		i = (i + 1) & (m->cap - 1);
 	return &m->slots[i];
 }
 
 static bool memo_contains(const struct memo *m, const struct memo_key *k)
 {
-	return m->cap && memo_slot(m, k)->used;
+	return m->cap && memo_slot(m, k)->pos;
 }
 
 static void memo_add(struct memo *m, const struct memo_key *k)
 {
-	struct memo_slot *s;
+	struct memo_key *s;
 
 	if (2 * (m->nr + 1) > m->cap) {
 		struct memo old = *m;
@@ -103,15 +99,14 @@ static void memo_add(struct memo *m, const struct memo_key *k)
 		if (!m->slots)
 			abort();
 		for (size_t i = 0; i < old.cap; i++) {
-			if (old.slots[i].used)
-				memo_add(m, &old.slots[i].key);
+			if (old.slots[i].pos)
+				memo_add(m, &old.slots[i]);
 		}
 		free(old.slots);
 	}
 	s = memo_slot(m, k);
-	if (!s->used) {
-		s->key = *k;
-		s->used = true;
+	if (!s->pos) {
+		*s = *k;
 		m->nr++;
 	}
 }
@@ -129,9 +124,12 @@ struct lin {
 	uint32_t nr_of[MMF_LIN_MAX_THREADS];
 	/* min_ret[t][i]: the earliest return among ops i.. of thread t */
 	uint64_t *min_ret[MMF_LIN_MAX_THREADS];
+	/* pos_key(): place values of the mixed-radix index, and whether it fits */
+	uint64_t stride[MMF_LIN_MAX_THREADS];
+	bool pos_exact;
 
 	/* the configuration being explored */
-	uint16_t pos[MMF_LIN_MAX_THREADS];
+	uint32_t pos[MMF_LIN_MAX_THREADS];
 	uint32_t depth;			/* ops placed: out->order[0 .. depth) */
 	struct memo memo;
 	bool aborted;			/* max_states reached */
@@ -162,6 +160,28 @@ static uint64_t world_hash(const struct lin *L, struct mmf_world *w)
 	h = mmf_snap_hash(&s);
 	mmf_snap_free(&s);
 	return h;
+}
+
+/*
+ * The progress vector as one nonzero number: 1 + its index in the grid
+ * [0, n0] x [0, n1] x ... (mixed radix), exact when the grid has fewer
+ * than 2^64 points -- always, unless 8 threads have about 256 ops each;
+ * then a hash of pos[], and a collision, like one of state hashes, could
+ * cut a configuration never tried.
+ */
+static uint64_t pos_key(const struct lin *L)
+{
+	uint64_t key = 0;
+
+	for (uint32_t t = 0; t < L->nr_threads; t++) {
+		if (L->pos_exact)
+			key += L->pos[t] * L->stride[t];
+		else
+			key = (key ^ L->pos[t]) * 0x9e3779b97f4a7c15ULL + 1;
+	}
+	if (L->pos_exact)
+		return key + 1;
+	return key ? key : 1;
 }
 
 /* Append printf output to buf (of size len) at *at, truncating quietly. */
@@ -212,7 +232,7 @@ static void explain_snapshot(struct lin *L, const char *diff)
 	L->out->first_unplaced = -1;
 	snprintf(L->out->sig, sizeof(L->out->sig), "linearizability:snapshot");
 	addf(L->out->why, sizeof(L->out->why), &at,
-	     "every op could be placed (%" PRIu32 " ops), but no such order ends in the core's final snapshot; the first one differs: %s",
+	     "every op could be placed (%" PRIu32 " ops), but no such order ends in the core's final snapshot; the first one differs (reference | core): %s",
 	     L->best_depth, diff);
 	add_prefix(L, &at);
 }
@@ -237,8 +257,8 @@ static void explain_candidates(struct lin *L, const uint32_t *cands, const struc
 		const struct mmf_lin_op *o = op_at(L, cands[i]);
 		char text[MMF_OP_TEXT_MAX], rr[96], rc[96];
 
-		addf(why, len, &at, " #%" PRIu32 " t%d `%s`: reference %s, core %s;", cands[i],
-		     o->thread, mmf_op_format(&o->op, text, sizeof(text)),
+		addf(why, len, &at, "%s #%" PRIu32 " t%d `%s`: reference %s, core %s", i ? ";" : "",
+		     cands[i], o->thread, mmf_op_format(&o->op, text, sizeof(text)),
 		     mmf_diff_res_str(o->op.kind, &got[i], rr, sizeof(rr)),
 		     mmf_diff_res_str(o->op.kind, &o->res, rc, sizeof(rc)));
 	}
@@ -302,8 +322,7 @@ static bool search(struct lin *L, struct mmf_world *w)
 	struct mmf_res got[MMF_LIN_MAX_THREADS];
 	int nr;
 
-	memset(&key, 0, sizeof(key));
-	memcpy(key.pos, L->pos, sizeof(key.pos));
+	key.pos = pos_key(L);
 	key.state = world_hash(L, w);
 	if (memo_contains(&L->memo, &key)) {
 		L->out->memo_hits++;
@@ -426,6 +445,7 @@ enum mmf_lin_verdict mmf_linearize(const struct mmf_impl *ref, struct mmf_world 
 {
 	struct lin L;
 	uint32_t *by_call_idx;
+	uint64_t points;	/* of the progress grid */
 	bool ok;
 
 	memset(out, 0, sizeof(*out));
@@ -467,6 +487,13 @@ enum mmf_lin_verdict mmf_linearize(const struct mmf_impl *ref, struct mmf_world 
 
 		L.ops_of[t][L.nr_of[t]++] = by_call_idx[i];
 	}
+	/* pos_key() is exact when the grid's points, prod(n_t + 1), fit in 64 bits */
+	points = 1;
+	L.pos_exact = true;
+	for (uint32_t t = 0; t < L.nr_threads && L.pos_exact; t++) {
+		L.stride[t] = points;
+		L.pos_exact = !__builtin_mul_overflow(points, (uint64_t)L.nr_of[t] + 1, &points);
+	}
 	for (uint32_t t = 0; t < L.nr_threads; t++) {
 		uint64_t earliest = UINT64_MAX;
 
@@ -482,6 +509,10 @@ enum mmf_lin_verdict mmf_linearize(const struct mmf_impl *ref, struct mmf_world 
 	if (ok) {
 		out->verdict = MMF_LIN_OK;
 		out->nr_placed = h->nr_ops;
+		/* failures on the way may have written a report: it is moot */
+		out->first_unplaced = -1;
+		out->sig[0] = 0;
+		out->why[0] = 0;
 	} else if (L.aborted) {
 		size_t at = 0;
 

@@ -88,12 +88,16 @@ struct mmf_lin_result {
 	 * no complete order ends in the core's final snapshot.
 	 */
 	int first_unplaced;
-	/* "linearizability:<op name>" or "linearizability:snapshot" */
+	/*
+	 * "linearizability:<op name>" or "linearizability:snapshot" (FAIL);
+	 * see MMF_LIN_UNKNOWN; "" when OK.
+	 */
 	char sig[64];
 	/*
 	 * One paragraph: how many ops the deepest prefix placed, why each
-	 * candidate failed there ("#i tT `op`: reference R, core C;"), or the
-	 * snapshot difference, then the prefix itself (its tail, if long).
+	 * candidate failed there ("#i tT `op`: reference R, core C", i the
+	 * index in h->ops), or the snapshot difference, then the prefix itself
+	 * (its tail, if long).  "" when OK.
 	 */
 	char why[2048];
 	uint64_t states;	/* reference ops executed */

@@ -9,6 +9,7 @@
  * could return), or written by hand where a test needs impossible ones.
  * Logical times are then assigned to make ops overlap or not.
  *
+ * `test_linearize -v` prints every history and verdict;
  * `test_linearize --bench [N]` prints the checker's time on its worst
  * case, 4 threads x N ops (default 32) fully overlapping; not a test.
  * Prints "N passed, N failed" last; exits non-zero on failure.
@@ -38,6 +39,7 @@ static unsigned passed, failed;
 	} while (0)
 
 static const struct mmf_impl *ref = &mmf_reference;
+static bool verbose;	/* -v: print every history and verdict */
 
 #define PAGE	MMF_PAGE_SIZE
 #define A	0x100000ULL	/* where the tests map things */
@@ -181,6 +183,41 @@ static const char *verdict_name(enum mmf_lin_verdict v)
 	return v == MMF_LIN_OK ? "OK" : v == MMF_LIN_FAIL ? "FAIL" : "UNKNOWN";
 }
 
+/*
+ * Is out->order a witness: every op once, real time kept, the reference
+ * giving every op its result, and the final snapshot?
+ */
+static bool witness_valid(const struct hist *H, struct mmf_world *initial,
+			  const struct mmf_snap *final, const struct mmf_lin_result *out)
+{
+	struct mmf_world *w = ref->clone(initial);
+	bool *placed = calloc(H->h.nr_ops + 1, sizeof(*placed));
+	bool ok = out->nr_placed == H->h.nr_ops;
+	struct mmf_snap s;
+
+	for (uint32_t i = 0; ok && i < H->h.nr_ops; i++) {
+		const struct mmf_lin_op *o = &H->ops[out->order[i]];
+		struct mmf_res r;
+
+		ok = out->order[i] < H->h.nr_ops && !placed[out->order[i]];
+		/* nothing still unplaced returned before this one was called */
+		for (uint32_t j = 0; ok && j < H->h.nr_ops; j++)
+			ok = placed[j] || j == out->order[i] || H->ops[j].ret > o->call;
+		if (!ok)
+			break;
+		placed[out->order[i]] = true;
+		ref->exec(w, &o->op, &r);
+		ok = !mmf_diff_res_cmp(o->op.kind, &o->res, &r);
+	}
+	mmf_snap_init(&s);
+	ref->snapshot(w, &s);
+	ok = ok && mmf_snap_equal(&s, final, NULL, 0);
+	mmf_snap_free(&s);
+	ref->world_free(w);
+	free(placed);
+	return ok;
+}
+
 /* Check; on a surprise print the history and the result. */
 static enum mmf_lin_verdict check(struct hist *H, struct mmf_world *initial,
 				  const struct mmf_snap *final, uint64_t max_states,
@@ -194,8 +231,18 @@ static enum mmf_lin_verdict check(struct hist *H, struct mmf_world *initial,
 	CHECK(ref->state_hash(initial) == before, "the initial world was modified");
 	CHECK(v == want, "verdict %s, want %s; sig %s; why: %s", verdict_name(v),
 	      verdict_name(want), out->sig, out->why);
-	if (v != want)
+	if (v == MMF_LIN_OK) {
+		CHECK(witness_valid(H, initial, final, out), "the order is no witness");
+		CHECK(!out->sig[0] && !out->why[0], "OK with sig '%s' why '%s'", out->sig, out->why);
+	} else {
+		CHECK(!strncmp(out->sig, "linearizability:", 16), "sig %s", out->sig);
+		CHECK(out->why[0], "no why");
+	}
+	if (v != want || verbose) {
 		mmf_lin_print_history(stderr, &H->h);
+		fprintf(stderr, "=> %s %s: %" PRIu64 " states, %" PRIu64 " memo hits\n   %s\n\n",
+			verdict_name(v), out->sig, out->states, out->memo_hits, out->why);
+	}
 	return v;
 }
 
@@ -396,6 +443,20 @@ static void test_snapshot(void)
 		CHECK(strstr(out->why, "final snapshot"), "why: %s", out->why);
 		/* both complete orders end in the same state (page = 2): the second is a memo hit */
 		CHECK(out->memo_hits == 1, "memo hits %" PRIu64, out->memo_hits);
+	}
+	mmf_snap_free(&final);
+
+	/* a long sequential history ending elsewhere: why keeps the prefix's tail */
+	hist_init(&H, 1);
+	for (uint32_t i = 0; i < 400; i++)
+		add(&H, 0, op_write(A, i), 2 * i + 1, 2 * i + 2, res_value(0));
+	snapshot_after(initial, &H, order, 0, &final);
+	if (check(&H, initial, &final, 0, out, MMF_LIN_FAIL) == MMF_LIN_FAIL) {
+		CHECK(!strcmp(out->sig, "linearizability:snapshot"), "sig %s", out->sig);
+		CHECK(strstr(out->why, " omitted) ... ") && strstr(out->why, " #399(t0)"),
+		      "why: %s", out->why);
+		CHECK(strlen(out->why) < sizeof(out->why), "why overflows");
+		CHECK(out->states == 400, "states %" PRIu64, out->states);
 	}
 	mmf_snap_free(&final);
 
@@ -693,6 +754,7 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--bench"))
 		return bench(argc > 2 ? atoi(argv[2]) : 32);
+	verbose = argc > 1 && !strcmp(argv[1], "-v");
 	test_sequential();
 	test_overlap();
 	test_real_time();
