@@ -356,9 +356,13 @@ static bool search(struct lin *L, struct mmf_world *w)
 			break;
 		}
 		/* only the last candidate may change w: the others need it intact */
-		cw = last ? w : L->ref->clone(w);
-		if (last)
+		if (last) {
+			cw = w;
 			w = NULL;
+		} else {
+			cw = L->ref->clone(w);
+			L->out->clones++;
+		}
 		L->ref->exec(cw, &o->op, &got[i]);
 		L->out->states++;
 		if (mmf_diff_res_cmp(o->op.kind, &o->res, &got[i])) {
@@ -504,6 +508,7 @@ enum mmf_lin_verdict mmf_linearize(const struct mmf_impl *ref, struct mmf_world 
 		}
 	}
 
+	out->clones = 1;
 	ok = search(&L, ref->clone(initial));
 
 	if (ok) {

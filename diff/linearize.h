@@ -102,6 +102,7 @@ struct mmf_lin_result {
 	char why[2048];
 	uint64_t states;	/* reference ops executed */
 	uint64_t memo_hits;	/* configurations cut because they had failed before */
+	uint64_t clones;	/* reference worlds cloned (at most states + 1) */
 };
 
 /*

@@ -7,7 +7,8 @@
  * A history's "core results" are made by running a chosen sequential
  * order on the reference (so they are what a correct implementation
  * could return), or written by hand where a test needs impossible ones.
- * Logical times are then assigned to make ops overlap or not.
+ * Logical times are then assigned to make ops overlap or not.  Every OK
+ * verdict's witness order is replayed independently (witness_valid).
  *
  * `test_linearize -v` prints every history and verdict;
  * `test_linearize --bench [N]` prints the checker's time on its worst
@@ -23,6 +24,7 @@
 
 #include "diff.h"
 #include "linearize.h"
+#include "mmfuzz/prog.h"
 
 static unsigned passed, failed;
 
@@ -278,8 +280,10 @@ static void test_sequential(void)
 
 	if (check(&H, initial, &final, 0, out, MMF_LIN_OK) == MMF_LIN_OK) {
 		CHECK(order_is(out, order, H.h.nr_ops), "not the identity order");
-		/* one candidate at every step: one exec per op, no clone, no backtracking */
+		/* one candidate at every step: one exec per op, no backtracking */
 		CHECK(out->states == H.h.nr_ops, "states %" PRIu64, out->states);
+		/* and no clone but the initial world's */
+		CHECK(out->clones == 1, "clones %" PRIu64, out->clones);
 		CHECK(out->memo_hits == 0, "memo hits %" PRIu64, out->memo_hits);
 	}
 	mmf_snap_free(&final);
@@ -616,6 +620,131 @@ static void test_wide(void)
 	free(out);
 }
 
+/* ---- (7) histories of real executions of the reference ---------------------------------- */
+
+static uint64_t splitmix(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/*
+ * T threads of generated programs, executed atomically on the reference in
+ * a random interleaving; each op gets an interval around its execution that
+ * does not reach its thread's neighbours:
+ *     op at position k: call = slot(j), j random in (previous op's k, k],
+ *                       ret = slot(s), s random in [k, next op's k);
+ * consecutive ops of a thread split the gap between them.  The execution
+ * order is then a witness, so the history is linearizable.  With one
+ * result made impossible (ret 12345: no op returns that) it is not.
+ */
+#define REAL_T 3
+#define REAL_N 6
+
+static void real_history(struct hist *H, struct mmf_world *initial, uint64_t seed,
+			 struct mmf_snap *final)
+{
+	struct mmf_prog prog[REAL_T];
+	uint32_t thread_of[REAL_T * REAL_N], k_of[REAL_T][REAL_N + 1], next[REAL_T] = { 0 };
+	uint32_t order[REAL_T * REAL_N], n = 0;
+	uint64_t rng = seed;
+
+	/* the interleaving: position k runs thread_of[k]'s next op */
+	for (int t = 0; t < REAL_T; t++) {
+		mmf_prog_init(&prog[t]);
+		mmf_prog_generate(&prog[t], seed * REAL_T + (uint64_t)t, REAL_N, MMF_DECODE_ANY);
+		for (uint32_t i = 0; i < prog[t].nr_ops; i++)
+			thread_of[n++] = (uint32_t)t;
+	}
+	for (uint32_t k = n; k > 1; k--) {
+		uint32_t j = (uint32_t)(splitmix(&rng) % k), tmp = thread_of[k - 1];
+
+		thread_of[k - 1] = thread_of[j];
+		thread_of[j] = tmp;
+	}
+	for (uint32_t k = 0; k < n; k++)
+		k_of[thread_of[k]][next[thread_of[k]]++] = k;
+
+	hist_init(H, REAL_T);
+	for (int t = 0; t < REAL_T; t++) {
+		uint32_t split = 0;	/* first slot this op's call may use */
+
+		for (uint32_t i = 0; i < prog[t].nr_ops; i++) {
+			uint32_t k = k_of[t][i];
+			uint32_t last = i + 1 < prog[t].nr_ops ? k_of[t][i + 1] - 1 : n - 1;
+			uint32_t call = split + (uint32_t)(splitmix(&rng) % (k - split + 1));
+			uint32_t ret = k + (uint32_t)(splitmix(&rng) % (last - k + 1));
+
+			/* slots: 8 * (4 slot + 1) + t for calls, 8 * (4 slot + 3) + t for returns */
+			add(H, t, prog[t].ops[i], 8 * (4 * (uint64_t)call + 1) + (uint64_t)t,
+			    8 * (4 * (uint64_t)ret + 3) + (uint64_t)t, res_value(0));
+			split = ret + 1;
+		}
+	}
+	/* index of the op at position k: ops were added thread by thread */
+	for (uint32_t k = 0, base; k < n; k++) {
+		int t = (int)thread_of[k];
+
+		base = 0;
+		for (int u = 0; u < t; u++)
+			base += prog[u].nr_ops;
+		for (uint32_t i = 0; i < prog[t].nr_ops; i++) {
+			if (k_of[t][i] == k)
+				order[k] = base + i;
+		}
+	}
+	results_from(H, initial, order, final);
+	for (int t = 0; t < REAL_T; t++)
+		mmf_prog_free(&prog[t]);
+}
+
+static void test_real_executions(void)
+{
+	static struct hist H;
+	struct mmf_world *initial = ref->world_new(NULL);
+	struct mmf_lin_result *out = calloc(1, sizeof(*out));
+	uint64_t states = 0, max_states = 0, fails = 0, histories = 0;
+
+	for (uint64_t seed = 1; seed <= 100; seed++) {
+		struct mmf_snap final;
+		uint64_t rng = seed;
+
+		real_history(&H, initial, seed, &final);
+		if (!H.h.nr_ops) {
+			mmf_snap_free(&final);
+			continue;
+		}
+		histories++;
+		check(&H, initial, &final, 0, out, MMF_LIN_OK);
+		states += out->states;
+		max_states = out->states > max_states ? out->states : max_states;
+
+		/* one impossible result */
+		H.ops[splitmix(&rng) % H.h.nr_ops].res = (struct mmf_res){ .ret = 12345 };
+		if (check(&H, initial, &final, 0, out, MMF_LIN_FAIL) == MMF_LIN_FAIL) {
+			char want[64];
+
+			fails++;
+			if (out->first_unplaced >= 0)
+				snprintf(want, sizeof(want), "linearizability:%s",
+					 mmf_op_name(H.ops[out->first_unplaced].op.kind));
+			else
+				snprintf(want, sizeof(want), "linearizability:snapshot");
+			CHECK(!strcmp(out->sig, want), "sig %s, want %s", out->sig, want);
+		}
+		mmf_snap_free(&final);
+	}
+	CHECK(histories >= 90, "only %" PRIu64 " non-empty histories", histories);
+	printf("real executions: %" PRIu64 " histories of %dx%d ops, %" PRIu64
+	       " states in all (at most %" PRIu64 " for one); %" PRIu64 " broken ones failed\n",
+	       histories, REAL_T, REAL_N, states, max_states, fails);
+	ref->world_free(initial);
+	free(out);
+}
+
 /* ---- malformed histories --------------------------------------------------------------- */
 
 static void test_bad_history(void)
@@ -729,8 +858,9 @@ static void bench_one(const char *what, int n, int conflict, uint64_t final_x)
 	t0 = now();
 	v = mmf_linearize(ref, initial, &H.h, &final, &lim, out);
 	t = now() - t0;
-	printf("%-44s 4x%-3d %-7s %10" PRIu64 " states %10" PRIu64 " memo hits %8.3f s  %6.2f us/state\n",
-	       what, n, verdict_name(v), out->states, out->memo_hits, t,
+	printf("%-42s 4x%-3d %-5s %9" PRIu64 " states %9" PRIu64 " clones %9" PRIu64
+	       " memo hits %7.3f s %5.2f us/state\n",
+	       what, n, verdict_name(v), out->states, out->clones, out->memo_hits, t,
 	       out->states ? 1e6 * t / (double)out->states : 0.0);
 	mmf_snap_free(&final);
 	ref->world_free(initial);
@@ -743,10 +873,10 @@ static int bench(int n)
 		fprintf(stderr, "--bench N: 2 <= N <= %d\n", WIDE_MAX_N);
 		return 2;
 	}
-	bench_one("linearizable, round robin first try", n, n, 0);
 	bench_one("linearizable, conflict at n/2", n, n / 2, 0xa);
 	bench_one("linearizable, conflict at op 0", n, 0, 0xa);
 	bench_one("not linearizable (worst case: exhaustive)", n, 0, 0xc);
+	bench_one("linearizable, round robin first try", n, n, 0);
 	return 0;
 }
 
@@ -760,6 +890,7 @@ int main(int argc, char **argv)
 	test_real_time();
 	test_snapshot();
 	test_wide();
+	test_real_executions();
 	test_bad_history();
 	test_state_hash();
 	printf("%u passed, %u failed\n", passed, failed);
