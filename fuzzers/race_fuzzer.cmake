@@ -1,0 +1,53 @@
+# race_fuzzer and race_replay (issue 6, item 1): concurrent programs on the
+# core with real threads, under ThreadSanitizer.  Included from
+# fuzzers/CMakeLists.txt.
+#
+# Built only when "thread" is in MMF_SANITIZE (presets tsan: race_replay;
+# libfuzzer-tsan: race_fuzzer and race_replay).  Under ASan the target makes
+# no sense: data races are invisible to it, and a use-after-free is seen
+# only when a race happens to reach freed memory -- TSan reports both the
+# unsynchronised access and the free.  The TSan options (halt_on_error=1)
+# are compiled into the target (__tsan_default_options, race_fuzzer.c).
+#
+#   race_fuzzer   libFuzzer + TSan (MMF_FUZZ_ENGINE=libfuzzer)
+#   race_replay   no engine: replays files and dirs, --repeat N times each
+#
+# ctest (TSan builds): the seed corpus and the race regressions, 5 runs each
+# (a clean core must be TSan-clean on every run; no test needs a race to
+# happen).  The text/binary sync of corpus/race and corpus/race_fuzzer is
+# corpus_in_sync's (corpus_sync.cmake, every build).
+if(NOT "thread" IN_LIST MMF_SANITIZE)
+  return()
+endif()
+if(NOT TARGET mmf_core)
+  message(STATUS "fuzzers: core/ not built; race_fuzzer skipped")
+  return()
+endif()
+
+add_library(mmf_race_common OBJECT race_fuzzer.c race_tsan_hook.c)
+target_link_libraries(mmf_race_common PUBLIC mmf_all)
+# the TSan report hook names __start___sancov_cntrs: no coverage pass there
+# (see the top of race_tsan_hook.c)
+set_source_files_properties(race_tsan_hook.c PROPERTIES COMPILE_OPTIONS "-fno-sanitize=fuzzer-no-link")
+
+add_executable(race_replay race_replay.c replay_walk.c $<TARGET_OBJECTS:mmf_race_common>)
+target_link_libraries(race_replay PRIVATE mmf_all)
+
+if(MMF_FUZZ_ENGINE STREQUAL "libfuzzer")
+  add_executable(race_fuzzer $<TARGET_OBJECTS:mmf_race_common>)
+  target_link_libraries(race_fuzzer PRIVATE mmf_all)
+  target_link_options(race_fuzzer PRIVATE -fsanitize=fuzzer)
+  foreach(_ext dict options)
+    configure_file(race_fuzzer.${_ext} ${CMAKE_CURRENT_BINARY_DIR}/race_fuzzer.${_ext} COPYONLY)
+  endforeach()
+elseif(NOT MMF_FUZZ_ENGINE STREQUAL "none")
+  message(STATUS "fuzzers: race_fuzzer is libFuzzer-only (MMF_FUZZ_ENGINE=${MMF_FUZZ_ENGINE}); race_replay only")
+endif()
+
+# ---- ctest -----------------------------------------------------------------
+set(_race_corpus ${CMAKE_SOURCE_DIR}/corpus)
+add_test(NAME race.corpus
+         COMMAND race_replay --repeat 5 ${_race_corpus}/race_fuzzer ${_race_corpus}/race)
+add_test(NAME race.regressions
+         COMMAND race_replay --repeat 5 ${_race_corpus}/regressions-race)
+set_tests_properties(race.corpus race.regressions PROPERTIES TIMEOUT 300)
