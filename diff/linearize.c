@@ -203,8 +203,8 @@ static void addf(char *buf, size_t len, size_t *at, const char *fmt, ...)
 }
 
 /*
- * " placed: #3 #0 ..." for the deepest prefix, as much of its end as fits
- * in what is left of out->why.
+ * "; order so far: #3(t1) #0(t0) ...": the deepest prefix, as much of its
+ * end as fits in what is left of out->why.
  */
 static void add_prefix(struct lin *L, size_t *at)
 {

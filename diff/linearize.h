@@ -52,7 +52,12 @@ struct mmf_lin_op {
 struct mmf_lin_history {
 	uint32_t nr_threads;
 	uint32_t nr_ops;
-	/* Any order; each thread's ops have increasing call times. */
+	/*
+	 * Any order; each thread's ops have increasing call times, and are
+	 * placed in call order (program order) even if their intervals
+	 * overlap.  A setup may be given as one more thread whose ops all
+	 * return before the others' are called.
+	 */
 	const struct mmf_lin_op *ops;
 };
 
