@@ -9,7 +9,7 @@
  *   1. the core (built on the deterministic backend, core/sync_sched.c)
  *      runs the setup ops in the main context, then one fiber per thread
  *      runs its list while the schedule bytes decide, at every lock, atomic
- *      and RCU primitive, which fiber goes on (core/sched.h);
+ *      and RCU primitive, which fiber goes on (core/sched_ctl.h);
  *   2. every op's call and return are stamped with one event counter: all
  *      fibers share one OS thread, so the counter orders them in real time;
  *   3. the core's invariant checker runs, and its final snapshot is taken;
@@ -47,7 +47,7 @@
 #include "fuzz.h"
 #include "linearize.h"
 #include "prog_ext.h"
-#include "sched.h"
+#include "sched_ctl.h"
 #include "sched_fuzz.h"
 
 extern const struct mmf_impl mmf_core;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/sched.h - the control side of the deterministic backend of
+ * core/sched_ctl.h - the control side of the deterministic backend of
  * core/sync.h (core/sync_sched.c, built with MMF_SYNC_SCHED).
  *
  * The core itself never includes this file: it only sees sync.h, whose
@@ -44,8 +44,8 @@
  * So memory freed without a grace period while a reader still holds it is
  * a use-after-free that ASan reports when the reader resumes.
  */
-#ifndef MMF_CORE_SCHED_H
-#define MMF_CORE_SCHED_H
+#ifndef MMF_CORE_SCHED_CTL_H
+#define MMF_CORE_SCHED_CTL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -118,4 +118,4 @@ const char *mmf_sched_site_str(uint32_t site, char *buf, size_t len);
 }
 #endif
 
-#endif /* MMF_CORE_SCHED_H */
+#endif /* MMF_CORE_SCHED_CTL_H */
