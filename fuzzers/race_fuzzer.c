@@ -106,6 +106,8 @@
 #endif
 
 extern const struct mmf_impl mmf_core;
+/* race_tsan_hook.c: printed after a TSan report */
+extern const char *volatile mmf_race_tsan_program;
 
 /* TSan: a report ends the run (the fuzzer saves the input).  Called by the
  * TSan runtime before it is initialised: must not be instrumented. */
@@ -518,13 +520,26 @@ int mmf_race_check(const struct mmf_cprog *c, struct mmf_race_fail *fail, FILE *
 	uint32_t n;
 	int bad = 0;
 
+	char *text = NULL;
+	size_t text_len = 0;
+	FILE *tf;
+
 	memset(fail, 0, sizeof(*fail));
+	/* for a TSan report (race_tsan_hook.c): rendered now, printed there */
+	tf = open_memstream(&text, &text_len);
+	if (tf) {
+		mmf_race_print(tf, c);
+		fclose(tf);
+		mmf_race_tsan_program = text;
+	}
 	plan_make(&pl, c);
 	n = pl.nr_threads;
 	w = mmf_core.world_new(&cfg);
 	if (!w) {
 		snprintf(fail->sig, sizeof(fail->sig), "error:core:world_new");
 		plan_free(&pl);
+		mmf_race_tsan_program = NULL;
+		free(text);
 		return 1;
 	}
 
@@ -588,6 +603,8 @@ int mmf_race_check(const struct mmf_cprog *c, struct mmf_race_fail *fail, FILE *
 	for (uint32_t t = 0; t < MMF_CPROG_MAX_THREADS; t++)
 		free(thr_res[t]);
 	plan_free(&pl);
+	mmf_race_tsan_program = NULL;
+	free(text);
 	return bad;
 }
 

@@ -5,7 +5,7 @@
 #      reference and the core, program language, core unit tests, kernel
 #      agreement, corpus and regression replay);
 #   3. build under TSan and run the core's suites and the semantic suite on
-#      the core there;
+#      the core there, and race_replay on race_fuzzer's seeds;
 #   4. the differential check: fuzz diff_fuzzer for a short fixed budget
 #      (scripts/ci_fuzz.sh; seed printed).
 #
@@ -29,6 +29,11 @@ echo "== TSan: core suites"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan
 ctest --preset tsan -j"$jobs" -R '^core\.|test_semantics\.core'
+# race_fuzzer's seeds and race regressions on real threads (race_replay,
+# 5 runs each; any TSan report, broken invariant or disjoint-mode
+# difference fails): a few seconds
+echo "== TSan: race_fuzzer corpus (race_replay)"
+ctest --preset tsan -R '^race\.'
 
 echo "== differential check: diff_fuzzer"
 scripts/ci_fuzz.sh
