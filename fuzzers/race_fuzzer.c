@@ -16,8 +16,8 @@
  *   3. one pthread per thread list; they wait on a start barrier, so that
  *      their ops really overlap, then each runs its list through
  *      mmf_core.exec;
- *   4. every thread is joined (pthread_timedjoin_np against a wall-clock
- *      deadline: see "hangs" below); no thread survives an input;
+ *   4. every thread is joined (pthread_timedjoin_np, watching progress:
+ *      see hang:<op> below); no thread survives an input;
  *   5. the invariant checker (mmf_core.check) and a snapshot;
  *   6. disjoint mode only: the comparison with the reference (below);
  *   7. the world is freed (rcu_barrier: every deferred free runs).
@@ -65,12 +65,15 @@
  *                          (<field> from mmf_diff_snap_field)
  *     diff:<op>:<what>     disjoint mode: a SETUP op (sequential) differs:
  *                          the same signature diff_fuzzer gives
- *     hang:<op>            a thread still inside an op MMF_FUZZ_HANG_SECS
- *                          (default 10) wall-clock seconds after the start:
- *                          a deadlock (blocked threads burn no CPU, so
- *                          diff_fuzzer's CPU-time timer would not fire).
- *                          <op> is the op of the lowest-numbered stuck
- *                          thread; every stuck thread is listed
+ *     hang:<op>            no thread completed an op for MMF_FUZZ_HANG_SECS
+ *                          (default 10) wall-clock seconds while the process
+ *                          was mostly idle (a deadlock: blocked threads burn
+ *                          no CPU, so diff_fuzzer's CPU-time timer would not
+ *                          fire), or for 6 times that while busy (an endless
+ *                          loop).  <op> is the op of the lowest-numbered
+ *                          stuck thread; every stuck thread is listed.  A
+ *                          hang in the setup (one thread) is left to the
+ *                          engine's -timeout
  *     TSan reports         "WARNING: ThreadSanitizer: ..." and exit
  *
  * On a failure the target prints the program (text form), the report and
@@ -321,6 +324,7 @@ struct worker {
 	struct mmf_world *w;
 	pthread_barrier_t *start;
 	int cur;		/* op in progress, -1 if none (__atomic) */
+	unsigned done;		/* ops completed (__atomic) */
 	bool joined;
 };
 
@@ -333,6 +337,7 @@ static void *worker_main(void *arg)
 		__atomic_store_n(&wk->cur, (int)i, __ATOMIC_RELAXED);
 		memset(&wk->res[i], 0, sizeof(wk->res[i]));
 		mmf_core.exec(wk->w, &wk->ops[i], &wk->res[i]);
+		__atomic_store_n(&wk->done, i + 1, __ATOMIC_RELAXED);
 	}
 	__atomic_store_n(&wk->cur, -1, __ATOMIC_RELAXED);
 	return NULL;
@@ -350,14 +355,17 @@ static int hang_secs(void)
 	return secs;
 }
 
-/* Threads still running past the deadline: report and abort (they cannot be joined). */
-static void hang(const struct mmf_cprog *c, struct worker *wk, uint32_t n)
+/* No thread progresses: report and abort (the threads cannot be joined). */
+static void hang(const struct mmf_cprog *c, struct worker *wk, uint32_t n, double secs,
+		 double cpu)
 {
 	const char *sig = NULL;
 	char buf[MMF_OP_TEXT_MAX];
 
 	fprintf(stderr, "mmfuzz: ---- program ----\n");
 	mmf_race_print(stderr, c);
+	fprintf(stderr, "mmfuzz: no op completed for %.1f s (%.1f s of CPU time meanwhile: %s)\n",
+		secs, cpu, cpu < secs / 4 ? "blocked, a deadlock" : "busy, a livelock or endless loop");
 	for (uint32_t t = 0; t < n; t++) {
 		int cur = __atomic_load_n(&wk[t].cur, __ATOMIC_RELAXED);
 
@@ -367,14 +375,68 @@ static void hang(const struct mmf_cprog *c, struct worker *wk, uint32_t n)
 			fprintf(stderr, "mmfuzz: thread %u still running, between ops\n", t);
 			continue;
 		}
-		fprintf(stderr, "mmfuzz: thread %u stuck for %d s in op #%d: %s\n", t, hang_secs(),
-			cur, mmf_op_format(&wk[t].ops[cur], buf, sizeof(buf)));
+		fprintf(stderr, "mmfuzz: thread %u stuck in op #%d: %s\n", t, cur,
+			mmf_op_format(&wk[t].ops[cur], buf, sizeof(buf)));
 		if (!sig)
 			sig = mmf_op_name(wk[t].ops[cur].kind);
 	}
 	fprintf(stderr, "mmfuzz: hang:%s\n", sig ? sig : "outside-ops");
 	fflush(stderr);
 	abort();
+}
+
+static double now_secs(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*
+ * Join every thread.  A hang is when no thread completes an op for
+ * hang_secs() seconds while the process burns less than a quarter of a CPU
+ * (blocked: a deadlock -- it burns no CPU, which is why diff_fuzzer's
+ * CPU-time timer would not see it), or for 6 * hang_secs() seconds whatever
+ * the CPU use (an endless loop or livelock); a legitimately long op (a
+ * MAP_POPULATE of gigabytes under TSan takes seconds) keeps the CPU busy
+ * and completes.
+ */
+static void join_all(const struct mmf_cprog *c, struct worker *wk, uint32_t n)
+{
+	double last = now_secs(CLOCK_MONOTONIC), cpu_last = now_secs(CLOCK_PROCESS_CPUTIME_ID);
+	unsigned long progress = 0;
+
+	for (uint32_t t = 0; t < n;) {
+		unsigned long p = 0;
+		struct timespec deadline;
+		double idle, cpu;
+		int err;
+
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += 1;
+		err = pthread_timedjoin_np(wk[t].tid, NULL, &deadline);
+		if (err == 0) {
+			wk[t++].joined = true;
+			continue;
+		}
+		if (err != ETIMEDOUT) {
+			fprintf(stderr, "race_fuzzer: pthread_join: %s\n", strerror(err));
+			abort();
+		}
+		for (uint32_t k = 0; k < n; k++)
+			p += __atomic_load_n(&wk[k].done, __ATOMIC_RELAXED);
+		if (p != progress) {
+			progress = p;
+			last = now_secs(CLOCK_MONOTONIC);
+			cpu_last = now_secs(CLOCK_PROCESS_CPUTIME_ID);
+			continue;
+		}
+		idle = now_secs(CLOCK_MONOTONIC) - last;
+		cpu = now_secs(CLOCK_PROCESS_CPUTIME_ID) - cpu_last;
+		if ((idle >= hang_secs() && cpu < idle / 4) || idle >= 6.0 * hang_secs())
+			hang(c, wk, n, idle, cpu);
+	}
 }
 
 /* ---- the check ----------------------------------------------------------------- */
@@ -513,7 +575,6 @@ int mmf_race_check(const struct mmf_cprog *c, struct mmf_race_fail *fail, FILE *
 	struct worker wk[MMF_CPROG_MAX_THREADS];
 	struct mmf_res *setup_res, *thr_res[MMF_CPROG_MAX_THREADS] = { 0 };
 	pthread_barrier_t start;
-	struct timespec deadline;
 	struct mmf_snap snap;
 	struct mmf_world *w;
 	struct plan pl;
@@ -569,19 +630,7 @@ int mmf_race_check(const struct mmf_cprog *c, struct mmf_race_fail *fail, FILE *
 				abort();
 			}
 		}
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += hang_secs();
-		for (uint32_t t = 0; t < n; t++) {
-			int err = pthread_timedjoin_np(wk[t].tid, NULL, &deadline);
-
-			if (err == ETIMEDOUT)
-				hang(c, wk, n);
-			if (err) {
-				fprintf(stderr, "race_fuzzer: pthread_join: %s\n", strerror(err));
-				abort();
-			}
-			wk[t].joined = true;
-		}
+		join_all(c, wk, n);
 		pthread_barrier_destroy(&start);
 		bad = check_invariants(w, "after the threads", fail, report);
 	}
