@@ -101,6 +101,10 @@ int mmf_sched_current(void);
 uint64_t mmf_sched_clock(void);
 /* A hash of every decision and site of this run (same opts -> same hash). */
 uint64_t mmf_sched_trace_hash(void);
+/* Switches from one fiber (or the RCU runner) to another in this run. */
+uint64_t mmf_sched_switches(void);
+/* Schedule bytes consumed so far (decisions with a real choice). */
+size_t mmf_sched_bytes_used(void);
 
 /* One step of the trace: at `clock`, fiber `fiber` (-2: the RCU callback
  * runner) ran from a scheduling point at `site`. */

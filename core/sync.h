@@ -100,10 +100,18 @@ extern "C" {
  */
 #if defined(MMF_SYNC_SCHED)
 void mmf_sched_point(void);
+void mmf_sched_spin(void);
 #define MMF_SYNC_POINT()	mmf_sched_point()
 #else
 #define MMF_SYNC_POINT()	((void)0)
 #endif
+
+/*
+ * The inline primitives below are always inlined, even at -O0, so that the
+ * sched backend's scheduling point sees the core's call site (the caller of
+ * mmf_sched_point) rather than one out-of-line copy per translation unit.
+ */
+#define MMF_SYNC_INLINE	static inline __attribute__((always_inline))
 
 /* Report a misuse of the synchronisation layer (or a core bug) and abort. */
 void mmf_sync_bug(const char *fmt, ...)
@@ -212,27 +220,27 @@ typedef struct { int v; } mmf_atomic_t;
 typedef struct { long v; } mmf_atomic_long_t;
 
 #define MMF_ATOMIC_OPS(T, type)						\
-static inline type T##_read(const T##_t *a)				\
+MMF_SYNC_INLINE type T##_read(const T##_t *a)				\
 { MMF_SYNC_POINT(); return __atomic_load_n(&a->v, __ATOMIC_RELAXED); }	\
-static inline type T##_read_acquire(const T##_t *a)			\
+MMF_SYNC_INLINE type T##_read_acquire(const T##_t *a)			\
 { MMF_SYNC_POINT(); return __atomic_load_n(&a->v, __ATOMIC_ACQUIRE); }	\
-static inline void T##_set(T##_t *a, type i)				\
+MMF_SYNC_INLINE void T##_set(T##_t *a, type i)				\
 { MMF_SYNC_POINT(); __atomic_store_n(&a->v, i, __ATOMIC_RELAXED); }	\
-static inline void T##_set_release(T##_t *a, type i)			\
+MMF_SYNC_INLINE void T##_set_release(T##_t *a, type i)			\
 { MMF_SYNC_POINT(); __atomic_store_n(&a->v, i, __ATOMIC_RELEASE); }	\
-static inline type T##_add_return(T##_t *a, type i)			\
+MMF_SYNC_INLINE type T##_add_return(T##_t *a, type i)			\
 { MMF_SYNC_POINT(); return __atomic_add_fetch(&a->v, i, __ATOMIC_SEQ_CST); } \
-static inline type T##_sub_return(T##_t *a, type i)			\
+MMF_SYNC_INLINE type T##_sub_return(T##_t *a, type i)			\
 { MMF_SYNC_POINT(); return __atomic_sub_fetch(&a->v, i, __ATOMIC_SEQ_CST); } \
-static inline void T##_add(T##_t *a, type i)				\
+MMF_SYNC_INLINE void T##_add(T##_t *a, type i)				\
 { MMF_SYNC_POINT(); __atomic_add_fetch(&a->v, i, __ATOMIC_RELAXED); }	\
-static inline void T##_sub(T##_t *a, type i)				\
+MMF_SYNC_INLINE void T##_sub(T##_t *a, type i)				\
 { MMF_SYNC_POINT(); __atomic_sub_fetch(&a->v, i, __ATOMIC_RELAXED); }	\
-static inline void T##_inc(T##_t *a) { T##_add(a, 1); }			\
-static inline void T##_dec(T##_t *a) { T##_sub(a, 1); }			\
-static inline bool T##_dec_and_test(T##_t *a)				\
+MMF_SYNC_INLINE void T##_inc(T##_t *a) { T##_add(a, 1); }			\
+MMF_SYNC_INLINE void T##_dec(T##_t *a) { T##_sub(a, 1); }			\
+MMF_SYNC_INLINE bool T##_dec_and_test(T##_t *a)				\
 { return T##_sub_return(a, 1) == 0; }					\
-static inline type T##_cmpxchg(T##_t *a, type old, type new_)		\
+MMF_SYNC_INLINE type T##_cmpxchg(T##_t *a, type old, type new_)		\
 {									\
 	MMF_SYNC_POINT();						\
 	__atomic_compare_exchange_n(&a->v, &old, new_, false,		\
@@ -257,16 +265,20 @@ struct mmf_seqcount {
 	unsigned seq;
 };
 
-static inline void mmf_cpu_relax(void)
+/* A spin-wait iteration.  Sched: give another runnable fiber the CPU (the
+ * spinner can make no progress until somebody else runs). */
+MMF_SYNC_INLINE void mmf_cpu_relax(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(MMF_SYNC_SCHED)
+	mmf_sched_spin();
+#elif defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #endif
 }
 
 static inline void mmf_seqcount_init(struct mmf_seqcount *s) { s->seq = 0; }
 
-static inline unsigned mmf_read_seqcount_begin(const struct mmf_seqcount *s)
+MMF_SYNC_INLINE unsigned mmf_read_seqcount_begin(const struct mmf_seqcount *s)
 {
 	unsigned seq;
 
@@ -279,7 +291,7 @@ static inline unsigned mmf_read_seqcount_begin(const struct mmf_seqcount *s)
 	}
 }
 
-static inline bool mmf_read_seqcount_retry(const struct mmf_seqcount *s, unsigned seq)
+MMF_SYNC_INLINE bool mmf_read_seqcount_retry(const struct mmf_seqcount *s, unsigned seq)
 {
 	MMF_SYNC_POINT();
 	/* order the caller's data loads before the re-read of the sequence */
@@ -287,7 +299,7 @@ static inline bool mmf_read_seqcount_retry(const struct mmf_seqcount *s, unsigne
 	return __atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq;
 }
 
-static inline void mmf_write_seqcount_begin(struct mmf_seqcount *s)
+MMF_SYNC_INLINE void mmf_write_seqcount_begin(struct mmf_seqcount *s)
 {
 	MMF_SYNC_POINT();
 	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
@@ -295,7 +307,7 @@ static inline void mmf_write_seqcount_begin(struct mmf_seqcount *s)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
-static inline void mmf_write_seqcount_end(struct mmf_seqcount *s)
+MMF_SYNC_INLINE void mmf_write_seqcount_end(struct mmf_seqcount *s)
 {
 	MMF_SYNC_POINT();
 	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
@@ -329,14 +341,14 @@ static inline void mmf_refcount_init(struct mmf_refcount *r, int max)
 	r->max = max > 0 ? max : MMF_REFCOUNT_MAX_DEFAULT;
 }
 
-static inline int mmf_refcount_read(const struct mmf_refcount *r)
+MMF_SYNC_INLINE int mmf_refcount_read(const struct mmf_refcount *r)
 {
 	MMF_SYNC_POINT();
 	return __atomic_load_n(&r->refs, __ATOMIC_RELAXED);
 }
 
 /* Take a reference if the object is alive and the count is not saturated. */
-static inline enum mmf_ref mmf_refcount_inc_not_zero(struct mmf_refcount *r)
+MMF_SYNC_INLINE enum mmf_ref mmf_refcount_inc_not_zero(struct mmf_refcount *r)
 {
 	int old;
 
@@ -353,7 +365,7 @@ static inline enum mmf_ref mmf_refcount_inc_not_zero(struct mmf_refcount *r)
 }
 
 /* The caller already holds a reference.  false: saturated, not taken. */
-static inline bool mmf_refcount_inc(struct mmf_refcount *r)
+MMF_SYNC_INLINE bool mmf_refcount_inc(struct mmf_refcount *r)
 {
 	enum mmf_ref res = mmf_refcount_inc_not_zero(r);
 
@@ -363,7 +375,7 @@ static inline bool mmf_refcount_inc(struct mmf_refcount *r)
 }
 
 /* Drop a reference; true when it was the last one (the caller frees). */
-static inline bool mmf_refcount_dec_and_test(struct mmf_refcount *r)
+MMF_SYNC_INLINE bool mmf_refcount_dec_and_test(struct mmf_refcount *r)
 {
 	int new_;
 
