@@ -10,8 +10,10 @@
  *                                ThreadSanitizer the backend tells TSan what
  *                                RCU guarantees (see "RCU" below).
  *   sched  (core/sync_sched.c)   deterministic cooperative fibers on one OS
- *                                thread (later step).  Every primitive is a
- *                                yield point: MMF_SYNC_POINT() below.
+ *                                thread, driven through core/sched_ctl.h.
+ *                                Every primitive is a scheduling point:
+ *                                MMF_SYNC_POINT() below, and the entry of
+ *                                every out-of-line function.
  *
  * Every object type here is the same size for both backends: the backend
  * keeps its own state in the opaque `impl_` storage and checks at compile

@@ -482,6 +482,26 @@ static void step(int id, uint32_t site)
 		trace_add(id, site);
 }
 
+/*
+ * One OS thread only: the first thread to reach a scheduling point owns the
+ * backend (in a forked child, the thread that forked).  Another thread
+ * would share sched.cur and every lock's state without synchronisation.
+ */
+static _Thread_local char thread_marker;
+static const void *owner_thread;
+
+static void check_os_thread(void)
+{
+	if (__builtin_expect(owner_thread == &thread_marker, 1))
+		return;
+	if (!owner_thread) {
+		owner_thread = &thread_marker;
+		return;
+	}
+	mmf_sync_bug("the sched backend (core/sync_sched.c) used from a second OS thread: "
+		     "drive it from one thread, with fibers (core/sched_ctl.h)");
+}
+
 /* ---- choosing who runs ------------------------------------------------------- */
 
 static bool rcu_has_work(void);
@@ -663,6 +683,7 @@ static void sched_point_at(uint32_t site)
 {
 	struct fiber *f = sched.cur, *next;
 
+	check_os_thread();
 	if (!in_fiber())
 		return;
 	step(f->id, site);
@@ -1543,9 +1564,12 @@ static void report_livelock(uint32_t site)
  * them for the next run (a fuzzer runs thousands per second; allocating
  * 256 KiB blocks and handing them back dominated a run under ASan).
  * A reused stack is unpoisoned for ASan (the frames of the fiber that
- * ended on it never returned, their redzones are still poisoned).  Under
- * TSan stacks are not reused: TSan resets its shadow on malloc only, and
- * the next fiber's accesses would race with the last one's.
+ * ended on it never returned, their redzones are still poisoned).  TSan
+ * needs nothing: every access of the fiber that ended happens-before the
+ * next fiber on its stack (its exit releases tsan_sync, the end of the run
+ * acquires it, spawn releases the new fiber's, which its entry acquires),
+ * and the switch code that runs after the exit's release is not
+ * instrumented.
  */
 #ifdef MMF_ASAN
 void __asan_unpoison_memory_region(const volatile void *addr, size_t size);
@@ -1573,12 +1597,10 @@ static void *stack_alloc(void)
 
 static void stack_free(void *stack)
 {
-#ifndef MMF_TSAN
 	if (nr_stack_cache < MMF_SCHED_MAX_FIBERS) {
 		stack_cache[nr_stack_cache++] = stack;
 		return;
 	}
-#endif
 	free(stack);
 }
 

@@ -2921,18 +2921,44 @@ static void *sem_worker_run(void *arg)
 	return NULL;
 }
 
+#ifdef SEM_SCHED
+/* The core on the deterministic backend (core/sync_sched.c) runs on one OS
+ * thread: the workers are its fibers there. */
+#include "sched_ctl.h"
+
+static void sem_worker_fiber(void *arg)
+{
+	sem_worker_run(arg);
+}
+#endif
+
 /* Two threads drive two processes at once; processes are independent, so
  * the results and the final state are the same under any interleaving. */
 CASE(concurrent_independent_processes)
 {
 	struct sem_worker wk[2] = { { 0, A, 0 }, { 1, B, 0 } };
-	pthread_t t[2];
 
 	EQ(sem_fork(0), 1);
+#ifdef SEM_SCHED
+	{
+		static const uint8_t schedule[] = { 0x09, 0x31, 0x11, 0x59, 0x01, 0x21 };
+		struct mmf_sched_opts so = { .schedule = schedule,
+					     .schedule_len = sizeof(schedule) };
+
+		mmf_sched_begin(&so);
+		for (int i = 0; i < 2; i++)
+			mmf_sched_spawn(sem_worker_fiber, &wk[i]);
+		mmf_sched_run();
+		mmf_sched_end();
+	}
+#else
+	pthread_t t[2];
+
 	for (int i = 0; i < 2; i++)
 		EQ(pthread_create(&t[i], NULL, sem_worker_run, &wk[i]), 0);
 	for (int i = 0; i < 2; i++)
 		EQ(pthread_join(t[i], NULL), 0);
+#endif
 	EQ(wk[0].bad, 0);
 	EQ(wk[1].bad, 0);
 	MAPS(0, "10000000-10002000 rw-p anon; 10002000-10004000 r--p anon; "

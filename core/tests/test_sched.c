@@ -24,7 +24,10 @@
  *   --livelock        a fiber spinning on a flag nobody sets
  *   --immediate-free  a writer frees an RCU-protected object without a
  *                     grace period while a reader holds it across a yield:
- *                     ASan reports heap-use-after-free when it resumes
+ *                     ASan reports heap-use-after-free when it resumes (TSan:
+ *                     a race with the free)
+ *   --race            two fibers increment a plain int without a lock
+ *                     across a yield: TSan reports the data race
  *
  * Shared test state is accessed with mmf_read_once/mmf_write_once (atomics,
  * and scheduling points) or under the lock under test, so the program is
@@ -282,7 +285,8 @@ static void excl_fiber(void *arg)
 				mmf_down_read(&ex.s);
 				/* readers count under the read lock: an atomic */
 				__atomic_add_fetch(&ex.readers_in, 1, __ATOMIC_RELAXED);
-				ex.violations += ex.in_cs != 0;
+				if (ex.in_cs != 0)	/* readers share it: atomically */
+					__atomic_add_fetch(&ex.violations, 1, __ATOMIC_RELAXED);
 				points(2);
 				/* readers exclude the writer's split increment */
 				__atomic_add_fetch(&ex.counter, 1, __ATOMIC_RELAXED);
@@ -1060,6 +1064,25 @@ static int mode_immediate_free(void)
 	return 0;
 }
 
+/* Two fibers increment a plain int with no lock, across a yield: TSan must
+ * see the race (fibers synchronise only through the primitives). */
+static int racy;
+
+static void race_fiber(void *arg)
+{
+	int v = racy;
+
+	mmf_sched_point();
+	racy = v + 1;
+}
+
+static int mode_race(void)
+{
+	run(NULL, 0, 2, race_fiber, NULL, false);
+	printf("racy = %d\n", racy);
+	return 0;
+}
+
 /* Run this program with `mode` in a child; its stderr into buf. */
 static int child_stderr(const char *mode, char *buf, size_t len)
 {
@@ -1126,6 +1149,8 @@ int main(int argc, char **argv)
 		return mode_livelock();
 	if (argc > 1 && !strcmp(argv[1], "--immediate-free"))
 		return mode_immediate_free();
+	if (argc > 1 && !strcmp(argv[1], "--race"))
+		return mode_race();
 
 	test_determinism();
 	test_exclusion();
