@@ -28,6 +28,8 @@
  *                     a race with the free)
  *   --race            two fibers increment a plain int without a lock
  *                     across a yield: TSan reports the data race
+ * and --bench (figures; use a release build), --chaos-hashes (the hashes
+ * the cross-process determinism test compares).
  *
  * Shared test state is accessed with mmf_read_once/mmf_write_once (atomics,
  * and scheduling points) or under the lock under test, so the program is
@@ -58,6 +60,19 @@ static size_t random_schedule(uint8_t *buf, size_t max)
 
 	for (i = 0; i < len; i++)
 		buf[i] = (uint8_t)t_rand(&seed);
+	return len;
+}
+
+/* Short run lengths (0..7): a decision every few points, deep interleaving. */
+static size_t fine_schedule(uint8_t *buf, size_t max)
+{
+	size_t len = t_rand(&seed) % (max + 1), i;
+
+	for (i = 0; i < len; i++) {
+		unsigned long long r = t_rand(&seed);
+
+		buf[i] = (uint8_t)((r & 7) | ((r >> 8) % 8) << 3);
+	}
 	return len;
 }
 
@@ -871,8 +886,10 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void test_core_ops(int nr_schedules)
+static void test_core_ops(int nr_schedules, FILE *hashes_out)
 {
+	uint64_t outcomes[64];
+	int nr_outcomes = 0;
 	enum { NT = 3 };
 	struct thread_prog progs[NT], ref_progs[NT];
 	void *args[NT];
@@ -897,7 +914,8 @@ static void test_core_ops(int nr_schedules)
 	mmf_reference.world_free(rw_);
 
 	for (s = 0; s < nr_schedules; s++) {
-		size_t len = random_schedule(bytes, sizeof(bytes));
+		size_t len = s & 1 ? fine_schedule(bytes, sizeof(bytes))
+				   : random_schedule(bytes, sizeof(bytes));
 		struct run_result rr;
 
 		core_world = mmf_core.world_new(NULL);
@@ -935,14 +953,16 @@ static void test_core_ops(int nr_schedules)
 	CHECK(bad_res == 0, "disjoint fibers: %d results differ from the reference", bad_res);
 	CHECK(bad_snap == 0, "disjoint fibers: %d snapshots differ from the reference", bad_snap);
 	CHECK(bad_check == 0, "disjoint fibers: invariants broken in %d schedules", bad_check);
-	printf("figures: %d schedules x %d fibers, %.0f scheduling steps per core op, "
-	       "%.1f switches per op, %.0f steps/s, %.0f switches/s\n",
-	       nr_schedules, NT, (double)steps / ops, (double)switches / ops,
-	       steps / elapsed, switches / elapsed);
+	if (!hashes_out)
+		printf("figures: %d schedules x %d fibers, %.0f scheduling steps per core op, "
+		       "%.1f switches per op, %.0f steps/s, %.0f switches/s\n",
+		       nr_schedules, NT, (double)steps / ops, (double)switches / ops,
+		       steps / elapsed, switches / elapsed);
 
 	/* overlapping fibers: invariants, and the same schedule replays the same */
 	for (s = 0; s < nr_schedules; s++) {
-		size_t len = random_schedule(bytes, sizeof(bytes));
+		size_t len = s & 1 ? fine_schedule(bytes, sizeof(bytes))
+				   : random_schedule(bytes, sizeof(bytes));
 		struct mmf_res first[NT][MAX_OPS];
 		uint64_t hash[2], snap_hash[2];
 		int rep;
@@ -973,9 +993,18 @@ static void test_core_ops(int nr_schedules)
 			}
 		}
 		bad_replay += hash[0] != hash[1] || snap_hash[0] != snap_hash[1];
+		if (hashes_out)
+			fprintf(hashes_out, "%d %016llx %016llx\n", s, (unsigned long long)hash[0],
+				(unsigned long long)snap_hash[0]);
+		for (i = 0; i < nr_outcomes; i++)
+			if (outcomes[i] == snap_hash[0])
+				break;
+		if (i == nr_outcomes && nr_outcomes < (int)(sizeof(outcomes) / sizeof(outcomes[0])))
+			outcomes[nr_outcomes++] = snap_hash[0];
 	}
 	CHECK(bad_check == 0, "overlapping fibers: invariants broken in %d schedules", bad_check);
 	CHECK(bad_replay == 0, "overlapping fibers: %d replays differ", bad_replay);
+	CHECK(nr_outcomes >= 5, "overlapping fibers: %d distinct final states", nr_outcomes);
 }
 
 /* ---- crash modes (run in a child by the tests above, and by ctest) -------------------------- */
@@ -1083,8 +1112,49 @@ static int mode_race(void)
 	return 0;
 }
 
-/* Run this program with `mode` in a child; its stderr into buf. */
-static int child_stderr(const char *mode, char *buf, size_t len)
+/* Figures, in a release build: switches/s, steps/s. */
+static long bench_points;
+
+static void bench_fiber(void *arg)
+{
+	for (long i = 0; i < bench_points; i++)
+		mmf_sched_point();
+}
+
+static int mode_bench(void)
+{
+	size_t n = 900000;		/* steps, under the default max_steps */
+	uint8_t *bytes = malloc(n);
+	struct run_result r;
+	double t0;
+
+	/* every point a decision, every decision a switch (byte 1: the other fiber) */
+	memset(bytes, 0x01, n);
+	bench_points = n / 2;
+	t0 = now();
+	r = run(bytes, n, 2, bench_fiber, NULL, false);
+	printf("ping-pong: %llu steps, %llu switches, %.0f switches/s\n",
+	       (unsigned long long)r.clock, (unsigned long long)r.switches,
+	       r.switches / (now() - t0));
+	/* a decision at every point, no switch (byte 0: keep running) */
+	memset(bytes, 0x00, n);
+	t0 = now();
+	r = run(bytes, n, 2, bench_fiber, NULL, false);
+	printf("decide, keep running: %.0f steps/s (%llu switches)\n", r.clock / (now() - t0),
+	       (unsigned long long)r.switches);
+	/* no bytes: round-robin every SCHED_QUANTUM points */
+	t0 = now();
+	r = run(NULL, 0, 2, bench_fiber, NULL, false);
+	printf("round-robin: %.0f steps/s (%llu switches)\n", r.clock / (now() - t0),
+	       (unsigned long long)r.switches);
+	free(bytes);
+	test_core_ops(400, NULL);
+	return 0;
+}
+
+/* Run this program with `mode` in a child; its stderr (and stdout, if
+ * both) into buf. */
+static int child_output(const char *mode, bool both, char *buf, size_t len)
 {
 	int pipefd[2], status;
 	size_t off = 0;
@@ -1097,6 +1167,8 @@ static int child_stderr(const char *mode, char *buf, size_t len)
 	pid = fork();
 	if (pid == 0) {
 		dup2(pipefd[1], 2);
+		if (both)
+			dup2(pipefd[1], 1);
 		close(pipefd[0]);
 		execl("/proc/self/exe", "core_test_sched", mode, (char *)NULL);
 		_exit(127);
@@ -1110,10 +1182,26 @@ static int child_stderr(const char *mode, char *buf, size_t len)
 	return status;
 }
 
+/*
+ * Two processes (two address-space layouts under ASLR) run the same
+ * schedules of the overlapping core program: the trace hashes and final
+ * states must be the same, or a corpus file would not replay.
+ */
+static void test_cross_process_determinism(void)
+{
+	static char a[1 << 16], b[1 << 16];
+	int sa = child_output("--chaos-hashes", true, a, sizeof(a));
+	int sb = child_output("--chaos-hashes", true, b, sizeof(b));
+
+	CHECK(WIFEXITED(sa) && WEXITSTATUS(sa) == 0 && WIFEXITED(sb) && WEXITSTATUS(sb) == 0,
+	      "--chaos-hashes runs pass");
+	CHECK(strlen(a) > 100 && !strcmp(a, b), "two processes, same hashes:\n%s\n---\n%s", a, b);
+}
+
 static void test_deadlock_report(void)
 {
 	static char out[1 << 16];
-	int status = child_stderr("--abba", out, sizeof(out));
+	int status = child_output("--abba", false, out, sizeof(out));
 	const char *first = strstr(out, "holds mutex");
 
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGABRT, "ABBA aborts");
@@ -1123,7 +1211,7 @@ static void test_deadlock_report(void)
 	CHECK(strstr(out, "abba_fiber") || !strstr(out, "AddressSanitizer") ,
 	      "sites name the function");
 
-	status = child_stderr("--livelock", out, sizeof(out));
+	status = child_output("--livelock", false, out, sizeof(out));
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGABRT &&
 	      strstr(out, "mmf_sync_bug: livelock:"), "livelock reported:\n%s", out);
 }
@@ -1151,6 +1239,12 @@ int main(int argc, char **argv)
 		return mode_immediate_free();
 	if (argc > 1 && !strcmp(argv[1], "--race"))
 		return mode_race();
+	if (argc > 1 && !strcmp(argv[1], "--bench"))
+		return mode_bench();
+	if (argc > 1 && !strcmp(argv[1], "--chaos-hashes")) {
+		test_core_ops(40, stdout);
+		return t_failed ? 1 : 0;
+	}
 
 	test_determinism();
 	test_exclusion();
@@ -1159,6 +1253,7 @@ int main(int argc, char **argv)
 	test_rcu_stream();
 	test_tracking();
 	test_deadlock_report();
-	test_core_ops(argc > 1 ? atoi(argv[1]) : 100);
+	test_cross_process_determinism();
+	test_core_ops(argc > 1 ? atoi(argv[1]) : 100, NULL);
 	return t_done();
 }
