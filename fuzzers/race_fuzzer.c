@@ -580,12 +580,14 @@ int mmf_race_check(const struct mmf_cprog *c, struct mmf_race_fail *fail, FILE *
 	struct plan pl;
 	uint32_t n;
 	int bad = 0;
-
-	char *text = NULL;
-	size_t text_len = 0;
-	FILE *tf;
+	char *text = NULL, *details = NULL;
+	size_t text_len = 0, details_len = 0;
+	FILE *tf, *out = NULL;
 
 	memset(fail, 0, sizeof(*fail));
+	/* the report: the program first, then what went wrong (written below) */
+	if (report)
+		out = open_memstream(&details, &details_len);
 	/* for a TSan report (race_tsan_hook.c): rendered now, printed there */
 	tf = open_memstream(&text, &text_len);
 	if (tf) {
@@ -601,6 +603,9 @@ int mmf_race_check(const struct mmf_cprog *c, struct mmf_race_fail *fail, FILE *
 		plan_free(&pl);
 		mmf_race_tsan_program = NULL;
 		free(text);
+		if (out)
+			fclose(out);
+		free(details);
 		return 1;
 	}
 
@@ -609,7 +614,7 @@ int mmf_race_check(const struct mmf_cprog *c, struct mmf_race_fail *fail, FILE *
 		abort();
 	for (uint32_t i = 0; i < pl.nr_setup; i++)
 		mmf_core.exec(w, &pl.setup[i], &setup_res[i]);
-	bad = check_invariants(w, "after setup", fail, report);
+	bad = check_invariants(w, "after setup", fail, out);
 
 	if (!bad && n) {
 		memset(wk, 0, sizeof(wk));
@@ -632,22 +637,27 @@ int mmf_race_check(const struct mmf_cprog *c, struct mmf_race_fail *fail, FILE *
 		}
 		join_all(c, wk, n);
 		pthread_barrier_destroy(&start);
-		bad = check_invariants(w, "after the threads", fail, report);
+		bad = check_invariants(w, "after the threads", fail, out);
 	}
 
 	mmf_snap_init(&snap);
 	if (!bad) {
 		mmf_core.snapshot(w, &snap);
 		if (pl.disjoint)
-			bad = compare_reference(&pl, setup_res, thr_res, &snap, fail, report);
+			bad = compare_reference(&pl, setup_res, thr_res, &snap, fail, out);
 	}
 	mmf_snap_free(&snap);
 	mmf_core.world_free(w);
 
+	if (out)
+		fclose(out);
 	if (bad && report) {
 		fprintf(report, "mmfuzz: ---- program ----\n");
 		mmf_race_print(report, c);
+		if (details)
+			fputs(details, report);
 	}
+	free(details);
 	free(setup_res);
 	for (uint32_t t = 0; t < MMF_CPROG_MAX_THREADS; t++)
 		free(thr_res[t]);
