@@ -160,7 +160,7 @@ static int64_t core_exit(struct mmf_world *w, struct core_mm *mm)
 		return -ESRCH;
 	}
 	exit_mmap(mm);
-	mm->dead = true;
+	mmf_write_once(mm->dead, true);	/* read unlocked by exec() */
 	mmap_write_unlock(mm);
 
 	mmf_mutex_lock(&w->lock);
@@ -217,6 +217,26 @@ static void exec_file_op(struct mmf_world *w, const struct mmf_op *op, struct mm
 	default:
 		res->ret = -EINVAL;
 		break;
+	}
+}
+
+/*
+ * An op that failed, or faulted, checked some of its arguments before it
+ * took the mmap_lock and looked at mm->dead; an exit may have come in
+ * between.  The reference checks the process first, so once the process is
+ * dead the only answer it gives is -ESRCH: a failure seen while the process
+ * is dead takes effect now (the op is still running, so this is a valid
+ * linearization point) and says -ESRCH.  A failure while it is still alive
+ * was decided while it was alive (death is final), and stands.  Successes
+ * were decided under the mmap_lock or a VMA lock with the process alive.
+ */
+static void report_exit_first(struct core_mm *mm, struct mmf_res *res)
+{
+	if (!(res->ret < 0 || res->sig) || res->ret == -ESRCH)
+		return;
+	if (mmf_read_once(mm->dead)) {
+		memset(res, 0, sizeof(*res));
+		res->ret = -ESRCH;
 	}
 }
 
@@ -285,6 +305,7 @@ static void exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_res *r
 		res->ret = -EINVAL;
 		break;
 	}
+	report_exit_first(mm, res);
 }
 
 /* ---- observation ------------------------------------------------------------------------- */

@@ -232,7 +232,7 @@ static inline bool vma_is_anonymous(const struct core_vma *v)
 struct core_mm {
 	struct mmf_world *w;
 	int pid;
-	bool dead;				/* exited; under mmap_lock write */
+	bool dead;				/* exited; set under mmap_lock write (mmf_write_once: exec() reads it unlocked) */
 
 	struct mmf_rwsem mmap_lock;
 	mmf_atomic_t mm_lock_seq;		/* advanced by mmap_write_unlock */

@@ -331,3 +331,119 @@ void mmf_minimize(struct mmf_prog *p, const char *sig, mmf_min_pred still_fails,
 	}
 	st->ops_after = p->nr_ops;
 }
+
+/* ---- concurrent programs -------------------------------------------------- */
+
+struct cmin_ctx {
+	struct mmf_cprog *c;
+	struct mmf_prog *section;	/* the list being minimized */
+	mmf_cmin_pred pred;
+	void *ctx;
+	uint32_t runs;
+};
+
+/*
+ * Run the predicate on the program as it stands, with nr_threads as the
+ * text and binary forms would give it (empty trailing threads dropped), so
+ * that what is kept is what the minimized file will run.
+ */
+static bool cprog_fails(struct cmin_ctx *m, const char *sig)
+{
+	struct mmf_cprog *c = m->c;
+	uint32_t saved = c->nr_threads;
+	bool fails;
+
+	c->nr_threads = 0;
+	for (int t = 0; t < MMF_CPROG_MAX_THREADS; t++)
+		if (c->thread[t].nr_ops)
+			c->nr_threads = (uint32_t)t + 1;
+	m->runs++;
+	fails = m->pred(c, sig, m->ctx);
+	if (!fails)
+		c->nr_threads = saved;
+	return fails;
+}
+
+/* The sequential minimizer's predicate: the section replaced by q. */
+static bool section_still_fails(const struct mmf_prog *q, const char *sig, void *ctx)
+{
+	struct cmin_ctx *m = ctx;
+	struct mmf_prog saved = *m->section;
+	bool fails;
+
+	*m->section = *q;
+	fails = cprog_fails(m, sig);
+	*m->section = saved;
+	return fails;
+}
+
+static uint32_t cprog_ops(const struct mmf_cprog *c)
+{
+	uint32_t n = c->setup.nr_ops;
+
+	for (int t = 0; t < MMF_CPROG_MAX_THREADS; t++)
+		n += c->thread[t].nr_ops;
+	return n;
+}
+
+/* Shorter schedules (halving the tail), then bytes set to 0, one by one. */
+static bool shrink_schedule(struct cmin_ctx *m, const char *sig)
+{
+	struct mmf_cprog *c = m->c;
+	bool changed = false;
+
+	for (uint32_t cut = c->sched_len / 2 + 1; c->sched_len && cut;) {
+		uint32_t len = c->sched_len;
+
+		c->sched_len = len > cut ? len - cut : 0;
+		if (cprog_fails(m, sig)) {
+			changed = true;
+			continue;
+		}
+		c->sched_len = len;
+		cut /= 2;
+	}
+	for (uint32_t i = 0; i < c->sched_len; i++) {
+		uint8_t b = c->sched[i];
+
+		if (!b)
+			continue;
+		c->sched[i] = 0;
+		if (cprog_fails(m, sig))
+			changed = true;
+		else
+			c->sched[i] = b;
+	}
+	return changed;
+}
+
+void mmf_cprog_minimize(struct mmf_cprog *c, const char *sig, mmf_cmin_pred still_fails,
+			void *ctx, unsigned flags, struct mmf_min_stats *st)
+{
+	struct mmf_min_stats dummy, one;
+	struct cmin_ctx m = { .c = c, .pred = still_fails, .ctx = ctx };
+
+	if (!st)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	st->ops_before = cprog_ops(c);
+	for (int round = 0; round < 8; round++) {
+		uint32_t before = cprog_ops(c);
+		bool changed = shrink_schedule(&m, sig);
+
+		for (int s = -1; s < MMF_CPROG_MAX_THREADS; s++) {
+			m.section = s < 0 ? &c->setup : &c->thread[s];
+			if (!m.section->nr_ops)
+				continue;
+			mmf_minimize(m.section, sig, section_still_fails, &m, flags, &one);
+			st->args_simplified += one.args_simplified;
+			changed |= one.args_simplified > 0;
+		}
+		changed |= cprog_ops(c) != before;
+		if (!changed)
+			break;
+	}
+	cprog_fails(&m, sig);	/* nr_threads as the files will say */
+	st->ops_after = cprog_ops(c);
+	st->runs = m.runs;
+}

@@ -41,6 +41,16 @@ struct mmf_min_stats {
 void mmf_minimize(struct mmf_prog *p, const char *sig, mmf_min_pred still_fails, void *ctx,
 		  unsigned flags, struct mmf_min_stats *st);
 
+/*
+ * The same for a concurrent program: the schedule is shortened (and its
+ * bytes zeroed), then each list (setup, each thread) is minimized with
+ * mmf_minimize while the others stay, until nothing changes.  nr_threads
+ * is recomputed at the end.
+ */
+typedef bool (*mmf_cmin_pred)(const struct mmf_cprog *c, const char *sig, void *ctx);
+void mmf_cprog_minimize(struct mmf_cprog *c, const char *sig, mmf_cmin_pred still_fails,
+			void *ctx, unsigned flags, struct mmf_min_stats *st);
+
 #ifdef __cplusplus
 }
 #endif

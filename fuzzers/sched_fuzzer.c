@@ -108,10 +108,12 @@ static void run_op(struct run *r, uint32_t slot)
 {
 	struct mmf_lin_op *o = &r->ops[slot];
 
+	bool fiber = mmf_sched_current() >= 0;	/* setup ops run before the scheduler */
+
 	o->call = ++r->events;
-	r->call_clock[slot] = mmf_sched_clock();
+	r->call_clock[slot] = fiber ? mmf_sched_clock() : 0;
 	mmf_core.exec(r->w, &o->op, &o->res);
-	r->ret_clock[slot] = mmf_sched_clock();
+	r->ret_clock[slot] = fiber ? mmf_sched_clock() : 0;
 	o->ret = ++r->events;
 }
 

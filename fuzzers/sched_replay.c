@@ -11,6 +11,8 @@
  *     --print     print each program as text before running it
  *     --abort     abort() on the first failure, like the fuzz target
  *     --stats     print the linearizability search's counters at the end
+ *     --minimize  for a failing file, print the smallest program (text) that
+ *                 still fails with the same signature (diff/minimize.c)
  *
  * A file is a concurrent program: text (`thread N` sections, `schedule`
  * bytes; see <mmfuzz/prog.h>) or the raw bytes sched_fuzzer saved.  Every
@@ -22,12 +24,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "minimize.h"
 #include "prog_ext.h"
 #include "replay_walk.h"
 #include "sched_fuzz.h"
 
-static int opt_history, opt_print, opt_abort, opt_stats;
+static int opt_history, opt_print, opt_abort, opt_stats, opt_minimize;
 static int passed, failed, errors;
+
+/* mmf_cprog_minimize's "still fails the same way": the target's own check */
+static bool still_fails(const struct mmf_cprog *c, const char *sig, void *ctx)
+{
+	struct mmf_fuzz_fail f;
+
+	(void)ctx;
+	return mmf_sched_check(c, 0, &f, NULL) && !strcmp(f.sig, sig);
+}
+
+static void minimize(struct mmf_cprog *c, const char *sig)
+{
+	struct mmf_min_stats st;
+
+	mmf_cprog_minimize(c, sig, still_fails, NULL, 0, &st);
+	printf("# minimized: %u -> %u ops, %u arguments simplified, %u runs; %s\n",
+	       st.ops_before, st.ops_after, st.args_simplified, st.runs, sig);
+	mmf_cprog_print(stdout, c);
+}
 
 static void run_file(const char *path, void *ctx)
 {
@@ -58,6 +80,8 @@ static void run_file(const char *path, void *ctx)
 		mmf_cprog_print(stdout, &c);
 	}
 	printf("FAIL %s: mmfuzz: %s\n", path, fail.sig);
+	if (opt_minimize)
+		minimize(&c, fail.sig);
 	fflush(stdout);
 	failed++;
 	if (opt_abort)
@@ -67,7 +91,7 @@ static void run_file(const char *path, void *ctx)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sched_replay [--history] [--print] [--abort] [--stats] FILE|DIR...\n"
+		"usage: sched_replay [--history] [--print] [--abort] [--stats] [--minimize] FILE|DIR...\n"
 		"Runs each concurrent program on the core under the deterministic scheduler\n"
 		"(twice: the runs must be identical) and checks its linearizability on the\n"
 		"reference.\n");
@@ -88,6 +112,8 @@ int main(int argc, char **argv)
 			opt_abort = 1;
 		else if (!strcmp(a, "--stats"))
 			opt_stats = 1;
+		else if (!strcmp(a, "--minimize"))
+			opt_minimize = 1;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
