@@ -52,4 +52,11 @@ int mmf_race_check(const struct mmf_cprog *c, struct mmf_race_fail *fail, FILE *
  * the rewritten program actually run, as comments. */
 void mmf_race_print(FILE *out, const struct mmf_cprog *c);
 
+/* Functions the TSan runtime calls from inside itself: not instrumented. */
+#if defined(__has_attribute) && __has_attribute(disable_sanitizer_instrumentation)
+#define MMF_RACE_NO_INSTR __attribute__((disable_sanitizer_instrumentation))
+#else
+#define MMF_RACE_NO_INSTR __attribute__((no_sanitize("thread")))
+#endif
+
 #endif /* MMFUZZ_FUZZERS_RACE_H */

@@ -115,7 +115,7 @@ extern const char *volatile mmf_race_tsan_program;
 /* TSan: a report ends the run (the fuzzer saves the input).  Called by the
  * TSan runtime before it is initialised: must not be instrumented. */
 const char *__tsan_default_options(void);
-__attribute__((disable_sanitizer_instrumentation, used))
+MMF_RACE_NO_INSTR __attribute__((used))
 const char *__tsan_default_options(void)
 {
 	return "halt_on_error=1:second_deadlock_stack=1";

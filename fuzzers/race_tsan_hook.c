@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "race.h"
+
 /* the text of the program being run, or NULL (race_fuzzer.c) */
 const char *volatile mmf_race_tsan_program;
 
@@ -42,7 +44,7 @@ bool mmf_race_tsan_on_report(void *rep, bool suppressed)
 	__asm__("_ZN6__tsan8OnReportEPKNS_10ReportDescEb");
 unsigned long mmf_race_coverage_races;	/* reports dropped */
 
-__attribute__((disable_sanitizer_instrumentation, used))
+MMF_RACE_NO_INSTR __attribute__((used))
 bool mmf_race_tsan_on_report(void *rep, bool suppressed)
 {
 	const char *desc;
@@ -74,7 +76,7 @@ bool mmf_race_tsan_on_report(void *rep, bool suppressed)
 int __sanitizer_symbolize_pc(void *pc, const char *fmt, char *out_buf, size_t out_buf_size);
 void mmf_race_tsan_printed(void *rep) __asm__("__tsan_on_report");
 
-__attribute__((disable_sanitizer_instrumentation))
+MMF_RACE_NO_INSTR
 static size_t raw_len(const char *s)
 {
 	size_t n = 0;
@@ -84,7 +86,7 @@ static size_t raw_len(const char *s)
 	return n;
 }
 
-__attribute__((disable_sanitizer_instrumentation))
+MMF_RACE_NO_INSTR
 static void raw_puts(const char *s)
 {
 	size_t n = raw_len(s);
@@ -99,7 +101,7 @@ static void raw_puts(const char *s)
 	}
 }
 
-__attribute__((disable_sanitizer_instrumentation))
+MMF_RACE_NO_INSTR
 static bool skipped(const char *f)
 {
 	static const char *const names[] = { "free", "malloc", "calloc", "realloc", "memcpy",
@@ -121,7 +123,7 @@ static bool skipped(const char *f)
 }
 
 /* the first frame of pc (inlined frames innermost first) not skipped() */
-__attribute__((disable_sanitizer_instrumentation))
+MMF_RACE_NO_INSTR
 static bool frame_name(void *pc, char *out, size_t len)
 {
 	static char buf[1024];
@@ -144,7 +146,7 @@ static bool frame_name(void *pc, char *out, size_t len)
 	return false;
 }
 
-__attribute__((disable_sanitizer_instrumentation, used))
+MMF_RACE_NO_INSTR __attribute__((used))
 void mmf_race_tsan_printed(void *rep)
 {
 	const char *desc = NULL, *prog = mmf_race_tsan_program;
