@@ -55,6 +55,13 @@ extern const struct mmf_impl mmf_core;
 #define MAX_SETUP_OPS	32
 #define MAX_THREAD_OPS	12
 #define LIN_MAX_STATES	200000
+/*
+ * Scheduling steps before the scheduler reports a livelock.  An op may be
+ * long without spinning: MAP_POPULATE of the whole 4 GiB address space
+ * faults a million pages, each a few steps; 2^26 steps leave room for a
+ * few such ops and still end a real livelock in seconds.
+ */
+#define MAX_STEPS	(1ull << 26)
 
 /* ---- interleaving coverage ------------------------------------------------ */
 
@@ -163,6 +170,7 @@ static void run_core(struct run *r, const struct mmf_cprog *c, bool record_trace
 		.schedule_len = c->sched_len,
 		.on_switch = count_switch,
 		.record_trace = record_trace,
+		.max_steps = MAX_STEPS,
 	};
 	struct mmf_config cfg = { .check_invariants = false };
 
