@@ -49,6 +49,12 @@ set(_race_corpus ${CMAKE_SOURCE_DIR}/corpus)
 add_test(NAME race.corpus
          COMMAND race_replay --repeat 5 ${_race_corpus}/race_fuzzer ${_race_corpus}/race)
 set_tests_properties(race.corpus PROPERTIES TIMEOUT 300)
+# the disjoint rewrite as documented: thread 1's copy of the setup's shared
+# mapping of f0 is its own file f1 (= 0*T + 1) in its window 0x40000000
+add_test(NAME race.disjoint_rewrite
+         COMMAND race_replay --fmt ${_race_corpus}/race/disjoint_files.mmf)
+set_tests_properties(race.disjoint_rewrite PROPERTIES PASS_REGULAR_EXPRESSION
+  "#   mmap p0 0x40400000 0x8000 rw- shared f1 fixed\n.*#   thread 3\n#       truncate f3 0x1000\n#       read p0 0xa0402000")
 if(EXISTS ${_race_corpus}/regressions-race)
   add_test(NAME race.regressions
            COMMAND race_replay --repeat 5 ${_race_corpus}/regressions-race)
