@@ -160,15 +160,20 @@ static int64_t core_exit(struct mmf_world *w, struct core_mm *mm)
 		return -ESRCH;
 	}
 	exit_mmap(mm);
-	mmf_write_once(mm->dead, true);	/* read unlocked by exec() */
-	mmap_write_unlock(mm);
-
+	/*
+	 * The process dies and its handle becomes free in one step (under
+	 * world->lock, inside the mmap_lock): an op that saw it dead (-ESRCH)
+	 * and then forks must find the slot free, as after exit in the
+	 * reference (found by sched_fuzzer: fork got a higher pid).
+	 */
 	mmf_mutex_lock(&w->lock);
+	mmf_write_once(mm->dead, true);	/* read unlocked by exec() */
 	if (w->procs[mm->pid] == mm)
 		w->procs[mm->pid] = NULL;
 	mm->zombie_next = w->zombies;
 	w->zombies = mm;
 	mmf_mutex_unlock(&w->lock);
+	mmap_write_unlock(mm);
 	return 0;
 }
 

@@ -6,10 +6,11 @@
  * than one of these takes them in this order:
  *
  *   mmap_lock                     (rwsem, one per mm)
- *     world->lock                 (handle tables; taken alone by lookups,
- *                                  file creation and exit; fork takes it
- *                                  under the parent's mmap_lock to reserve
- *                                  the child's slot)
+ *     world->lock                 (handle tables; taken alone by lookups
+ *                                  and file creation; fork takes it under
+ *                                  the parent's mmap_lock to reserve the
+ *                                  child's slot, exit under the dying mm's
+ *                                  to free its slot as it dies)
  *       mmap_lock of a new child  (fork: unreachable until published, so
  *                                  never contended)
  *     vma->vm_lock                (per-VMA rwsem; a writer holds it only for
