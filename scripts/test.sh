@@ -2,12 +2,14 @@
 # scripts/test.sh - the test command (CI runs exactly this through .ci/run):
 #   1. install what is missing (scripts/setup.sh);
 #   2. build under ASan+UBSan and run every ctest suite (semantics on the
-#      reference and the core, program language, core unit tests, kernel
-#      agreement, corpus and regression replay);
+#      reference and the core, program language, core unit tests (native
+#      and sched backends), linearizability checker, kernel agreement,
+#      corpus and regression replay of diff_fuzzer and sched_fuzzer);
 #   3. build under TSan and run the core's suites and the semantic suite on
-#      the core there, and race_replay on race_fuzzer's seeds;
-#   4. the differential check: fuzz diff_fuzzer for a short fixed budget
-#      (scripts/ci_fuzz.sh; seed printed).
+#      the core there, race_replay on race_fuzzer's seeds and regressions,
+#      sched_replay on sched_fuzzer's;
+#   4. the fuzzing check: diff_fuzzer and sched_fuzzer for short fixed
+#      budgets (scripts/ci_fuzz.sh; seed printed).
 #
 #   scripts/test.sh [--quick]     --quick: step 2 only
 set -euo pipefail
@@ -34,6 +36,10 @@ ctest --preset tsan -j"$jobs" -R '^core\.|test_semantics\.core'
 # difference fails): a few seconds
 echo "== TSan: race_fuzzer corpus (race_replay)"
 ctest --preset tsan -R '^race\.'
+# the deterministic target under TSan too: fibers switched with
+# __tsan_switch_to_fiber(no_sync), so a race between fibers is reported
+echo "== TSan: sched_fuzzer corpus (sched_replay on fibers)"
+ctest --preset tsan -R '^sched_replay\.'
 
-echo "== differential check: diff_fuzzer"
+echo "== fuzzing check: diff_fuzzer, sched_fuzzer"
 scripts/ci_fuzz.sh
