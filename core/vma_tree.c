@@ -219,6 +219,18 @@ static inline struct vt_node *view(const struct vma_tree *t)
 	return mmf_rcu_dereference(((struct vma_tree *)t)->root);
 }
 
+/*
+ * A reader's step down the tree.  Published nodes never change, so a plain
+ * load would do for the memory model (the root's acquire orders them); it
+ * is an RCU dereference as in the maple tree (mas_slot) so that the sched
+ * backend can preempt a walk between levels, where a node freed without a
+ * grace period would be caught.
+ */
+static inline struct vt_node *child(const struct vt_node *n, int i)
+{
+	return mmf_rcu_dereference(((struct vt_node *)n)->slot[i]);
+}
+
 static void *node_find(const struct vt_node *n, uint64_t addr, struct vma_tree_range *r)
 {
 	int i;
@@ -231,7 +243,7 @@ static void *node_find(const struct vt_node *n, uint64_t addr, struct vma_tree_r
 			return NULL;
 		if (n->leaf)
 			break;
-		n = n->slot[i];
+		n = child(n, i);
 	}
 	if (r) {
 		r->start = n->start[i];
@@ -270,7 +282,7 @@ void *vma_tree_find_prev(const struct vma_tree *t, uint64_t addr, struct vma_tre
 			return NULL;
 		if (n->leaf)
 			break;
-		n = n->slot[i];
+		n = child(n, i);
 	}
 	if (r) {
 		r->start = n->start[i];
