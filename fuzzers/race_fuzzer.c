@@ -112,13 +112,20 @@ extern const struct mmf_impl mmf_core;
 /* race_tsan_hook.c: printed after a TSan report */
 extern const char *volatile mmf_race_tsan_program;
 
-/* TSan: a report ends the run (the fuzzer saves the input).  Called by the
- * TSan runtime before it is initialised: must not be instrumented. */
+/*
+ * TSan: a report ends the run (the fuzzer saves the input).
+ * report_signal_unsafe=0: nothing under test runs in a signal handler, but
+ * libFuzzer's own SIGINT/SIGTERM/SIGALRM (-timeout) handlers allocate;
+ * with the check on, stopping the fuzzer (or a timeout) becomes a bogus
+ * "signal-unsafe call" report, whose death callback then deadlocks inside
+ * the runtime (seen: a campaign worker that never exits).
+ * Called by the TSan runtime before it is initialised: not instrumented.
+ */
 const char *__tsan_default_options(void);
 MMF_RACE_NO_INSTR __attribute__((used))
 const char *__tsan_default_options(void)
 {
-	return "halt_on_error=1:second_deadlock_stack=1";
+	return "halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0";
 }
 
 /* ---- preparing and rewriting programs --------------------------------------- */
