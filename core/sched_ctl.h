@@ -61,9 +61,12 @@ struct mmf_sched_opts {
 	/*
 	 * The schedule: bytes that decide, at each scheduling point, whether
 	 * to switch and to which runnable fiber (the encoding is the backend's
-	 * and documented in sync_sched.c).  When they run out the scheduler
-	 * continues deterministically (e.g. round-robin), so every schedule,
-	 * even the empty one, runs to completion.
+	 * and documented at the top of sync_sched.c: one byte per decision
+	 * with a real choice; b & 7 picks the candidate, 0 = keep running;
+	 * b >> 3 is how many points the chosen one runs before the next
+	 * decision).  When they run out the scheduler goes round-robin (64
+	 * points each), so every schedule, even the empty one, runs to
+	 * completion; spinning (mmf_cpu_relax) always yields.
 	 */
 	const uint8_t *schedule;
 	size_t schedule_len;
@@ -84,14 +87,32 @@ struct mmf_sched_opts {
 
 typedef void (*mmf_fiber_fn)(void *arg);
 
+/*
+ * Implementation notes (core/sync_sched.c has the details):
+ *  - one OS thread: the first thread that uses the backend owns it (any
+ *    other is a bug); fibers never run in parallel, so a driver's own
+ *    state needs no locks -- but under TSan fibers are threads that
+ *    synchronise only through sync.h, so state that several fibers write
+ *    must use atomics (e.g. __atomic_add_fetch, relaxed) or a sync.h lock;
+ *  - the schedule bytes are copied at begin; opts.on_switch runs on the
+ *    scheduler's context (the caller of mmf_sched_run, its stack and TSan
+ *    thread), with from/to fiber ids, or -2 for the RCU runner;
+ *  - a fiber that returns holding a lock or inside a read-side section is
+ *    a bug; so is a fiber blocking inside a read-side section or under a
+ *    spinlock (sync.h's rules, checked here);
+ *  - fiber stacks (256 KiB) are reused by the next begin: mmf_sched_end
+ *    keeps up to MMF_SCHED_MAX_FIBERS of them.
+ */
 void mmf_sched_begin(const struct mmf_sched_opts *opts);
-/* Create a fiber that will run fn(arg); returns its id. */
+/* Create a fiber that will run fn(arg); returns its id.  From the main
+ * context before (or a fiber during) mmf_sched_run. */
 int mmf_sched_spawn(mmf_fiber_fn fn, void *arg);
 /* Run every fiber to completion (see above). */
 void mmf_sched_run(void);
 void mmf_sched_end(void);
 
-/* The running fiber's id; -1 in the main context. */
+/* The running fiber's id; -1 in the main context, -2 inside an RCU
+ * callback (run by the scheduler, see RCU above). */
 int mmf_sched_current(void);
 /*
  * Logical time: the number of scheduling steps taken so far in this run.

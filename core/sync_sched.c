@@ -1701,6 +1701,9 @@ void mmf_sched_run(void)
 		mmf_sync_bug("mmf_sched_run before mmf_sched_begin");
 	if (sched.running || sched.cur != &sched.main)
 		mmf_sync_bug("mmf_sched_run called from a fiber");
+	/* a grace period could never end: callbacks and synchronize_rcu would hang */
+	if (sched.main.rcu_depth)
+		mmf_sync_bug("mmf_sched_run inside an RCU read-side section");
 	sched.running = true;
 	next = decide(&sched.main, MUST_LEAVE);
 	while (next) {
@@ -1722,6 +1725,9 @@ void mmf_sched_run(void)
 	for (i = 0; i < sched.nr_fibers; i++)
 		if (sched.fibers[i]->state != FIBER_DONE)
 			report_deadlock();
+	if (rcu.cb_first || rcu.gp_active)
+		mmf_sync_bug("mmf_sched_run: RCU work left (%llu of %llu callbacks run)",
+			     (unsigned long long)rcu.cb_done, (unsigned long long)rcu.cb_queued);
 	sched.running = false;
 	for (i = 0; i < sched.nr_fibers; i++)
 		tsan_acquire(&sched.fibers[i]->tsan_sync);
