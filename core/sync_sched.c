@@ -1495,7 +1495,9 @@ static void dump_one(FILE *out, const struct fiber *f)
 	fprintf(out, "  %s: %s", who(f, b, sizeof(b)), f->id >= 0 ? state[f->state] : "");
 	if (f->id >= 0 && f->state == FIBER_BLOCKED) {
 		describe_wait(f, line, sizeof(line));
-		fprintf(out, ", %s on %p", line, f->wait_obj);
+		fprintf(out, ", %s", line);
+		if (f->wait_obj)
+			fprintf(out, " on %p", f->wait_obj);
 	}
 	if (f->rcu_depth)
 		fprintf(out, ", inside an RCU read-side section (depth %d)", f->rcu_depth);

@@ -29,7 +29,8 @@
  *   --race            two fibers increment a plain int without a lock
  *                     across a yield: TSan reports the data race
  * and --bench (figures; use a release build), --chaos-hashes (the hashes
- * the cross-process determinism test compares).
+ * the cross-process determinism test compares), --misuse=WHAT (the misuse
+ * reports test_misuse_reports expects).
  *
  * Shared test state is accessed with mmf_read_once/mmf_write_once (atomics,
  * and scheduling points) or under the lock under test, so the program is
@@ -41,6 +42,7 @@
 #include "t.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -1152,6 +1154,98 @@ static int mode_bench(void)
 	return 0;
 }
 
+/* ---- misuse modes: each must end in mmf_sync_bug with its message ---------------- */
+
+static struct mmf_mutex misuse_m;
+static struct mmf_spinlock misuse_l;
+static int misuse_flag;
+
+static void *second_thread(void *arg)
+{
+	mmf_mutex_lock(&misuse_m);	/* BUG: the backend belongs to the main thread */
+	mmf_mutex_unlock(&misuse_m);
+	return NULL;
+}
+
+static void sleep_in_rcu(void *arg)
+{
+	mmf_rcu_read_lock();
+	mmf_mutex_lock(&misuse_m);	/* BUG: may sleep inside a reader */
+	mmf_mutex_unlock(&misuse_m);
+	mmf_rcu_read_unlock();
+}
+
+static void unlock_other(void *arg)
+{
+	if (!arg) {
+		mmf_mutex_lock(&misuse_m);
+		mmf_write_once(misuse_flag, 1);
+		points(20);
+		mmf_mutex_unlock(&misuse_m);
+	} else {
+		wait_flag(&misuse_flag, 1000);
+		mmf_mutex_unlock(&misuse_m);	/* BUG: fiber 0 holds it */
+	}
+}
+
+/*
+ * A grace period cannot be part of a deadlock cycle when sync.h's rules
+ * hold (a reader blocks only on spinlocks, whose holders never sleep), but
+ * it can wait behind one: fibers 0 (inside a reader) and 1 deadlock ABBA on
+ * two spinlocks, and fiber 2 waits for a grace period that needs fiber 0.
+ */
+static struct mmf_spinlock misuse_l2;
+static int misuse_flag2;
+
+static void gp_deadlock(void *arg)
+{
+	long id = (long)arg;
+
+	if (id == 0) {
+		mmf_rcu_read_lock();
+		mmf_spin_lock(&misuse_l);
+		mmf_write_once(misuse_flag, 1);
+		wait_flag(&misuse_flag2, 1000);
+		mmf_spin_lock(&misuse_l2);
+		mmf_spin_unlock(&misuse_l2);
+		mmf_spin_unlock(&misuse_l);
+		mmf_rcu_read_unlock();
+	} else if (id == 1) {
+		mmf_spin_lock(&misuse_l2);
+		mmf_write_once(misuse_flag2, 1);
+		wait_flag(&misuse_flag, 1000);
+		mmf_spin_lock(&misuse_l);
+		mmf_spin_unlock(&misuse_l);
+		mmf_spin_unlock(&misuse_l2);
+	} else {
+		wait_flag(&misuse_flag, 1000);
+		mmf_synchronize_rcu();
+	}
+}
+
+static int mode_misuse(const char *what)
+{
+	void *args[2] = { NULL, (void *)1L };
+	pthread_t th;
+
+	mmf_mutex_init(&misuse_m);
+	mmf_spin_init(&misuse_l);
+	if (!strcmp(what, "second-thread")) {
+		mmf_sched_point();		/* the main thread owns the backend */
+		pthread_create(&th, NULL, second_thread, NULL);
+		pthread_join(th, NULL);
+	} else if (!strcmp(what, "sleep-in-rcu")) {
+		run(NULL, 0, 1, sleep_in_rcu, NULL, false);
+	} else if (!strcmp(what, "unlock-other")) {
+		run(NULL, 0, 2, unlock_other, args, false);
+	} else if (!strcmp(what, "gp-deadlock")) {
+		mmf_spin_init(&misuse_l2);
+		run(NULL, 0, 3, gp_deadlock, NULL, false);
+	}
+	fprintf(stderr, "no misuse reported\n");
+	return 0;
+}
+
 /* Run this program with `mode` in a child; its stderr (and stdout, if
  * both) into buf. */
 static int child_output(const char *mode, bool both, char *buf, size_t len)
@@ -1198,6 +1292,27 @@ static void test_cross_process_determinism(void)
 	CHECK(strlen(a) > 100 && !strcmp(a, b), "two processes, same hashes:\n%s\n---\n%s", a, b);
 }
 
+static void test_misuse_reports(void)
+{
+	static const struct { const char *mode, *want; } cases[] = {
+		{ "--misuse=second-thread", "mmf_sync_bug: the sched backend (core/sync_sched.c) used from a second OS thread" },
+		{ "--misuse=sleep-in-rcu", "mmf_sync_bug: mutex_lock 0x" },
+		{ "--misuse=unlock-other", "unlocked by a thread that does not hold it [fiber 1" },
+		{ "--misuse=gp-deadlock", "mmf_sync_bug: deadlock: fiber 0 waits for spinlock" },
+		{ "--misuse=gp-deadlock", "fiber 2 waits for grace period 1 at gp_deadlock" },
+	};
+	static char out[1 << 16];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int status = child_output(cases[i].mode, false, out, sizeof(out));
+
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGABRT &&
+		      strstr(out, cases[i].want), "%s: want \"%s\", got:\n%s",
+		      cases[i].mode, cases[i].want, out);
+	}
+	CHECK(strstr(out, "readers still inside: 0"), "the GP's holdout is named:\n%s", out);
+}
+
 static void test_deadlock_report(void)
 {
 	static char out[1 << 16];
@@ -1229,8 +1344,11 @@ static void exit_on_abort(int sig)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc > 1 && (!strcmp(argv[1], "--abba") || !strcmp(argv[1], "--livelock")))
+	if (argc > 1 && (!strcmp(argv[1], "--abba") || !strcmp(argv[1], "--livelock") ||
+			 !strncmp(argv[1], "--misuse=", 9)))
 		signal(SIGABRT, exit_on_abort);
+	if (argc > 1 && !strncmp(argv[1], "--misuse=", 9))
+		return mode_misuse(argv[1] + 9);
 	if (argc > 1 && !strcmp(argv[1], "--abba"))
 		return mode_abba();
 	if (argc > 1 && !strcmp(argv[1], "--livelock"))
@@ -1253,6 +1371,7 @@ int main(int argc, char **argv)
 	test_rcu_stream();
 	test_tracking();
 	test_deadlock_report();
+	test_misuse_reports();
 	test_cross_process_determinism();
 	test_core_ops(argc > 1 ? atoi(argv[1]) : 100, NULL);
 	return t_done();
