@@ -677,18 +677,59 @@ static int check_node(struct check_ctx *c, const struct vt_node *n, int depth, b
 	return 0;
 }
 
-static int cmp_ptr(const void *a, const void *b)
+/*
+ * Is a value stored twice?  The values are heap pointers, whose order
+ * differs between two runs of the same program in one process (malloc's
+ * state differs), so a comparison sort (qsort) would branch differently
+ * each time: a fuzzer's coverage of the checker would change with the
+ * heap, not the input (AFL++ persistent mode counted it as instability).
+ * Equality is what matters and it does not depend on addresses, so the
+ * control flow here depends only on n and on equality: pairwise for small
+ * sets, else an LSD radix sort (no comparisons of keys) and neighbours.
+ * Sorts vals in place; returns the duplicate or NULL.
+ */
+static void *find_duplicate(void **vals, size_t n)
 {
-	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+	void **tmp, **from = vals, **to;
+	size_t i, j;
 
-	return x < y ? -1 : x > y;
+	if (n <= 64) {
+		for (i = 1; i < n; i++)
+			for (j = 0; j < i; j++)
+				if (vals[i] == vals[j])
+					return vals[i];
+		return NULL;
+	}
+	tmp = malloc(n * sizeof(*tmp));
+	if (!tmp)
+		abort();
+	to = tmp;
+	for (unsigned shift = 0; shift < 8 * sizeof(uintptr_t); shift += 8) {
+		size_t pos[257] = { 0 };
+		void **t;
+
+		for (i = 0; i < n; i++)
+			pos[(((uintptr_t)from[i] >> shift) & 0xff) + 1]++;
+		for (i = 1; i < 257; i++)
+			pos[i] += pos[i - 1];
+		for (i = 0; i < n; i++)
+			to[pos[((uintptr_t)from[i] >> shift) & 0xff]++] = from[i];
+		t = from;
+		from = to;
+		to = t;
+	}
+	/* an even number of passes: the sorted keys are back in vals */
+	free(tmp);
+	for (i = 1; i < n; i++)
+		if (vals[i] == vals[i - 1])
+			return vals[i];
+	return NULL;
 }
 
 int vma_tree_check(const struct vma_tree *t, char *msg, size_t msglen)
 {
 	struct check_ctx c = { .t = t, .msg = msg, .msglen = msglen, .leaf_depth = -1 };
 	int ret = 0;
-	size_t i;
 
 	if (msglen)
 		msg[0] = 0;
@@ -709,13 +750,11 @@ int vma_tree_check(const struct vma_tree *t, char *msg, size_t msglen)
 		ret = -1;
 	}
 	if (!ret && c.nvals > 1) {
-		qsort(c.vals, c.nvals, sizeof(c.vals[0]), cmp_ptr);
-		for (i = 1; i < c.nvals; i++) {
-			if (c.vals[i] == c.vals[i - 1]) {
-				snprintf(msg, msglen, "vma_tree: value %p stored twice", c.vals[i]);
-				ret = -1;
-				break;
-			}
+		void *dup = find_duplicate(c.vals, c.nvals);
+
+		if (dup) {
+			snprintf(msg, msglen, "vma_tree: value %p stored twice", dup);
+			ret = -1;
 		}
 	}
 	free(c.vals);

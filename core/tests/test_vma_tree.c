@@ -511,6 +511,26 @@ static void test_checker(void)
 	CHECK(vma_tree_check(&t, msg, sizeof(msg)) == -1 && strstr(msg, "twice"),
 	      "duplicate value detected: %s", msg);
 	leaf->slot[3] = v;
+	/* many values (the sorting path, values differing in every byte) */
+	for (i = 5; i < 300; i++)
+		vma_tree_insert(&t, i * 10, i * 10 + 5,
+				(void *)(uintptr_t)(0x9e3779b97f4a7c10ULL * (uint64_t)i));
+	CHECK(vma_tree_check(&t, msg, sizeof(msg)) == 0, "%s", msg);
+	for (i = 0; i < 3; i++) {
+		uint64_t at[3] = { 5, 150, 299 };	/* duplicate a far-away value */
+		struct vma_tree_range r;
+		void *old = vma_tree_load(&t, at[i] * 10, &r);
+
+		CHECK(vma_tree_store(&t, at[i] * 10, at[i] * 10 + 5,
+				     vma_tree_load(&t, (at[i] * 7 % 295 + 5) * 10, NULL)) >= 0,
+		      "store");
+		CHECK(vma_tree_check(&t, msg, sizeof(msg)) == -1 && strstr(msg, "twice"),
+		      "duplicate value among 300 detected: %s", msg);
+		vma_tree_store(&t, at[i] * 10, at[i] * 10 + 5, old);
+		CHECK(vma_tree_check(&t, msg, sizeof(msg)) == 0, "%s", msg);
+	}
+	for (i = 5; i < 300; i++)
+		vma_tree_erase(&t, i * 10, NULL);
 	t.count++;
 	CHECK(vma_tree_check(&t, msg, sizeof(msg)) == -1 && strstr(msg, "count"),
 	      "count mismatch detected: %s", msg);
