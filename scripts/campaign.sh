@@ -39,7 +39,8 @@ usage() {
 Options:
   --duration T   how long to fuzz: 600, 90s, 10m, 2h; 0 = until stopped (default 10m)
   --jobs N       fuzzing processes in all (default nproc = $(nproc 2>/dev/null || echo 1))
-  --engine E     libfuzzer (default) or afl (AFL++: one -M, the rest -S, one with CmpLog)
+  --engine E     libfuzzer (default) or afl (AFL++: one -M, the rest -S, one with CmpLog;
+                 a target's <target>_mutator.so, if built, as AFL_CUSTOM_MUTATOR_LIBRARY)
   --workdir DIR  where corpus, crashes and logs go (default ./work/campaign)
   --targets L    comma-separated fuzz targets (default: all)
   --interval S   seconds between progress lines (default 5)
@@ -212,6 +213,11 @@ worker_afl() {	# TARGET ID END ROLE
 	cmplog) args+=(-S "cmplog$id" -c "$AFL_CMPLOG_BUILD/fuzzers/$t") ;;
 	*) args+=(-S "s$id") ;;
 	esac
+	# the target's structure-aware mutator (fuzzers/afl_mutator.c), when it
+	# has one, runs before AFL++'s own havoc stage (AFL_CUSTOM_MUTATOR_ONLY unset)
+	unset AFL_CUSTOM_MUTATOR_ONLY
+	[ -f "$AFL_BUILD/fuzzers/${t}_mutator.so" ] &&
+		export AFL_CUSTOM_MUTATOR_LIBRARY="$AFL_BUILD/fuzzers/${t}_mutator.so"
 	AFL_NO_UI=1 AFL_AUTORESUME=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
 		AFL_NO_AFFINITY=1 AFL_IMPORT_FIRST=1 MMF_FUZZ_IGNORE="$tw/ignore" \
 		afl-fuzz "${args[@]}" -- "$bin" </dev/null >"$tw/logs/afl$id.log" 2>&1

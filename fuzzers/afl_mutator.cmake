@@ -1,0 +1,82 @@
+# fuzzers/afl_mutator.cmake - the AFL++ custom mutator of diff_fuzzer and its
+# smoke test (included from fuzzers/CMakeLists.txt).
+#
+#   diff_fuzzer_mutator.so   afl_mutator.c (the afl_custom_* adapter) over
+#                            mutator.c, the structure-aware mutator libFuzzer
+#                            uses; beside the targets, so afl-fuzz gets
+#                            AFL_CUSTOM_MUTATOR_LIBRARY=<build>/fuzzers/diff_fuzzer_mutator.so
+#   afl_mutator_smoke        ctest: dlopen it, drive it on corpus/diff_fuzzer
+#
+# afl-fuzz dlopen()s the library into its own process, so it must be
+# position independent and carry no instrumentation: AFL++ coverage code in
+# it would write into the target's shared map (and need afl's runtime), and
+# a sanitizer would need its runtime in afl-fuzz.  So its sources -- the
+# mutator and the program language it decodes/encodes (every source of
+# mmf_prog and mmf_api, whatever those targets hold) -- are compiled once
+# more for it: PIC, hidden visibility (only afl_custom_* exported), and in
+# an AFL++ build with AFL_NOOPT=1 (afl-cc then compiles like plain clang),
+# without sanitizer or coverage flags.  In other builds (debug, asan, tsan,
+# ...) the library keeps their sanitizers, so that the smoke test checks the
+# mutator under ASan+UBSan too.  Not built with libFuzzer (it has its own
+# hook, LLVMFuzzerCustomMutator) nor for OSS-Fuzz's $LIB_FUZZING_ENGINE.
+if(MMF_FUZZ_ENGINE STREQUAL "libfuzzer" OR MMF_FUZZ_ENGINE STREQUAL "external")
+  return()
+endif()
+
+set(_mut_src afl_mutator.c mutator.c)
+foreach(_lib mmf_prog mmf_api)
+  get_target_property(_srcs ${_lib} SOURCES)
+  get_target_property(_dir ${_lib} SOURCE_DIR)
+  foreach(_s ${_srcs})
+    if(_s MATCHES "\\.c$")
+      if(NOT IS_ABSOLUTE "${_s}")
+        set(_s "${_dir}/${_s}")
+      endif()
+      list(APPEND _mut_src "${_s}")
+    endif()
+  endforeach()
+endforeach()
+
+add_library(diff_fuzzer_mutator SHARED ${_mut_src})
+set_target_properties(diff_fuzzer_mutator PROPERTIES
+  PREFIX "" POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
+target_include_directories(diff_fuzzer_mutator PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}
+  $<TARGET_PROPERTY:mmf_prog,INCLUDE_DIRECTORIES>
+  $<TARGET_PROPERTY:mmf_api,INCLUDE_DIRECTORIES>)
+target_compile_definitions(diff_fuzzer_mutator PRIVATE
+  $<TARGET_PROPERTY:mmf_prog,COMPILE_DEFINITIONS>
+  $<TARGET_PROPERTY:mmf_api,COMPILE_DEFINITIONS>)
+
+# no profile/coverage instrumentation in any build
+get_target_property(_opts diff_fuzzer_mutator COMPILE_OPTIONS)
+if(_opts)
+  list(FILTER _opts EXCLUDE REGEX "^-fprofile-|^-fcoverage-")
+  if(MMF_FUZZ_ENGINE STREQUAL "afl")
+    list(FILTER _opts EXCLUDE REGEX "^-fsanitize")
+  endif()
+  set_target_properties(diff_fuzzer_mutator PROPERTIES COMPILE_OPTIONS "${_opts}")
+endif()
+get_target_property(_opts diff_fuzzer_mutator LINK_OPTIONS)
+if(_opts)
+  list(FILTER _opts EXCLUDE REGEX "^-fprofile-")
+  if(MMF_FUZZ_ENGINE STREQUAL "afl")
+    list(FILTER _opts EXCLUDE REGEX "^-fsanitize")
+  endif()
+  set_target_properties(diff_fuzzer_mutator PROPERTIES LINK_OPTIONS "${_opts}")
+endif()
+if(MMF_FUZZ_ENGINE STREQUAL "afl")
+  if(CMAKE_C_COMPILER MATCHES "afl-")
+    set_target_properties(diff_fuzzer_mutator PROPERTIES
+      C_COMPILER_LAUNCHER "${CMAKE_COMMAND};-E;env;AFL_NOOPT=1"
+      LINKER_LAUNCHER "${CMAKE_COMMAND};-E;env;AFL_NOOPT=1")
+  endif()
+  # everything it needs is inside: an unresolved symbol fails here, not in afl-fuzz
+  target_link_options(diff_fuzzer_mutator PRIVATE -Wl,--no-undefined)
+endif()
+
+add_executable(afl_mutator_smoke afl_mutator_smoke.c replay_walk.c)
+target_link_libraries(afl_mutator_smoke PRIVATE mmf_prog ${CMAKE_DL_LIBS})
+add_dependencies(afl_mutator_smoke diff_fuzzer_mutator)
+add_test(NAME afl_mutator_smoke
+         COMMAND afl_mutator_smoke $<TARGET_FILE:diff_fuzzer_mutator> ${CMAKE_SOURCE_DIR}/corpus/diff_fuzzer)
