@@ -34,7 +34,8 @@
  * (s, a, b), so that a new interleaving of known code is new coverage.
  *
  * Limits, so that one input stays fast: at most MAX_THREAD_OPS ops per
- * thread and MAX_SETUP_OPS setup ops (the rest is ignored), and the
+ * thread and MAX_SETUP_OPS setup ops (the rest is ignored), no population
+ * of more than POPULATE_MAX bytes (bounded_op), and the
  * linearizability search gives up (counted, not a failure) after
  * LIN_MAX_STATES reference ops.
  */
@@ -42,6 +43,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "diff.h"
 #include "fuzz.h"
@@ -135,6 +137,32 @@ static void thread_main(void *arg)
 }
 
 /*
+ * Population of more than POPULATE_MAX bytes is left out: a million page
+ * faults say nothing about interleavings, and with every step a scheduling
+ * point and every reference state a clone for the linearizability search,
+ * one such op made an input take a minute.  MAP_POPULATE and MAP_LOCKED
+ * (which populates) are dropped from such an mmap, MADV_POPULATE_* covers
+ * the first POPULATE_MAX bytes.
+ */
+#define POPULATE_MAX	(16ull << 20)
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#define MADV_POPULATE_WRITE	23
+#endif
+
+static struct mmf_op bounded_op(const struct mmf_op *op)
+{
+	struct mmf_op o = *op;
+
+	if (o.kind == MMF_OP_MMAP && o.len > POPULATE_MAX)
+		o.flags &= ~(uint32_t)(MAP_POPULATE | MAP_LOCKED);
+	if (o.kind == MMF_OP_MADVISE && o.len > POPULATE_MAX &&
+	    (o.advice == MADV_POPULATE_READ || o.advice == MADV_POPULATE_WRITE))
+		o.len = POPULATE_MAX;
+	return o;
+}
+
+/*
  * The history's layout: setup ops first as thread nr_threads (they run
  * before every fiber), then each thread's ops in program order.
  */
@@ -146,13 +174,13 @@ static void reserve_ops(struct run *r)
 	r->nr_ops = 0;
 	for (uint32_t i = 0; i < nr_setup(c); i++) {
 		r->ops[r->nr_ops] = (struct mmf_lin_op){ .thread = (int)setup_thread,
-							  .op = c->setup.ops[i] };
+							  .op = bounded_op(&c->setup.ops[i]) };
 		r->nr_ops++;
 	}
 	for (uint32_t t = 0; t < c->nr_threads; t++)
 		for (uint32_t i = 0; i < nr_thread_ops(c, (int)t); i++) {
 			r->ops[r->nr_ops] = (struct mmf_lin_op){ .thread = (int)t,
-								  .op = c->thread[t].ops[i] };
+								  .op = bounded_op(&c->thread[t].ops[i]) };
 			r->nr_ops++;
 		}
 }
