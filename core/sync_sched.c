@@ -41,9 +41,10 @@
  *               the number of further work items (grace-period ends or
  *               callbacks) it does before the next decision.
  *
- * So the all-zero schedule keeps the first fiber running until it blocks
- * or ends, and each byte is one preemption at a chosen distance: mutating
- * a byte moves or retargets one context switch and leaves the others.
+ * So zero bytes keep the running fiber going (one byte per point while
+ * there is a choice), and each non-zero byte is one preemption at a chosen
+ * distance: mutating a byte moves or retargets one context switch and
+ * leaves the others.
  * (PCT-style priorities with change points were considered; they make a
  * byte's meaning depend on every earlier one, which defeats the fuzzer's
  * byte-local mutations, while run lengths already place a preemption at
@@ -62,9 +63,16 @@
  *
  * The scheduler loop runs in the main context (mmf_sched_run, on the
  * caller's stack): a fiber that switches goes back to it, and it resumes
- * the next one (two stack switches per fiber switch).  The RCU runner is not a
- * fiber: its work runs on the main stack, inside the loop.  Callbacks run
- * there with sync.h primitives that never yield (like the main context).
+ * the next one (two stack switches per fiber switch).  The RCU runner is
+ * not a fiber: its work runs on the main stack, inside the loop.  Callbacks
+ * run there with sync.h primitives that never yield (like the main
+ * context).  One OS thread only: the first to use the backend owns it.
+ *
+ * Every point a fiber passes is a STEP: mmf_sched_clock() counts them (and
+ * the RCU runner's work items), mmf_sched_trace_hash() mixes each step's
+ * (fiber, site) and each decision's (choice, number of candidates), and
+ * opts.record_trace keeps them.  Lock functions are points at their entry
+ * (before they take, drop or wait), RCU functions likewise.
  *
  * RCU (all state in `rcu` below): grace periods are numbered; gp_seq
  * counts those that ended, at most one is in progress.  A GP starts when
@@ -187,6 +195,7 @@ void __sanitizer_symbolize_pc(void *pc, const char *fmt, char *out_buf, size_t o
  * swapcontext interceptor, which clears the shadow of the whole target
  * stack at every switch (slow, and it drops the redzones of the frames
  * suspended there); the ASan fiber API below does the bookkeeping instead.
+ * (Not compatible with a CET shadow stack, which no build here enables.)
  * Elsewhere: ucontext.
  */
 #if defined(__x86_64__)

@@ -1300,7 +1300,8 @@ static void test_cross_process_determinism(void)
 static void test_misuse_reports(void)
 {
 	static const struct { const char *mode, *want; } cases[] = {
-		{ "--misuse=second-thread", "mmf_sync_bug: the sched backend (core/sync_sched.c) used from a second OS thread" },
+		{ "--misuse=second-thread",
+		  "mmf_sync_bug: the sched backend (core/sync_sched.c) used from a second OS thread" },
 		{ "--misuse=sleep-in-rcu", "mmf_sync_bug: mutex_lock 0x" },
 		{ "--misuse=unlock-other", "unlocked by a thread that does not hold it [fiber 1" },
 		{ "--misuse=gp-deadlock", "mmf_sync_bug: deadlock: fiber 0 waits for spinlock" },
