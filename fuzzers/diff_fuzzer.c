@@ -379,40 +379,6 @@ unsigned mmf_fuzz_default_flags(void)
 
 /* ---- the fuzz entry point ------------------------------------------------- */
 
-/*
- * Live statistics for scripts/campaign.sh: when MMF_FUZZ_STATS names a file,
- * "execs N ops N" is written to it about once a second (write + rename).
- */
-static const char *stats_path;	/* MMF_FUZZ_STATS, read by LLVMFuzzerInitialize */
-
-static void stats_tick(uint32_t nr_ops)
-{
-	const char *path = stats_path;
-	static uint64_t execs, ops, last;
-	struct timespec ts;
-
-	if (!path)
-		return;
-	execs++;
-	ops += nr_ops;
-	if (execs % 64)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if ((uint64_t)ts.tv_sec != last) {
-		char tmp[4096];
-		FILE *f;
-
-		last = (uint64_t)ts.tv_sec;
-		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-		f = fopen(tmp, "w");
-		if (f) {
-			fprintf(f, "execs %" PRIu64 " ops %" PRIu64 "\n", execs, ops);
-			fclose(f);
-			rename(tmp, path);
-		}
-	}
-}
-
 static char **ignored;
 static size_t nr_ignored;
 
@@ -486,7 +452,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	stats_path = getenv("MMF_FUZZ_STATS");
+	mmf_fuzz_stats_init();
 	mmf_fuzz_default_flags();
 	is_ignored("");
 	watchdog(true);
@@ -505,7 +471,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	mmf_prog_init(&p);
 	mmf_prog_decode(&p, data, size, MMF_DECODE_ANY);
-	stats_tick(p.nr_ops);
+	mmf_fuzz_stats_tick(p.nr_ops);
 	if (mmf_fuzz_check(&p, mmf_fuzz_default_flags(), &fail, NULL) && !is_ignored(fail.sig)) {
 		/* again, with the report (rare: only on a real failure) */
 		mmf_fuzz_check(&p, mmf_fuzz_default_flags(), &fail, stderr);

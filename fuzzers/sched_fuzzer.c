@@ -403,6 +403,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 #endif
 	if (every && *every && strcmp(every, "0"))
 		entry_flags |= MMF_SCHED_DETERMINISM;
+	mmf_fuzz_stats_init();
 	return 0;
 }
 
@@ -412,6 +413,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mmf_fuzz_fail fail;
 
 	mmf_cprog_decode(&c, data, size, MMF_DECODE_ANY);
+	mmf_fuzz_stats_tick(nr_setup(&c) + c.thread[0].nr_ops + c.thread[1].nr_ops +
+			    c.thread[2].nr_ops + c.thread[3].nr_ops);
 	if (!mmf_sched_check(&c, entry_flags, &fail, NULL))
 		return 0;
 	/* again, with the trace, to print the interleaving */

@@ -5,9 +5,12 @@
 #                       [--workdir DIR] [--targets a,b] [--interval S] [--no-setup]
 #
 # Installs what is missing (scripts/setup.sh), builds the libfuzzer preset
-# (and the afl preset, plus a CmpLog build, for --engine afl), then fuzzes
-# every target (fuzzers/*_fuzzer.c) in parallel, printing progress every few
-# seconds.  Everything lives under the work dir (default ./work/campaign):
+# (and the afl preset, plus a CmpLog build, for --engine afl; libfuzzer-tsan
+# for race_fuzzer), then fuzzes every target (fuzzers/*_fuzzer.c) in
+# parallel, printing progress every few seconds:
+#   diff_fuzzer   core vs reference (libFuzzer+ASan+UBSan, or AFL++)
+#   sched_fuzzer  the core on the deterministic scheduler, linearizability
+#   race_fuzzer   real threads under TSan (libFuzzer only; skipped with afl)  Everything lives under the work dir (default ./work/campaign):
 #
 #   <target>/corpus/            the growing corpus (a restarted campaign resumes it)
 #   <target>/crashes/<sig>/     one directory per unique crash signature:
@@ -19,10 +22,12 @@
 #   <target>/logs/  <target>/raw/  <target>/afl/   engine logs, raw artifacts, AFL++ dirs
 #   summary.txt                 the final summary
 #
-# A crash signature is the target's own last `mmfuzz: diff:<op>:<what>`,
-# `invariant:<name>`, `hang:<op>` or `error:...` line, else the sanitizer
-# report kind plus the top 3 frames.  Reproduce one with
-#   build/libfuzzer/fuzzers/diff_replay --binary <target>/crashes/<sig>/input
+# A crash signature is the target's own last `mmfuzz: <kind>:...` line
+# (diff:, invariant:, hang:, error:, linearizability:, nondeterminism:,
+# race:, tsan:), the scheduler's `mmf_sync_bug: deadlock|livelock` (as
+# sched:deadlock, sched:livelock), else the sanitizer report kind plus the
+# top 3 frames.  Reproduce one with
+#   build/libfuzzer/tools/mmfuzz repro <target>/crashes/<sig>/input
 # Ctrl-C (or SIGTERM) stops cleanly and prints the summary.  Works without a
 # terminal and without stdin.
 set -uo pipefail
@@ -70,7 +75,8 @@ signature() {
 	function skip(f) {
 		return f ~ /^(__sanitizer|__asan|__ubsan|__lsan|__interceptor|__libc|__GI_|_start$|main$|fuzzer::|abort$|raise$|gsignal$|__pthread_kill|pthread_kill|malloc$|calloc$|realloc$|free$|strdup$|LLVMFuzzerTestOneInput$|mmf_fuzz_check$|afl_|__afl)/
 	}
-	/^mmfuzz: (diff|invariant|error|hang):/ { sig = $2 }	# the last one is the target'\''s verdict
+	/^mmfuzz: [a-z]+:/ { sig = $2 }	# the last one is the target'\''s verdict
+	/^mmf_sync_bug: (deadlock|livelock):/ { s = $2; sub(/:$/, "", s); sig = "sched:" s }
 	kind == "" && /ERROR: AddressSanitizer: / {
 		kind = $0; sub(/.*AddressSanitizer: /, "", kind); sub(/ .*/, "", kind); kind = "asan:" kind }
 	kind == "" && /ERROR: LeakSanitizer:/ { kind = "leak" }
@@ -118,34 +124,52 @@ triage() {
 # (sanitizers, timeouts) at the end of the campaign, by libFuzzer, because it
 # takes a while (minimize_late).
 minimize() {
-	local t=$1 dir=$2 sig=$3 replay="$LF_BUILD/fuzzers/diff_replay"
-	case $sig in
-	diff:* | invariant:* | error:*)
-		timeout 120 "$replay" --binary --minimize "$dir/input" </dev/null 2>/dev/null |
+	local t=$1 dir=$2 sig=$3 build
+	build=$(target_build "$t")
+	case $t:$sig in
+	diff_fuzzer:diff:* | diff_fuzzer:invariant:* | diff_fuzzer:error:*)
+		timeout 120 "$build/fuzzers/diff_replay" --binary --minimize "$dir/input" </dev/null 2>/dev/null |
 			sed -n '/^# caught:/,$p' | grep -v '^[0-9]* passed, ' >"$dir/program.mmf"
 		;;
+	sched_fuzzer:linearizability:* | sched_fuzzer:invariant:* | sched_fuzzer:nondeterminism:*)
+		timeout 120 "$build/fuzzers/sched_replay" --minimize "$dir/input" </dev/null 2>/dev/null |
+			sed -n '/^# minimized:/,$p' | grep -v '^[0-9]* passed, ' >"$dir/program.mmf"
+		;;
 	*)
-		program_text "$dir/input" "$sig" >"$dir/program.mmf"
+		program_text "$t" "$dir/input" "$sig" >"$dir/program.mmf"
 		touch "$dir/minimize-pending"
 		;;
 	esac
 	[ -s "$dir/program.mmf" ] || rm -f "$dir/program.mmf"
 }
 
-program_text() {	# INPUT SIG
-	echo "# caught: mmfuzz: $2"
-	"$LF_BUILD/fuzzers/diff_replay" --binary --fmt "$1" </dev/null 2>/dev/null | grep -v '^# /'
+program_text() {	# TARGET INPUT SIG
+	echo "# caught: mmfuzz: $3"
+	if [ "$1" = diff_fuzzer ]; then
+		"$LF_BUILD/fuzzers/diff_replay" --binary --fmt "$2" </dev/null 2>/dev/null | grep -v '^# /'
+	else
+		"$LF_BUILD/tools/mmfuzz" fmt --concurrent "$2" </dev/null 2>/dev/null
+	fi
+}
+
+# target_build TARGET: the build directory of the target's libFuzzer binary
+target_build() {
+	case $1 in
+	race_fuzzer) echo "$ROOT/build/libfuzzer-tsan" ;;
+	*) echo "$LF_BUILD" ;;
+	esac
 }
 
 minimize_late() {	# TARGET DIR: byte-level minimization of a process-ending crash
-	local t=$1 dir=$2 sig opts=()
+	local t=$1 dir=$2 sig opts=() bin
 	sig=$(cat "$dir/signature")
-	mapfile -t opts < <(libfuzzer_options "$LF_BUILD/fuzzers/$t" | grep -e '^-timeout=' -e '^-rss_limit_mb=')
+	bin=$(target_build "$t")/fuzzers/$t
+	mapfile -t opts < <(libfuzzer_options "$bin" | grep -e '^-timeout=' -e '^-rss_limit_mb=')
 	echo "campaign: minimizing $sig (at most ${MINIMIZE_TIME}s)"
-	timeout $((MINIMIZE_TIME + 30)) "$LF_BUILD/fuzzers/$t" "${opts[@]}" -minimize_crash=1 \
+	timeout $((MINIMIZE_TIME + 30)) "$bin" "${opts[@]}" -minimize_crash=1 \
 		-max_total_time="$MINIMIZE_TIME" -exact_artifact_path="$dir/input.min" "$dir/input" \
 		</dev/null >"$dir/minimize.log" 2>&1
-	[ -s "$dir/input.min" ] && program_text "$dir/input.min" "$sig" >"$dir/program.mmf"
+	[ -s "$dir/input.min" ] && program_text "$t" "$dir/input.min" "$sig" >"$dir/program.mmf"
 	rm -f "$dir/minimize-pending"
 }
 
@@ -164,7 +188,8 @@ libfuzzer_options() {	# the [libfuzzer] section of BIN.options as -key=value
 }
 
 worker_libfuzzer() {	# TARGET ID END
-	local t=$1 id=$2 end=$3 bin="$LF_BUILD/fuzzers/$1" run=0 rc now left
+	local t=$1 id=$2 end=$3 bin run=0 rc now left
+	bin=$(target_build "$t")/fuzzers/$t
 	local tw="$WORKDIR/$t" opts=() seeds=()
 	mapfile -t opts < <(libfuzzer_options "$bin")
 	[ -d "$ROOT/corpus/$t" ] && seeds=("$ROOT/corpus/$t")
@@ -275,7 +300,11 @@ build() {	# PRESET
 		cmake --build --preset "$1" </dev/null >>"$WORKDIR/build-$1.log" 2>&1 ||
 		{ tail -30 "$WORKDIR/build-$1.log" >&2; echo "campaign: build of preset $1 failed (see $WORKDIR/build-$1.log)" >&2; exit 1; }
 }
+wanted() { [ -z "$TARGETS" ] || [[ ",$TARGETS," == *",$1,"* ]]; }
 build libfuzzer
+if [ "$ENGINE" = libfuzzer ] && wanted race_fuzzer && [ -f "$ROOT/fuzzers/race_fuzzer.c" ]; then
+	build libfuzzer-tsan
+fi
 if [ "$ENGINE" = afl ]; then
 	build afl
 	echo "campaign: building the CmpLog variant (build/afl-cmplog)"
@@ -291,8 +320,10 @@ for f in "$ROOT"/fuzzers/*_fuzzer.c; do
 done
 targets=()
 for t in "${all_targets[@]}"; do
-	if [ -z "$TARGETS" ] || [[ ",$TARGETS," == *",$t,"* ]]; then
-		if [ -x "$LF_BUILD/fuzzers/$t" ]; then
+	if wanted "$t"; then
+		if [ "$ENGINE" = afl ] && [ "$t" = race_fuzzer ]; then
+			echo "campaign: race_fuzzer runs under libFuzzer+TSan only; skipped with --engine afl" >&2
+		elif [ -x "$(target_build "$t")/fuzzers/$t" ]; then
 			targets+=("$t")
 		else
 			echo "campaign: $t was not built (prog/ or reference/ missing?); skipped" >&2
@@ -300,6 +331,10 @@ for t in "${all_targets[@]}"; do
 	fi
 done
 [ ${#targets[@]} -gt 0 ] || { echo "campaign: no fuzz target to run" >&2; exit 1; }
+if [ "$JOBS" -lt ${#targets[@]} ]; then
+	echo "campaign: $JOBS jobs for ${#targets[@]} targets: running ${#targets[@]}, one each" >&2
+	JOBS=${#targets[@]}
+fi
 
 # ---- statistics ------------------------------------------------------------------
 
@@ -343,7 +378,7 @@ for t in "${targets[@]}"; do
 	if [ "$ENGINE" = libfuzzer ] && [ "$n" -gt "$MERGE_ABOVE" ]; then
 		echo "campaign: [$t] reducing the corpus ($n inputs; libFuzzer -merge=1)"
 		rm -rf "$tw/corpus.merge" && mkdir "$tw/corpus.merge"
-		if MMF_FUZZ_IGNORE="$tw/ignore" timeout 1200 "$LF_BUILD/fuzzers/$t" -merge=1 -timeout=60 \
+		if MMF_FUZZ_IGNORE="$tw/ignore" timeout 1200 "$(target_build "$t")/fuzzers/$t" -merge=1 -timeout=60 \
 			"$tw/corpus.merge" "$tw/corpus" </dev/null >"$tw/logs/merge.log" 2>&1 &&
 			[ -n "$(ls -A "$tw/corpus.merge")" ]; then
 			rm -rf "$tw/corpus" && mv "$tw/corpus.merge" "$tw/corpus"
@@ -364,7 +399,7 @@ for t in "${targets[@]}"; do
 	for d in "$tw"/crashes/*/; do
 		[ -f "$d/input" ] || continue
 		d=${d%/}
-		if MMF_FUZZ_IGNORE= timeout 120 "$LF_BUILD/fuzzers/$t" -timeout=60 "$d/input" </dev/null >/dev/null 2>&1; then
+		if MMF_FUZZ_IGNORE= timeout 120 "$(target_build "$t")/fuzzers/$t" -timeout=60 "$d/input" </dev/null >/dev/null 2>&1; then
 			mkdir -p "$tw/fixed"
 			mv "$d" "$tw/fixed/$(basename "$d").$(date -u +%Y%m%d-%H%M)"
 			echo "campaign: [$t] no longer reproduces (fixed?): $(cat "$tw/fixed/$(basename "$d")".*/signature | tail -1)"
