@@ -119,11 +119,12 @@ static void run_op(struct run *r, uint32_t slot)
 
 	bool fiber = mmf_sched_current() >= 0;	/* setup ops run before the scheduler */
 
-	o->call = ++r->events;
+	/* atomic: fibers are threads to TSan, switched without synchronisation */
+	o->call = __atomic_add_fetch(&r->events, 1, __ATOMIC_RELAXED);
 	r->call_clock[slot] = fiber ? mmf_sched_clock() : 0;
 	mmf_core.exec(r->w, &o->op, &o->res);
 	r->ret_clock[slot] = fiber ? mmf_sched_clock() : 0;
-	o->ret = ++r->events;
+	o->ret = __atomic_add_fetch(&r->events, 1, __ATOMIC_RELAXED);
 }
 
 static void thread_main(void *arg)
