@@ -379,46 +379,6 @@ unsigned mmf_fuzz_default_flags(void)
 
 /* ---- the fuzz entry point ------------------------------------------------- */
 
-static char **ignored;
-static size_t nr_ignored;
-
-static void load_ignored(void)
-{
-	const char *path = getenv("MMF_FUZZ_IGNORE");
-	char line[256];
-	FILE *f;
-
-	if (!path || !(f = fopen(path, "r")))
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char **n;
-
-		line[strcspn(line, "\r\n")] = '\0';
-		if (!line[0] || line[0] == '#')
-			continue;
-		n = realloc(ignored, (nr_ignored + 1) * sizeof(*ignored));
-		if (!n)
-			break;
-		ignored = n;
-		ignored[nr_ignored++] = strdup(line);
-	}
-	fclose(f);
-}
-
-static bool is_ignored(const char *sig)
-{
-	static bool loaded;
-
-	if (!loaded) {
-		loaded = true;
-		load_ignored();
-	}
-	for (size_t i = 0; i < nr_ignored; i++)
-		if (ignored[i] && !strcmp(ignored[i], sig))
-			return true;
-	return false;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -454,7 +414,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	mmf_fuzz_stats_init();
 	mmf_fuzz_default_flags();
-	is_ignored("");
+	mmf_fuzz_is_ignored("");
 	watchdog(true);
 	watchdog(false);
 	mmf_prog_init(&p);
@@ -472,7 +432,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mmf_prog_init(&p);
 	mmf_prog_decode(&p, data, size, MMF_DECODE_ANY);
 	mmf_fuzz_stats_tick(p.nr_ops);
-	if (mmf_fuzz_check(&p, mmf_fuzz_default_flags(), &fail, NULL) && !is_ignored(fail.sig)) {
+	if (mmf_fuzz_check(&p, mmf_fuzz_default_flags(), &fail, NULL) && !mmf_fuzz_is_ignored(fail.sig)) {
 		/* again, with the report (rare: only on a real failure) */
 		mmf_fuzz_check(&p, mmf_fuzz_default_flags(), &fail, stderr);
 		fprintf(stderr, "mmfuzz: %s\n", fail.sig);

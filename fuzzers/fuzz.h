@@ -11,6 +11,7 @@
 #ifndef MMFUZZ_FUZZERS_FUZZ_H
 #define MMFUZZ_FUZZERS_FUZZ_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -36,9 +37,10 @@ int mmf_fuzz_check(const struct mmf_prog *p, unsigned flags,
 /* The flags the fuzz entry point uses: MMF_CHECK_EVERY_OP (env or build). */
 unsigned mmf_fuzz_default_flags(void);
 
-/* Live statistics for scripts/campaign.sh (fuzz_stats.c): MMF_FUZZ_STATS. */
-void mmf_fuzz_stats_init(void);			/* from LLVMFuzzerInitialize */
+/* What scripts/campaign.sh passes in the environment (fuzz_env.c). */
+void mmf_fuzz_stats_init(void);			/* MMF_FUZZ_STATS; from LLVMFuzzerInitialize */
 void mmf_fuzz_stats_tick(uint32_t nr_ops);	/* once per input */
+bool mmf_fuzz_is_ignored(const char *sig);	/* listed in MMF_FUZZ_IGNORE */
 
 /* Structure-aware mutation of a program (mutator.c); rng is any state. */
 void mmf_fuzz_mutate_prog(struct mmf_prog *p, uint64_t *rng);

@@ -95,6 +95,7 @@
 #include <time.h>
 
 #include "diff.h"
+#include "fuzz.h"
 #include "prog_ext.h"
 #include "race.h"
 
@@ -676,72 +677,6 @@ int mmf_race_check(const struct mmf_cprog *c, struct mmf_race_fail *fail, FILE *
 
 /* ---- the fuzz entry point ------------------------------------------------------- */
 
-/* MMF_FUZZ_STATS: "execs N ops N", about once a second (as diff_fuzzer). */
-static const char *stats_path;
-
-static void stats_tick(const struct mmf_cprog *c)
-{
-	static uint64_t execs, ops, last;
-	struct timespec ts;
-
-	if (!stats_path)
-		return;
-	execs++;
-	ops += c->setup.nr_ops;
-	for (uint32_t t = 0; t < c->nr_threads; t++)
-		ops += c->thread[t].nr_ops;
-	if (execs % 16)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if ((uint64_t)ts.tv_sec != last) {
-		char tmp[4096];
-		FILE *f;
-
-		last = (uint64_t)ts.tv_sec;
-		snprintf(tmp, sizeof(tmp), "%s.tmp", stats_path);
-		f = fopen(tmp, "w");
-		if (f) {
-			fprintf(f, "execs %" PRIu64 " ops %" PRIu64 "\n", execs, ops);
-			fclose(f);
-			rename(tmp, stats_path);
-		}
-	}
-}
-
-/* MMF_FUZZ_IGNORE: known signatures, one a line, that count as passing. */
-static char **ignored;
-static size_t nr_ignored;
-
-static void load_ignored(void)
-{
-	const char *path = getenv("MMF_FUZZ_IGNORE");
-	char line[256];
-	FILE *f;
-
-	if (!path || !(f = fopen(path, "r")))
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char **nv;
-
-		line[strcspn(line, "\r\n")] = '\0';
-		if (!line[0] || line[0] == '#')
-			continue;
-		nv = realloc(ignored, (nr_ignored + 1) * sizeof(*ignored));
-		if (!nv)
-			break;
-		ignored = nv;
-		ignored[nr_ignored++] = strdup(line);
-	}
-	fclose(f);
-}
-
-static bool is_ignored(const char *sig)
-{
-	for (size_t i = 0; i < nr_ignored; i++)
-		if (ignored[i] && !strcmp(ignored[i], sig))
-			return true;
-	return false;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -766,8 +701,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	stats_path = getenv("MMF_FUZZ_STATS");
-	load_ignored();
+	mmf_fuzz_stats_init();
+	mmf_fuzz_is_ignored("");
 	hang_secs();
 	mmf_cprog_init(&c);
 	if (mmf_cprog_parse(&c, warm_up, sizeof(warm_up) - 1, "warm-up", err, sizeof(err)) == 0)
@@ -787,8 +722,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mmf_cprog_init(&c);
 	mmf_cprog_decode(&c, data, size, MMF_DECODE_ANY);
 	mmf_race_prepare(&c);
-	stats_tick(&c);
-	if (mmf_race_check(&c, &fail, report) && !is_ignored(fail.sig)) {
+	mmf_fuzz_stats_tick(c.setup.nr_ops + c.thread[0].nr_ops + c.thread[1].nr_ops +
+			    c.thread[2].nr_ops + c.thread[3].nr_ops);
+	if (mmf_race_check(&c, &fail, report) && !mmf_fuzz_is_ignored(fail.sig)) {
 		if (report)
 			fclose(report);
 		if (rep)
