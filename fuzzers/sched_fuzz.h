@@ -31,6 +31,9 @@ struct mmf_sched_stats {
 	unsigned long inputs;		/* checks that reached the linearizability search */
 	unsigned long lin_unknown;	/* searches that gave up (max states) */
 	unsigned long long lin_states;	/* reference ops the searches ran */
+	unsigned long long lin_max_states;	/* the largest search */
+	double lin_max_seconds;		/* the longest search (CPU time) */
+	unsigned lin_max_ops;		/* ops in the longest search's history */
 };
 extern struct mmf_sched_stats mmf_sched_stats;
 

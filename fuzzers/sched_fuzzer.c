@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "diff.h"
 #include "fuzz.h"
@@ -303,7 +304,10 @@ int mmf_sched_check(const struct mmf_cprog *c, unsigned flags, struct mmf_fuzz_f
 	static struct mmf_lin_result lin;
 	struct mmf_lin_limits lim = { .max_states = LIN_MAX_STATES };
 	struct mmf_lin_history h;
+	enum mmf_lin_verdict verdict;
+	struct timespec t0, t1;
 	struct mmf_world *ref;
+	double secs;
 	struct mmf_snap snap;
 	char msg[512] = "";
 	int bad = 0;
@@ -356,7 +360,17 @@ int mmf_sched_check(const struct mmf_cprog *c, unsigned flags, struct mmf_fuzz_f
 		bad = 1;
 		goto out_snap;
 	}
-	switch (mmf_linearize(&mmf_reference, ref, &h, &snap, &lim, &lin)) {
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+	verdict = mmf_linearize(&mmf_reference, ref, &h, &snap, &lim, &lin);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (secs > mmf_sched_stats.lin_max_seconds) {
+		mmf_sched_stats.lin_max_seconds = secs;
+		mmf_sched_stats.lin_max_ops = run.nr_ops;
+	}
+	if (lin.states > mmf_sched_stats.lin_max_states)
+		mmf_sched_stats.lin_max_states = lin.states;
+	switch (verdict) {
 	case MMF_LIN_OK:
 		break;
 	case MMF_LIN_UNKNOWN:

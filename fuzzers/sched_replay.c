@@ -137,9 +137,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (opt_stats)
-		printf("linearizability: %lu searches, %lu gave up, %llu reference ops\n",
+		printf("linearizability: %lu searches, %lu gave up, %llu reference ops; "
+		       "largest search %llu ops; longest %.3f s CPU (a history of %u ops)\n",
 		       mmf_sched_stats.inputs, mmf_sched_stats.lin_unknown,
-		       mmf_sched_stats.lin_states);
+		       mmf_sched_stats.lin_states, mmf_sched_stats.lin_max_states,
+		       mmf_sched_stats.lin_max_seconds, mmf_sched_stats.lin_max_ops);
 	printf("%d passed, %d failed\n", passed, failed);
 	if (errors)
 		return 2;
