@@ -1,11 +1,14 @@
 # fuzzers/afl_mutator.cmake - the AFL++ custom mutator of diff_fuzzer and its
-# smoke test (included from fuzzers/CMakeLists.txt).
+# smoke test; in AFL++ builds also the stability test (included from
+# fuzzers/CMakeLists.txt).
 #
 #   diff_fuzzer_mutator.so   afl_mutator.c (the afl_custom_* adapter) over
 #                            mutator.c, the structure-aware mutator libFuzzer
 #                            uses; beside the targets, so afl-fuzz gets
 #                            AFL_CUSTOM_MUTATOR_LIBRARY=<build>/fuzzers/diff_fuzzer_mutator.so
 #   afl_mutator_smoke        ctest: dlopen it, drive it on corpus/diff_fuzzer
+#   afl_stability            ctest, afl preset only: diff_fuzzer's persistent-mode
+#                            stability on the corpus (afl_stability.c)
 #
 # afl-fuzz dlopen()s the library into its own process, so it must be
 # position independent and carry no instrumentation: AFL++ coverage code in
@@ -80,3 +83,22 @@ target_link_libraries(afl_mutator_smoke PRIVATE mmf_prog ${CMAKE_DL_LIBS})
 add_dependencies(afl_mutator_smoke diff_fuzzer_mutator)
 add_test(NAME afl_mutator_smoke
          COMMAND afl_mutator_smoke $<TARGET_FILE:diff_fuzzer_mutator> ${CMAKE_SOURCE_DIR}/corpus/diff_fuzzer)
+
+# ---- AFL++ builds: afl_stability, diff_fuzzer's persistent-mode stability ----
+# afl_stability.c (uninstrumented, like the mutator) linked with diff_fuzzer's
+# instrumented objects runs every seed of corpus/diff_fuzzer 3 times in one process,
+# the way afl-fuzz calibrates, and fails on any edge whose hit-count bucket
+# varies (what afl-fuzz reports as stability < 100%).  Only the afl preset
+# runs it (ctest --test-dir build/afl -R afl_stability).
+if(MMF_FUZZ_ENGINE STREQUAL "afl" AND TARGET diff_fuzzer)
+  add_library(mmf_afl_stability_obj OBJECT afl_stability.c)
+  if(CMAKE_C_COMPILER MATCHES "afl-")
+    set_target_properties(mmf_afl_stability_obj PROPERTIES
+      C_COMPILER_LAUNCHER "${CMAKE_COMMAND};-E;env;AFL_NOOPT=1")
+  endif()
+  add_executable(afl_stability replay_walk.c $<TARGET_OBJECTS:mmf_afl_stability_obj>
+                 $<TARGET_OBJECTS:mmf_fuzz_common>)
+  target_link_libraries(afl_stability PRIVATE mmf_all)
+  add_test(NAME afl_stability
+           COMMAND afl_stability --reps 3 ${CMAKE_SOURCE_DIR}/corpus/diff_fuzzer)
+endif()

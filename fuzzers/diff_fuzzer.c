@@ -45,7 +45,12 @@
  * On a failure the target prints the program (text form), the engine's
  * report (op, both results, both snapshots) and, last, the signature line,
  * then abort()s.  Nothing survives an input: every world is freed by the
- * engine before it returns, so AFL++ persistent mode is 100% stable.
+ * engine before it returns, first-use paths run in LLVMFuzzerInitialize,
+ * the core runs RCU callbacks synchronously (single_threaded) and no branch
+ * depends on heap addresses, so AFL++ persistent mode is 100% stable
+ * (ctest afl_stability in the afl preset checks it on the corpus).
+ * MMF_FUZZ_STATS is for libFuzzer campaigns only: its once-a-second write
+ * is a time-dependent branch, which afl-fuzz would count as unstable.
  */
 #include <ctype.h>
 #include <inttypes.h>
