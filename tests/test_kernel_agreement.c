@@ -21,21 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "diff.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                        \
-	do {                                                    \
-		if (cond) {                                     \
-			passed++;                               \
-		} else {                                        \
-			failed++;                               \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                    \
-			printf("\n");                           \
-		}                                               \
-	} while (0)
 
 static int parse(struct mmf_prog *p, const char *text)
 {
@@ -317,6 +304,5 @@ int main(void)
 		run_generated("reference vs kernel", &mmf_reference, 1, 30, 64,
 			      !(probe & MMF_KERNEL_ZERO_PAGE));
 	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return CHECK_SUMMARY();
 }

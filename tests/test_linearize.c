@@ -26,19 +26,8 @@
 #include "linearize.h"
 #include "mmfuzz/prog.h"
 
-static unsigned passed, failed;
+#include "check.h"
 
-#define CHECK(cond, ...)						\
-	do {								\
-		if (cond) {						\
-			passed++;					\
-		} else {						\
-			failed++;					\
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);			\
-			fputc('\n', stderr);				\
-		}							\
-	} while (0)
 
 static const struct mmf_impl *ref = &mmf_reference;
 static bool verbose;	/* -v: print every history and verdict */
@@ -911,6 +900,5 @@ int main(int argc, char **argv)
 	test_real_executions();
 	test_bad_history();
 	test_state_hash();
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return CHECK_SUMMARY();
 }

@@ -21,19 +21,8 @@
 #define MREMAP_DONTUNMAP 4
 #endif
 
-static unsigned passed, failed;
+#include "check.h"
 
-#define CHECK(cond, ...)						\
-	do {								\
-		if (cond) {						\
-			passed++;					\
-		} else {						\
-			failed++;					\
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);			\
-			fputc('\n', stderr);				\
-		}							\
-	} while (0)
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -974,6 +963,5 @@ int main(void)
 	test_generator();
 	test_load();
 	test_cprog();
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return CHECK_SUMMARY();
 }
