@@ -2,9 +2,10 @@
 /*
  * core/fork.c - fork's copy of the address space (dup_mmap).
  *
- * The parent's mmap_lock is held for write and each parent VMA is
- * write-locked before it is copied, so no fault runs on it meanwhile (its
- * private pages become copy-on-write shared).  The child's mmap_lock is
+ * The parent's mmap_lock is held for write and every parent VMA is
+ * write-locked before the child's pid is taken (core_fork_freeze_parent),
+ * so no fault runs on the parent meanwhile (its private pages become
+ * copy-on-write shared) and the child is the parent as of that moment.  The child's mmap_lock is
  * held too; the child is not reachable by anyone until fork returns.
  *  - MADV_DONTFORK VMAs are skipped;
  *  - MADV_WIPEONFORK VMAs are copied empty, without an anon_vma;
@@ -38,7 +39,25 @@ static void copy_page_range(struct core_mm *dst, struct core_mm *src, struct cor
 	mmf_spin_unlock(&src->page_table_lock);
 }
 
-/* Both mmap_locks held for write. */
+/*
+ * Write-lock every VMA of the parent (its mmap_lock held for write), so that
+ * no fault changes it from here on: fork calls this before the child's pid
+ * becomes visible, so the copy is the parent as of that moment.  Locking
+ * each VMA only just before copying it (as the copy loop below would on its
+ * own) let a per-VMA-lock fault land in the copy after another thread had
+ * already seen the child's pid taken: found by sched_fuzzer
+ * (linearizability:snapshot).
+ */
+void core_fork_freeze_parent(struct core_mm *oldmm)
+{
+	struct core_vma *mpnt;
+	struct vma_tree_range r;
+
+	vma_tree_for_each(&oldmm->mt, mpnt, r, 0, MMF_TASK_SIZE)
+		vma_start_write(mpnt);
+}
+
+/* Both mmap_locks held for write, the parent frozen (core_fork_freeze_parent). */
 int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 {
 	struct core_vma *mpnt, *tmp;

@@ -96,6 +96,14 @@ static void world_free(struct mmf_world *w)
 
 /* ---- handles ---------------------------------------------------------------------- */
 
+/*
+ * An op on a process is linearized no later than this lookup when it fails
+ * before taking the mmap_lock (argument checks depend only on the op and on
+ * files, which never go away).  exit empties the slot under world->lock in
+ * the same step as the process dies, so an op that starts after an exit
+ * finds no process (-ESRCH), as in the reference, which checks the process
+ * first.
+ */
 static struct core_mm *lookup_proc(struct mmf_world *w, int pid)
 {
 	struct core_mm *mm = NULL;
@@ -130,6 +138,7 @@ static int64_t core_fork(struct mmf_world *w, struct core_mm *parent)
 		mmap_write_unlock(parent);
 		return -ESRCH;
 	}
+	core_fork_freeze_parent(parent);
 	/* the lowest free slot; the child is published locked, so every op on
 	 * it waits until its address space is complete */
 	mmf_mutex_lock(&w->lock);
@@ -167,7 +176,7 @@ static int64_t core_exit(struct mmf_world *w, struct core_mm *mm)
 	 * reference (found by sched_fuzzer: fork got a higher pid).
 	 */
 	mmf_mutex_lock(&w->lock);
-	mmf_write_once(mm->dead, true);	/* read unlocked by exec() */
+	mm->dead = true;
 	if (w->procs[mm->pid] == mm)
 		w->procs[mm->pid] = NULL;
 	mm->zombie_next = w->zombies;
@@ -222,26 +231,6 @@ static void exec_file_op(struct mmf_world *w, const struct mmf_op *op, struct mm
 	default:
 		res->ret = -EINVAL;
 		break;
-	}
-}
-
-/*
- * An op that failed, or faulted, checked some of its arguments before it
- * took the mmap_lock and looked at mm->dead; an exit may have come in
- * between.  The reference checks the process first, so once the process is
- * dead the only answer it gives is -ESRCH: a failure seen while the process
- * is dead takes effect now (the op is still running, so this is a valid
- * linearization point) and says -ESRCH.  A failure while it is still alive
- * was decided while it was alive (death is final), and stands.  Successes
- * were decided under the mmap_lock or a VMA lock with the process alive.
- */
-static void report_exit_first(struct core_mm *mm, struct mmf_res *res)
-{
-	if (!(res->ret < 0 || res->sig) || res->ret == -ESRCH)
-		return;
-	if (mmf_read_once(mm->dead)) {
-		memset(res, 0, sizeof(*res));
-		res->ret = -ESRCH;
 	}
 }
 
@@ -310,7 +299,6 @@ static void exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_res *r
 		res->ret = -EINVAL;
 		break;
 	}
-	report_exit_first(mm, res);
 }
 
 /* ---- observation ------------------------------------------------------------------------- */

@@ -232,7 +232,7 @@ static inline bool vma_is_anonymous(const struct core_vma *v)
 struct core_mm {
 	struct mmf_world *w;
 	int pid;
-	bool dead;				/* exited; set under mmap_lock write (mmf_write_once: exec() reads it unlocked) */
+	bool dead;				/* exited; under mmap_lock write */
 
 	struct mmf_rwsem mmap_lock;
 	mmf_atomic_t mm_lock_seq;		/* advanced by mmap_write_unlock */
@@ -427,6 +427,7 @@ typedef int (*madvise_visit_t)(struct core_mm *mm, struct core_vma *vma,
 int madvise_walk_vmas(struct core_mm *mm, uint64_t start, uint64_t end,
 		      madvise_visit_t visit, void *arg);
 int64_t core_madvise(struct core_mm *mm, uint64_t addr, uint64_t len, uint32_t advice);
+void core_fork_freeze_parent(struct core_mm *oldmm);
 int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm);
 void exit_mmap(struct core_mm *mm);
 void unmap_vmas_batch(struct core_mm *mm, struct core_vma **vmas, size_t n);

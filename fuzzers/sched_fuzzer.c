@@ -383,6 +383,10 @@ int mmf_sched_check(const struct mmf_cprog *c, unsigned flags, struct mmf_fuzz_f
 			fputs("history (not linearizable on the reference):\n", report);
 			print_history(report, &run);
 			fprintf(report, "%s\n", lin.why);
+			if (lin.first_unplaced < 0) {
+				fputs("the core's final snapshot:\n", report);
+				mmf_snap_print(report, &snap);
+			}
 		}
 		bad = 1;
 		break;
