@@ -11,7 +11,9 @@
  *     --fmt             print each program as text, do not run it
  *     --minimize        for a failing file, print the smallest program (text)
  *                       that still fails with the same signature (diff/minimize.c:
- *                       the same minimizer as `mmfuzz minimize`)
+ *                       the same minimizer as `mmfuzz minimize`); every run is
+ *                       in a child process, so a sanitizer crash is minimized
+ *                       too (signature crash:KIND:FN, diff/isolate.h)
  *     --mutate N        mutator smoke test: N structure-aware mutations per
  *                       file, each encoded, decoded and run
  *     --asm DIR         do not run: write each program's binary form to
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "isolate.h"
 #include "minimize.h"
 #include "prog_ext.h"
 #include "replay_walk.h"
@@ -62,13 +65,35 @@ static int load(const char *path, struct mmf_prog *p)
 	return 0;
 }
 
-/* mmf_minimize's "still fails the same way": the fuzz target's own check */
-static bool still_fails(const struct mmf_prog *q, const char *sig, void *ctx)
+/* The fuzz target's own check, as a child process's job (diff/isolate.c). */
+struct check {
+	const struct mmf_prog *p;
+	unsigned flags;
+	FILE *report;
+};
+
+static bool run_check(void *ctx, char *sig, size_t len)
 {
+	struct check *k = ctx;
 	struct mmf_fuzz_fail f;
 
+	if (!mmf_fuzz_check(k->p, k->flags, &f, k->report))
+		return false;
+	snprintf(sig, len, "%s", f.sig);
+	return true;
+}
+
+/*
+ * mmf_minimize's "still fails the same way": the check in a child process,
+ * so that a sanitizer crash is minimized too (its signature crash:KIND:FN).
+ */
+static bool still_fails(const struct mmf_prog *q, const char *sig, void *ctx)
+{
+	struct check k = { q, MMF_FUZZ_EVERY_OP, NULL };
+	char got[256];
+
 	(void)ctx;
-	return mmf_fuzz_check(q, MMF_FUZZ_EVERY_OP, &f, NULL) && !strcmp(f.sig, sig);
+	return mmf_run_isolated(run_check, &k, 60, 0, got, sizeof(got)) && !strcmp(got, sig);
 }
 
 static void mutate_smoke(const struct mmf_prog *orig, const char *path)
@@ -142,6 +167,7 @@ static void run_file(const char *path)
 {
 	struct mmf_fuzz_fail f;
 	struct mmf_prog p;
+	bool bad;
 
 	mmf_prog_init(&p);
 	if (load(path, &p) < 0) {
@@ -170,7 +196,16 @@ static void run_file(const char *path)
 			return;
 		}
 	}
-	if (mmf_fuzz_check(&p, flags, &f, stderr)) {
+	if (opt_minimize) {
+		/* in a child, so that a crash still gives a signature to keep */
+		struct check k = { &p, flags, stderr };
+
+		bad = mmf_run_isolated(run_check, &k, 60, MMF_ISOLATE_SHOW_STDERR, f.sig,
+				       sizeof(f.sig));
+	} else {
+		bad = mmf_fuzz_check(&p, flags, &f, stderr);
+	}
+	if (bad) {
 		fprintf(stderr, "mmfuzz: %s\n", f.sig);
 		printf("FAIL %s: mmfuzz: %s\n", path, f.sig);
 		failed++;

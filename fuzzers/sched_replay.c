@@ -12,7 +12,9 @@
  *     --abort     abort() on the first failure, like the fuzz target
  *     --stats     print the linearizability search's counters at the end
  *     --minimize  for a failing file, print the smallest program (text) that
- *                 still fails with the same signature (diff/minimize.c)
+ *                 still fails with the same signature (diff/minimize.c); every
+ *                 run is in a child process, so a sanitizer crash is minimized
+ *                 too (signature crash:KIND:FN, diff/isolate.h)
  *
  * A file is a concurrent program: text (`thread N` sections, `schedule`
  * bytes; see <mmfuzz/prog.h>) or the raw bytes sched_fuzzer saved.  Every
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isolate.h"
 #include "minimize.h"
 #include "prog_ext.h"
 #include "replay_walk.h"
@@ -32,13 +35,36 @@
 static int opt_history, opt_print, opt_abort, opt_stats, opt_minimize;
 static int passed, failed, errors;
 
-/* mmf_cprog_minimize's "still fails the same way": the target's own check */
-static bool still_fails(const struct mmf_cprog *c, const char *sig, void *ctx)
+/* The target's own check, as a child process's job (diff/isolate.c). */
+struct check {
+	const struct mmf_cprog *c;
+	unsigned flags;
+	FILE *report;
+};
+
+static bool run_check(void *ctx, char *sig, size_t len)
 {
+	struct check *k = ctx;
 	struct mmf_fuzz_fail f;
 
+	if (!mmf_sched_check(k->c, k->flags, &f, k->report))
+		return false;
+	snprintf(sig, len, "%s", f.sig);
+	return true;
+}
+
+/*
+ * mmf_cprog_minimize's "still fails the same way": the check in a child
+ * process, so that a sanitizer crash (a use after free the scheduler made
+ * happen) is minimized too, its signature crash:KIND:FN.
+ */
+static bool still_fails(const struct mmf_cprog *c, const char *sig, void *ctx)
+{
+	struct check k = { c, 0, NULL };
+	char got[256];
+
 	(void)ctx;
-	return mmf_sched_check(c, 0, &f, NULL) && !strcmp(f.sig, sig);
+	return mmf_run_isolated(run_check, &k, 60, 0, got, sizeof(got)) && !strcmp(got, sig);
 }
 
 static void minimize(struct mmf_cprog *c, const char *sig)
@@ -57,6 +83,7 @@ static void run_file(const char *path, void *ctx)
 	struct mmf_fuzz_fail fail;
 	unsigned flags = MMF_SCHED_DETERMINISM | MMF_SCHED_HISTORY;
 	char err[512];
+	bool bad;
 
 	(void)ctx;
 	if (mmf_cprog_load(&c, path, err, sizeof(err))) {
@@ -71,7 +98,16 @@ static void run_file(const char *path, void *ctx)
 	}
 	if (opt_history)
 		flags |= MMF_SCHED_ALWAYS_HISTORY;
-	if (!mmf_sched_check(&c, flags, &fail, stdout)) {
+	if (opt_minimize) {
+		/* in a child, so that a crash still gives a signature to keep */
+		struct check k = { &c, flags, stdout };
+
+		bad = mmf_run_isolated(run_check, &k, 60, MMF_ISOLATE_SHOW_STDERR, fail.sig,
+				       sizeof(fail.sig));
+	} else {
+		bad = mmf_sched_check(&c, flags, &fail, stdout);
+	}
+	if (!bad) {
 		passed++;
 		return;
 	}

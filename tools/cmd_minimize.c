@@ -5,12 +5,10 @@
  * the minimizer diff_replay --minimize uses (diff/minimize.c), and write its
  * text form.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "isolate.h"
 #include "minimize.h"
 #include "repro.h"
 
@@ -44,98 +42,32 @@ static void usage(FILE *out)
 /* ---- one run, in a child process ---------------------------------------- */
 
 /*
- * With isolation (the default) every run happens in a fork()ed child, so that
- * a program that crashes the process - a sanitizer report, a signal, a hang -
- * has a signature too and can be minimized like a divergence:
- *   crash:<sanitizer error>:<function>   "SUMMARY: AddressSanitizer: KIND ... in FN"
- *   crash:<sanitizer>                    another sanitizer SUMMARY line
- *   crash:signal:<N>, crash:exit:<N>     anything else
- * The parent never runs a world itself (so it never starts the core's RCU
- * threads before fork()ing).  The child's stderr goes to a temporary file.
+ * With isolation (the default) every run happens in a fork()ed child
+ * (diff/isolate.c), so that a program that crashes the process has a
+ * signature too.  The parent never runs a world itself (so it never starts
+ * the core's RCU threads before fork()ing).
  */
 struct min_run {
 	struct mmf_repro *r;
+	const struct mmf_prog *q;	/* the program of the current run */
 	bool isolate;
-	FILE *err;		/* the children's stderr */
-	unsigned timeout;	/* seconds per run */
+	unsigned timeout;		/* seconds per run */
 };
 
-static void crash_sig(FILE *err, int status, char *sig, size_t len)
+static bool run_check(void *ctx, char *sig, size_t len)
 {
-	char line[1024];
+	struct min_run *m = ctx;
 
-	if (WIFSIGNALED(status))
-		snprintf(sig, len, "crash:signal:%d", WTERMSIG(status));
-	else
-		snprintf(sig, len, "crash:exit:%d", WEXITSTATUS(status));
-	rewind(err);
-	while (fgets(line, sizeof(line), err)) {
-		char tool[64], kind[128], fn[256];
-		const char *in;
-
-		if (strncmp(line, "SUMMARY: ", 9))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		if (sscanf(line, "SUMMARY: %63[^:]: %127s", tool, kind) != 2) {
-			snprintf(sig, len, "crash:sanitizer");
-			break;
-		}
-		in = strstr(line, " in ");
-		if (in && sscanf(in + 4, "%255s", fn) == 1 && strcmp(tool, "AddressSanitizer") == 0)
-			snprintf(sig, len, "crash:%s:%s", kind, fn);
-		else if (strcmp(tool, "AddressSanitizer") == 0)
-			snprintf(sig, len, "crash:%s", kind);
-		else
-			snprintf(sig, len, "crash:%s", tool);
-		break;
-	}
+	return mmf_repro_run(m->r, m->q, NULL, NULL, sig, len);
 }
 
 /* Run q; true if it fails, its signature in sig. */
 static bool run_one(struct min_run *m, const struct mmf_prog *q, char *sig, size_t len)
 {
-	int fds[2], status;
-	ssize_t n;
-	pid_t pid;
-
-	sig[0] = '\0';
+	m->q = q;
 	if (!m->isolate)
-		return mmf_repro_run(m->r, q, NULL, NULL, sig, len);
-	fflush(NULL);
-	if (pipe(fds) < 0 || ftruncate(fileno(m->err), 0) < 0) {
-		perror("mmfuzz minimize: pipe");
-		exit(MMF_EXIT_FAIL);
-	}
-	rewind(m->err);
-	pid = fork();
-	if (pid < 0) {
-		perror("mmfuzz minimize: fork");
-		exit(MMF_EXIT_FAIL);
-	}
-	if (pid == 0) {
-		char got[160];
-		bool failed;
-
-		close(fds[0]);
-		dup2(fileno(m->err), STDERR_FILENO);
-		alarm(m->timeout);
-		failed = mmf_repro_run(m->r, q, NULL, NULL, got, sizeof(got));
-		if (failed && write(fds[1], got, strlen(got)) < 0)
-			_exit(3);
-		/* a sanitizer's leak check still runs at exit */
-		exit(failed ? 1 : 0);
-	}
-	close(fds[1]);
-	n = read(fds[0], sig, len - 1);
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		;
-	sig[n > 0 ? n : 0] = '\0';
-	if (WIFEXITED(status) && WEXITSTATUS(status) <= 1 &&
-	    (WEXITSTATUS(status) == 1) == (n > 0))
-		return n > 0;
-	crash_sig(m->err, status, sig, len);
-	return true;
+		return run_check(m, sig, len);
+	return mmf_run_isolated(run_check, m, m->timeout, 0, sig, len);
 }
 
 static bool still_fails(const struct mmf_prog *q, const char *sig, void *ctx)
@@ -205,11 +137,6 @@ static int minimize_main(int argc, char **argv)
 		return ret;
 	}
 	mmf_repro_names(&r, names, sizeof(names));
-	if (run.isolate && !(run.err = tmpfile())) {
-		perror("mmfuzz minimize: tmpfile");
-		mmf_prog_free(&p);
-		return MMF_EXIT_FAIL;
-	}
 	if (!run_one(&run, &p, sig, sizeof(sig))) {
 		fprintf(stderr, "mmfuzz minimize: %s: no divergence (%s): nothing to minimize\n",
 			path, names);
@@ -222,8 +149,6 @@ static int minimize_main(int argc, char **argv)
 		return MMF_EXIT_FAIL;
 	}
 	mmf_minimize(&p, sig, still_fails, &run, flags, &st);
-	if (run.err)
-		fclose(run.err);
 	fprintf(stderr, "mmfuzz minimize: %s: %u -> %u ops, %u argument(s) simplified, %u runs\n",
 		sig, st.ops_before, st.ops_after, st.args_simplified, st.runs);
 
