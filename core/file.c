@@ -8,11 +8,14 @@
  * an internal file (fid -1) of the mapping's size, as shmem_zero_setup
  * does.
  *
- * truncate: the size changes and the page cache is cut under pages_lock;
- * then every VMA in i_mmap loses the PTEs beyond the new end, private COW
- * copies included (the kernel's even_cows).  A fault checks EOF and
- * installs its PTE under pages_lock, so it either sees the new size or
- * installs a PTE that the i_mmap walk then removes.  A VMA is in i_mmap
+ * truncate: under pages_lock, the size changes, the page cache is cut and
+ * every VMA in i_mmap loses the PTEs beyond the new end, private COW copies
+ * included (the kernel's even_cows).  pages_lock stands for the kernel's
+ * inode lock here: a write (which may extend the file again) and a fault
+ * (which checks EOF and installs its PTE under pages_lock) come wholly
+ * before or after a truncate.  Dropping pages_lock before the i_mmap walk
+ * let the walk remove the PTE of a fault that came after a later write:
+ * found by sched_fuzzer (linearizability:snapshot).  A VMA is in i_mmap
  * before any fault can install a PTE in it: a new VMA is write-locked
  * until mmap_region has linked it (core/mmap.c).
  */
@@ -210,10 +213,11 @@ int core_file_truncate(struct core_file *f, uint64_t size)
 			mmf_write_once(p->value, mmf_read_once(p->value) & mask);
 		}
 	}
-	mmf_mutex_unlock(&f->pages_lock);
-
+	/* still under pages_lock: a write that extends the file again, and a
+	 * fault that maps its page, come after the whole truncate */
 	if (size < old)
 		unmap_mapping_range(f, keep);
+	mmf_mutex_unlock(&f->pages_lock);
 	return 0;
 }
 

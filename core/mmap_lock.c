@@ -25,9 +25,8 @@
  *                                  file; a fault holds it while it checks EOF
  *                                  and installs the PTE, so truncate cannot
  *                                  miss the PTE)
- *         file->i_mmap_rwsem      (the VMAs mapping the file; only
- *                                  MADV_REMOVE nests it inside pages_lock;
- *                                  truncate takes it after dropping
+ *         file->i_mmap_rwsem      (the VMAs mapping the file; truncate
+ *                                  and MADV_REMOVE nest it inside
  *                                  pages_lock; mmap/split/merge/unlink take
  *                                  it alone inside mmap_lock)
  *           mm->page_table_lock   (one mm's PTEs; fork nests the child's
