@@ -26,7 +26,7 @@ if(MMF_FUZZ_ENGINE STREQUAL "libfuzzer" OR MMF_FUZZ_ENGINE STREQUAL "external")
   return()
 endif()
 
-set(_mut_src afl_mutator.c mutator.c)
+set(_mut_src afl_mutator.c mutator.c mutate_prog.c)
 foreach(_lib mmf_prog mmf_api)
   get_target_property(_srcs ${_lib} SOURCES)
   get_target_property(_dir ${_lib} SOURCE_DIR)

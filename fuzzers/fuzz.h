@@ -12,6 +12,7 @@
 #define MMFUZZ_FUZZERS_FUZZ_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -42,7 +43,17 @@ void mmf_fuzz_stats_init(void);			/* MMF_FUZZ_STATS; from LLVMFuzzerInitialize *
 void mmf_fuzz_stats_tick(uint32_t nr_ops);	/* once per input */
 bool mmf_fuzz_is_ignored(const char *sig);	/* listed in MMF_FUZZ_IGNORE */
 
-/* Structure-aware mutation of a program (mutator.c); rng is any state. */
+/* Structure-aware edits of a program (mutate_prog.c); rng is any state. */
 void mmf_fuzz_mutate_prog(struct mmf_prog *p, uint64_t *rng);
+uint64_t mmf_fuzz_rnd(uint64_t *rng);			/* splitmix64 */
+uint64_t mmf_fuzz_below(uint64_t *rng, uint64_t n);	/* 0 <= r < n; 0 if n == 0 */
+/*
+ * The concurrent targets' mutator (cprog_mutator.c) edits the schedule bytes
+ * only for the target that has a scheduler: each target defines this.
+ */
+extern const bool mmf_cprog_mutates_schedule;
+
+/* Encode p into out, dropping trailing ops until it fits; 0 if nothing fits. */
+size_t mmf_fuzz_encode_fit(struct mmf_prog *p, uint8_t *out, size_t max);
 
 #endif /* MMFUZZ_FUZZERS_FUZZ_H */

@@ -110,6 +110,9 @@
 #endif
 
 extern const struct mmf_impl mmf_core;
+
+/* cprog_mutator.c: real threads: no schedule */
+const bool mmf_cprog_mutates_schedule = false;
 /* race_tsan_hook.c: printed after a TSan report */
 extern const char *volatile mmf_race_tsan_program;
 

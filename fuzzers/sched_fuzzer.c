@@ -55,6 +55,9 @@
 
 extern const struct mmf_impl mmf_core;
 
+/* cprog_mutator.c: the schedule bytes decide the interleaving */
+const bool mmf_cprog_mutates_schedule = true;
+
 #define MAX_SETUP_OPS	32
 #define MAX_THREAD_OPS	12
 #define LIN_MAX_STATES	200000

@@ -9,7 +9,7 @@ if(NOT TARGET mmf_core_sched OR NOT EXISTS ${CMAKE_SOURCE_DIR}/diff/linearize.c)
   return()
 endif()
 
-add_library(mmf_sched_fuzz_common OBJECT sched_fuzzer.c fuzz_env.c)
+add_library(mmf_sched_fuzz_common OBJECT sched_fuzzer.c cprog_mutator.c mutate_prog.c fuzz_env.c)
 target_include_directories(mmf_sched_fuzz_common PUBLIC ${CMAKE_SOURCE_DIR}/core)
 target_link_libraries(mmf_sched_fuzz_common PUBLIC mmf_diff mmf_prog mmf_reference
                       mmf_core_sched mmf_api)
@@ -29,3 +29,6 @@ foreach(_dir sched_fuzzer sched regressions-sched)
     add_test(NAME sched_replay.${_dir} COMMAND sched_replay ${_corpus}/${_dir})
   endif()
 endforeach()
+# the concurrent targets' mutator (cprog_mutator.c): mutants of every seed
+# must fit, decode and pass, and some must have a longer schedule
+add_test(NAME sched_mutator_smoke COMMAND sched_replay --mutate 32 ${_corpus}/sched_fuzzer)

@@ -11,6 +11,8 @@
  *     --print     print each program as text before running it
  *     --abort     abort() on the first failure, like the fuzz target
  *     --stats     print the linearizability search's counters at the end
+ *     --mutate N  for a passing file, also check N mutants of it made by the
+ *                 targets' mutator (cprog_mutator.c; a smoke test in ctest)
  *     --minimize  for a failing file, print the smallest program (text) that
  *                 still fails with the same signature (diff/minimize.c); every
  *                 run is in a child process, so a sanitizer crash is minimized
@@ -33,6 +35,7 @@
 #include "sched_fuzz.h"
 
 static int opt_history, opt_print, opt_abort, opt_stats, opt_minimize;
+static unsigned long opt_mutate;
 static int passed, failed, errors;
 
 /* The target's own check, as a child process's job (diff/isolate.c). */
@@ -77,6 +80,50 @@ static void minimize(struct mmf_cprog *c, const char *sig)
 	mmf_cprog_print(stdout, c);
 }
 
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+/*
+ * --mutate N: N inputs made from the file by the concurrent targets'
+ * mutator (cprog_mutator.c), each a few edits away from the file: each must
+ * fit, decode and pass the check (seeds fixed: the same every run); and some
+ * must have grown the schedule, the edit byte-level mutation cannot make.
+ */
+static void mutate_smoke(const struct mmf_cprog *orig, const char *path)
+{
+	static uint8_t buf[4096];
+	static struct mmf_cprog m;
+	struct mmf_fuzz_fail f;
+	unsigned long grew = 0;
+	size_t n = 0;
+
+	for (unsigned long i = 0; i < opt_mutate; i++) {
+		if (i % 4 == 0)
+			n = mmf_cprog_encode(orig, buf, sizeof(buf));
+		if (n > sizeof(buf))
+			n = 0;
+		n = LLVMFuzzerCustomMutator(buf, n, sizeof(buf), (unsigned int)(i * 2654435761u));
+		if (n == 0 || n > sizeof(buf)) {
+			printf("FAIL %s (mutation %lu): the mutator returned %zu bytes\n", path, i, n);
+			failed++;
+			return;
+		}
+		mmf_cprog_decode(&m, buf, n, MMF_DECODE_ANY);
+		if (m.sched_len > orig->sched_len)
+			grew++;
+		if (mmf_sched_check(&m, MMF_SCHED_DETERMINISM, &f, NULL)) {
+			printf("FAIL %s (mutation %lu): mmfuzz: %s\n", path, i, f.sig);
+			mmf_cprog_print(stdout, &m);
+			failed++;
+			if (opt_abort)
+				abort();
+		}
+	}
+	if (opt_mutate >= 16 && !grew) {
+		printf("FAIL %s: %lu mutations, none grew the schedule\n", path, opt_mutate);
+		failed++;
+	}
+}
+
 static void run_file(const char *path, void *ctx)
 {
 	static struct mmf_cprog c;
@@ -109,6 +156,8 @@ static void run_file(const char *path, void *ctx)
 	}
 	if (!bad) {
 		passed++;
+		if (opt_mutate)
+			mutate_smoke(&c, path);
 		return;
 	}
 	if (!opt_print && !opt_history) {
@@ -127,7 +176,8 @@ static void run_file(const char *path, void *ctx)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sched_replay [--history] [--print] [--abort] [--stats] [--minimize] FILE|DIR...\n"
+		"usage: sched_replay [--history] [--print] [--abort] [--stats] [--minimize] [--mutate N]\n"
+		"                    FILE|DIR...\n"
 		"Runs each concurrent program on the core under the deterministic scheduler\n"
 		"(twice: the runs must be identical) and checks its linearizability on the\n"
 		"reference.\n");
@@ -150,6 +200,8 @@ int main(int argc, char **argv)
 			opt_stats = 1;
 		else if (!strcmp(a, "--minimize"))
 			opt_minimize = 1;
+		else if (!strcmp(a, "--mutate") && i + 1 < argc)
+			opt_mutate = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
@@ -160,6 +212,10 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--mutate")) {
+			i++;
+			continue;
+		}
 		if (argv[i][0] == '-' && argv[i][1])
 			continue;
 		if (mmf_replay_walk(argv[i], run_file, NULL)) {
