@@ -34,6 +34,7 @@
 
 static int opt_abort, opt_print, opt_fmt, opt_dict;
 static unsigned long opt_repeat = 1;
+static enum mmf_load_format opt_format;	/* --text, --binary */
 static int passed, failed, errors;
 
 static uint32_t total_ops(const struct mmf_cprog *c)
@@ -79,7 +80,7 @@ static void run_file(const char *path, void *ctx)
 
 	(void)ctx;
 	mmf_cprog_init(&c);
-	if (mmf_cprog_load(&c, path, err, sizeof(err)) < 0) {
+	if (mmf_cprog_load_as(&c, path, opt_format, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		errors++;
 		failed++;
@@ -127,9 +128,11 @@ static void run_file(const char *path, void *ctx)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: race_replay [--repeat N] [--abort] [--print|--fmt|--dict] FILE|DIR...\n"
+		"usage: race_replay [--repeat N] [--abort] [--print|--fmt|--dict] [--text|--binary]\n"
+		"                   FILE|DIR...\n"
 		"Runs each concurrent program on the core with real threads (the race_fuzzer\n"
-		"check; *.mmf files are text programs, other files raw fuzzer inputs).\n");
+		"check).  A file is a text program if it looks like text, else the raw bytes\n"
+		"race_fuzzer saved; --text or --binary says which.\n");
 }
 
 int main(int argc, char **argv)
@@ -151,6 +154,10 @@ int main(int argc, char **argv)
 			opt_fmt = 1;
 		else if (!strcmp(a, "--dict"))
 			opt_dict = 1;
+		else if (!strcmp(a, "--text"))
+			opt_format = MMF_LOAD_TEXT;
+		else if (!strcmp(a, "--binary"))
+			opt_format = MMF_LOAD_BINARY;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;

@@ -11,6 +11,8 @@
  *     --print     print each program as text before running it
  *     --abort     abort() on the first failure, like the fuzz target
  *     --stats     print the linearizability search's counters at the end
+ *     --text, --binary  the files' format (default: text if it looks like
+ *                 text; crash files are raw bytes that may look like text)
  *     --mutate N  for a passing file, also check N mutants of it made by the
  *                 targets' mutator (cprog_mutator.c; a smoke test in ctest)
  *     --minimize  for a failing file, print the smallest program (text) that
@@ -36,6 +38,7 @@
 
 static int opt_history, opt_print, opt_abort, opt_stats, opt_minimize;
 static unsigned long opt_mutate;
+static enum mmf_load_format opt_format;	/* --text, --binary */
 static int passed, failed, errors;
 
 /* The target's own check, as a child process's job (diff/isolate.c). */
@@ -133,7 +136,7 @@ static void run_file(const char *path, void *ctx)
 	bool bad;
 
 	(void)ctx;
-	if (mmf_cprog_load(&c, path, err, sizeof(err))) {
+	if (mmf_cprog_load_as(&c, path, opt_format, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		errors++;
 		failed++;
@@ -177,7 +180,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sched_replay [--history] [--print] [--abort] [--stats] [--minimize] [--mutate N]\n"
-		"                    FILE|DIR...\n"
+		"                    [--text|--binary] FILE|DIR...\n"
 		"Runs each concurrent program on the core under the deterministic scheduler\n"
 		"(twice: the runs must be identical) and checks its linearizability on the\n"
 		"reference.\n");
@@ -200,6 +203,10 @@ int main(int argc, char **argv)
 			opt_stats = 1;
 		else if (!strcmp(a, "--minimize"))
 			opt_minimize = 1;
+		else if (!strcmp(a, "--text"))
+			opt_format = MMF_LOAD_TEXT;
+		else if (!strcmp(a, "--binary"))
+			opt_format = MMF_LOAD_BINARY;
 		else if (!strcmp(a, "--mutate") && i + 1 < argc)
 			opt_mutate = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {

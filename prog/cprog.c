@@ -357,7 +357,8 @@ void mmf_cprog_print(FILE *out, const struct mmf_cprog *c)
 
 /* ---- files -------------------------------------------------------------- */
 
-int mmf_cprog_load(struct mmf_cprog *c, const char *path, char *err, size_t errlen)
+int mmf_cprog_load_as(struct mmf_cprog *c, const char *path, enum mmf_load_format fmt,
+		      char *err, size_t errlen)
 {
 	uint8_t *buf;
 	size_t len;
@@ -366,10 +367,17 @@ int mmf_cprog_load(struct mmf_cprog *c, const char *path, char *err, size_t errl
 
 	if (mmf_file_read(path, &buf, &len, &text, err, errlen))
 		return -1;
+	if (fmt != MMF_LOAD_AUTO)
+		text = fmt == MMF_LOAD_TEXT;
 	if (text)
 		ret = mmf_cprog_parse(c, (const char *)buf, len, path, err, errlen);
 	else
 		mmf_cprog_decode(c, buf, len, MMF_DECODE_ANY);
 	free(buf);
 	return ret;
+}
+
+int mmf_cprog_load(struct mmf_cprog *c, const char *path, char *err, size_t errlen)
+{
+	return mmf_cprog_load_as(c, path, MMF_LOAD_AUTO, err, errlen);
 }

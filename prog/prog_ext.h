@@ -39,6 +39,11 @@ enum mmf_load_format {
 int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format fmt,
 		     enum mmf_decode_mode mode, char *err, size_t errlen);
 
+/* mmf_cprog_load with the format forced (or auto): a crash file whose bytes
+ * happen to look like text is still a raw input.  0, or -1 with err. */
+int mmf_cprog_load_as(struct mmf_cprog *c, const char *path, enum mmf_load_format fmt,
+		      char *err, size_t errlen);
+
 /* The opcode byte mmf_prog_encode writes for an op kind (see prog/binary.c). */
 uint8_t mmf_prog_opcode(enum mmf_op_kind kind);
 

@@ -132,7 +132,7 @@ minimize() {
 			sed -n '/^# caught:/,$p' | grep -v '^[0-9]* passed, ' >"$dir/program.mmf"
 		;;
 	sched_fuzzer:linearizability:* | sched_fuzzer:invariant:* | sched_fuzzer:nondeterminism:*)
-		timeout 120 "$build/fuzzers/sched_replay" --minimize "$dir/input" </dev/null 2>/dev/null |
+		timeout 120 "$build/fuzzers/sched_replay" --binary --minimize "$dir/input" </dev/null 2>/dev/null |
 			sed -n '/^# minimized:/,$p' | grep -v '^[0-9]* passed, ' >"$dir/program.mmf"
 		;;
 	*)

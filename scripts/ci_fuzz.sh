@@ -14,7 +14,7 @@
 # printed (default: derived from the commit, so a re-run of the same commit
 # fuzzes the same way); reproduce a failure with
 #   build/libfuzzer/fuzzers/diff_replay --binary <crash file>
-#   build/libfuzzer/fuzzers/sched_replay --history <crash file>
+#   build/libfuzzer/fuzzers/sched_replay --binary --history <crash file>
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -72,7 +72,7 @@ fuzz_one() {
 	for c in "${crashes[@]}"; do
 		echo "ci_fuzz: crash file $(basename "$c") (base64 below), minimized program:"
 		if [ "$t" = sched_fuzzer ]; then
-			build/libfuzzer/fuzzers/sched_replay --minimize "$c" || true
+			build/libfuzzer/fuzzers/sched_replay --binary --minimize "$c" || true
 		else
 			build/libfuzzer/fuzzers/diff_replay --binary --minimize "$c" || true
 		fi

@@ -259,7 +259,9 @@ static void usage(FILE *out)
 		"                     with `thread N` sections (sched_fuzzer).  Concurrent\n"
 		"                     programs are handed to sched_replay --history (the\n"
 		"                     identical interleaving, step by step) or race_replay\n"
-		"                     (TSan build), found beside this mmfuzz in the build tree.\n"
+		"                     (TSan build), found beside this mmfuzz in the build tree;\n"
+		"                     a concurrent FILE not named *.mmf is read as raw bytes\n"
+		"                     (a crash file) unless --text says otherwise.\n"
 		"\n"
 		"A crash that only the fuzz target's clone lanes see (signature\n"
 		"'diff:<op>:clone:<what>') needs `diff_replay FILE`.  To shrink it:\n"
@@ -287,8 +289,13 @@ static const char *detect_target(const char *path)
 }
 
 /* Run the concurrent target's replay driver, <build>/fuzzers/<name>_replay. */
-static int exec_replay(const char *target, const char *path)
+static int exec_replay(const char *target, const char *path, enum mmf_load_format fmt)
 {
+	size_t len = strlen(path);
+	/* a crash file's bytes may look like text: only *.mmf is detected */
+	const char *format = fmt == MMF_LOAD_TEXT ? "--text" :
+			     fmt == MMF_LOAD_BINARY || len < 4 || strcmp(path + len - 4, ".mmf") ?
+			     "--binary" : NULL;
 	char self[4096], drv[4200], *slash;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	bool sched = !strcmp(target, "sched_fuzzer");
@@ -313,9 +320,10 @@ static int exec_replay(const char *target, const char *path)
 	}
 	fflush(stdout);
 	if (sched)
-		execl(drv, drv, "--history", path, (char *)NULL);
+		execl(drv, drv, "--history", format ? format : path, format ? path : (char *)NULL,
+		      (char *)NULL);
 	else
-		execl(drv, drv, path, (char *)NULL);
+		execl(drv, drv, format ? format : path, format ? path : (char *)NULL, (char *)NULL);
 	fprintf(stderr, "mmfuzz repro: %s: %s\n", drv, strerror(errno));
 	return MMF_EXIT_FAIL;
 }
@@ -362,7 +370,7 @@ static int repro_main(int argc, char **argv)
 	if (!target)
 		target = detect_target(path);
 	if (strcmp(target, "diff_fuzzer"))
-		return exec_replay(target, path);
+		return exec_replay(target, path, r.fmt);
 	if ((ret = mmf_repro_setup(&r, "repro")))
 		return ret;
 	mmf_prog_init(&p);
