@@ -105,6 +105,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mmfuzz/uapi.h"
 #include "diff.h"
 
 #ifndef PR_SET_VMA
@@ -112,12 +113,6 @@
 #endif
 #ifndef PR_SET_VMA_ANON_NAME
 #define PR_SET_VMA_ANON_NAME	0
-#endif
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE	0x100000
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP	4
 #endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open		434

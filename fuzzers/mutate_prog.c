@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "mmfuzz/uapi.h"
 #include "fuzz.h"
 
 uint64_t mmf_fuzz_rnd(uint64_t *s)
@@ -28,13 +29,6 @@ uint64_t mmf_fuzz_below(uint64_t *s, uint64_t n)
 
 #define rnd mmf_fuzz_rnd
 #define below mmf_fuzz_below
-
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP 4
-#endif
 
 static const uint32_t map_flag_bits[] = {
 	MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_ANONYMOUS, MAP_GROWSDOWN,

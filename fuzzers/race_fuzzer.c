@@ -94,20 +94,11 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "mmfuzz/uapi.h"
 #include "diff.h"
 #include "fuzz.h"
 #include "prog_ext.h"
 #include "race.h"
-
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef MREMAP_MAYMOVE
-#define MREMAP_MAYMOVE 1
-#endif
-#ifndef MREMAP_FIXED
-#define MREMAP_FIXED 2
-#endif
 
 extern const struct mmf_impl mmf_core;
 

@@ -95,17 +95,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "mmfuzz/uapi.h"
 #include "prog_ext.h"
-
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE	0x100000
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP	4
-#endif
-#ifndef PROT_SEM
-#define PROT_SEM		0x8
-#endif
 
 #define NR_OPCODES	32
 #define POOL_MAX	64

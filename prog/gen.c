@@ -20,14 +20,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "mmfuzz/uapi.h"
 #include "prog_ext.h"
-
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE	0x100000
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP	4
-#endif
 
 #define PAGE		MMF_PAGE_SIZE
 #define MAX_RANGES	64

@@ -76,17 +76,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "mmfuzz/uapi.h"
 #include "prog_ext.h"
-
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE	0x100000
-#endif
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE	0x03
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP	4
-#endif
 
 #define MAX_TOKENS	32
 

@@ -7,20 +7,9 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#include "mmfuzz/uapi.h"
 #include "ref.h"
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MAP_UNINITIALIZED
-#define MAP_UNINITIALIZED 0x4000000
-#endif
-#ifndef MAP_DROPPABLE
-#define MAP_DROPPABLE 0x08
-#endif
 #define MAP_TYPE_MASK 0x0f
 
 /*

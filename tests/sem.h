@@ -35,23 +35,7 @@
 #include <sys/mman.h>
 
 #include "mmfuzz/mm.h"
-
-#ifndef PROT_SEM
-#define PROT_SEM 0x8		/* asm-generic/mman-common.h */
-#endif
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP 4
-#endif
-#ifndef MADV_WIPEONFORK
-#define MADV_WIPEONFORK 18
-#define MADV_KEEPONFORK 19
-#endif
+#include "mmfuzz/uapi.h"
 
 #define P	MMF_PAGE_SIZE
 #define RW	(PROT_READ | PROT_WRITE)

@@ -12,14 +12,8 @@
 #include <unistd.h>
 
 #include "mmfuzz/prog.h"
+#include "mmfuzz/uapi.h"
 #include "prog_ext.h"
-
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP 4
-#endif
 
 #include "check.h"
 

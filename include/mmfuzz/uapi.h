@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * <mmfuzz/uapi.h> - <sys/mman.h>, plus the Linux uapi constants the model
+ * uses that an older C library may not define yet (values from the kernel's
+ * include/uapi/asm-generic/mman-common.h and linux/mman.h).  One place for
+ * them instead of a fallback block in every file.
+ */
+#ifndef MMFUZZ_UAPI_H
+#define MMFUZZ_UAPI_H
+
+#include <sys/mman.h>
+
+#ifndef PROT_SEM
+#define PROT_SEM		0x8
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE	0x03
+#endif
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE		0x08
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE	0x100000
+#endif
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED	0x4000000
+#endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE		1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED		2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK		18
+#endif
+#ifndef MADV_KEEPONFORK
+#define MADV_KEEPONFORK		19
+#endif
+
+#endif /* MMFUZZ_UAPI_H */
