@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#include "mmfuzz/uapi.h"
 #include "mm.h"
 
 int madvise_walk_vmas(struct core_mm *mm, uint64_t start, uint64_t end,
@@ -47,36 +48,6 @@ int madvise_walk_vmas(struct core_mm *mm, uint64_t start, uint64_t end,
 		vma = find_vma(mm, prev ? prev->end : start);
 	}
 	return unmapped;
-}
-
-#ifndef MADV_DONTNEED_LOCKED
-#define MADV_DONTNEED_LOCKED 24
-#endif
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#define MADV_POPULATE_WRITE 23
-#endif
-#ifndef MADV_COLD
-#define MADV_COLD 20
-#define MADV_PAGEOUT 21
-#endif
-
-/* The advice that only looks at pages: mmap_lock for read suffices. */
-static bool advice_reads_only(uint32_t advice)
-{
-	switch (advice) {
-	case MADV_DONTNEED:
-	case MADV_DONTNEED_LOCKED:
-	case MADV_FREE:
-	case MADV_WILLNEED:
-	case MADV_COLD:
-	case MADV_PAGEOUT:
-	case MADV_REMOVE:
-	case MADV_POPULATE_READ:
-	case MADV_POPULATE_WRITE:
-		return true;
-	}
-	return false;
 }
 
 /* The advice that touches pages only (mmap_lock read). */
@@ -238,7 +209,7 @@ int64_t core_madvise(struct core_mm *mm, uint64_t start, uint64_t len_in, uint32
 	if (end == start)
 		return 0;
 
-	if (advice_reads_only(advice)) {
+	if (mmf_advice_walks_pages(advice)) {
 		mmap_read_lock(mm);
 		if (mm->dead)
 			ret = -ESRCH;

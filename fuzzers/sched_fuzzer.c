@@ -49,6 +49,7 @@
 #include "diff.h"
 #include "fuzz.h"
 #include "linearize.h"
+#include "mmfuzz/uapi.h"
 #include "prog_ext.h"
 #include "sched_ctl.h"
 #include "sched_fuzz.h"
@@ -155,51 +156,22 @@ static void thread_main(void *arg)
  * one such op made an input take a minute.  MAP_POPULATE and MAP_LOCKED
  * (which populates) are dropped from such an mmap, MADV_POPULATE_* covers
  * the first POPULATE_MAX bytes (and in a thread one page: see
- * advice_walks_pages below).
+ * bounded_op below).
  */
 #define POPULATE_MAX	(16ull << 20)
-#ifndef MADV_COLD
-#define MADV_COLD		20
-#define MADV_PAGEOUT		21
-#endif
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ	22
-#define MADV_POPULATE_WRITE	23
-#endif
-#ifndef MADV_DONTNEED_LOCKED
-#define MADV_DONTNEED_LOCKED	24
-#endif
 
 /*
- * The advice that walks pages under mmap_lock held for read (core/madvise.c
- * advice_reads_only), so that faults and writes run beside it: over more
- * than one page it is not atomic, in the kernel as in the core.  A
- * DONTNEED over pages A < B zaps A, a fault then maps A, a later write maps
- * B, and the zap reaches B: A mapped, B not, which no order of the three
- * ops gives.  (POPULATE_WRITE copying private file pages around a file
+ * op as run.  Population is bounded (above).  A thread's (not the setup's)
+ * madvise with advice the kernel applies under mmap_lock held for read
+ * (mmf_advice_walks_pages, lib/abi.c) covers one page: faults and writes
+ * run beside such an advice, so over more than one page it is not atomic,
+ * in the kernel as in the core.  A DONTNEED over pages A < B zaps A, a
+ * fault then maps A, a later write maps B, and the zap reaches B: A
+ * mapped, B not, which no order of the three ops gives.  (POPULATE_WRITE copying private file pages around a file
  * write is the same.)  Linearizability is the wrong test for such an op, so
  * here it covers one page, where it is atomic; diff_fuzzer and race_fuzzer
  * keep the whole ranges.  Found by sched_fuzzer (linearizability:snapshot).
  */
-static bool advice_walks_pages(uint32_t advice)
-{
-	switch (advice) {
-	case MADV_DONTNEED:
-	case MADV_DONTNEED_LOCKED:
-	case MADV_FREE:
-	case MADV_WILLNEED:
-	case MADV_COLD:
-	case MADV_PAGEOUT:
-	case MADV_REMOVE:
-	case MADV_POPULATE_READ:
-	case MADV_POPULATE_WRITE:
-		return true;
-	}
-	return false;
-}
-
-/* op as run: bounded population; a thread's (not the setup's) page walk
- * cut to one page */
 static struct mmf_op bounded_op(const struct mmf_op *op, bool in_thread)
 {
 	struct mmf_op o = *op;
@@ -210,7 +182,7 @@ static struct mmf_op bounded_op(const struct mmf_op *op, bool in_thread)
 	    (o.advice == MADV_POPULATE_READ || o.advice == MADV_POPULATE_WRITE))
 		o.len = POPULATE_MAX;
 	if (in_thread && o.kind == MMF_OP_MADVISE && o.len > MMF_PAGE_SIZE &&
-	    advice_walks_pages(o.advice))
+	    mmf_advice_walks_pages(o.advice))
 		o.len = MMF_PAGE_SIZE;
 	return o;
 }

@@ -3,9 +3,8 @@
  * lib/abi.c - facts of the Linux ABI and of the machine modelled that every
  * implementation must agree on, kept in one place.
  */
-#include <sys/mman.h>
-
 #include "mmfuzz/mm.h"
+#include "mmfuzz/uapi.h"
 
 /*
  * madvise_behavior_valid(), for a kernel without CONFIG_MEMORY_FAILURE
@@ -37,6 +36,28 @@ bool mmf_advice_known(uint32_t advice)
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 	case MADV_DONTNEED_LOCKED:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The advice the kernel applies under mmap_lock held for read
+ * (madvise_need_mmap_write() false): it only looks at pages, and faults run
+ * beside it, so over several pages it is not atomic.
+ */
+bool mmf_advice_walks_pages(uint32_t advice)
+{
+	switch (advice) {
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+	case MADV_FREE:
+	case MADV_WILLNEED:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_REMOVE:
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
 		return true;
 	}
 	return false;

@@ -12,18 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#ifndef MADV_DONTNEED_LOCKED
-#define MADV_DONTNEED_LOCKED 24
-#endif
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#define MADV_POPULATE_WRITE 23
-#endif
-#ifndef MADV_COLD
-#define MADV_COLD 20
-#define MADV_PAGEOUT 21
-#endif
-
+#include "mmfuzz/uapi.h"
 #include "ref.h"
 
 /* What the walk applies to each VMA piece: an advice, or a name. */

@@ -273,6 +273,8 @@ extern const struct mmf_impl mmf_reference;
 /* The ABI facts both implementations share (lib/abi.c): */
 /* the madvise advice values the machine knows */
 bool mmf_advice_known(uint32_t advice);
+/* the advice applied under mmap_lock read, page by page beside faults */
+bool mmf_advice_walks_pages(uint32_t advice);
 /* the huge page size MAP_HUGETLB flags ask for, or 0 if the machine has none such */
 uint64_t mmf_huge_page_size(uint32_t map_flags);
 
