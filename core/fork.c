@@ -5,8 +5,9 @@
  * The parent's mmap_lock is held for write and every parent VMA is
  * write-locked before the child's pid is taken (core_fork_freeze_parent),
  * so no fault runs on the parent meanwhile (its private pages become
- * copy-on-write shared) and the child is the parent as of that moment.  The child's mmap_lock is
- * held too; the child is not reachable by anyone until fork returns.
+ * copy-on-write shared) and the child is the parent as of that moment.
+ * The child's mmap_lock is held too; the child is not reachable by anyone
+ * until fork returns.
  *  - MADV_DONTFORK VMAs are skipped;
  *  - MADV_WIPEONFORK VMAs are copied empty, without an anon_vma;
  *  - other VMAs with an anon_vma get one of their own chained to the
@@ -43,8 +44,7 @@ static void copy_page_range(struct core_mm *dst, struct core_mm *src, struct cor
  * Write-lock every VMA of the parent (its mmap_lock held for write), so that
  * no fault changes it from here on: fork calls this before the child's pid
  * becomes visible, so the copy is the parent as of that moment.  Locking
- * each VMA only just before copying it (as the copy loop below would on its
- * own) let a per-VMA-lock fault land in the copy after another thread had
+ * each VMA only just before copying it (as the copy loop once did) let a per-VMA-lock fault land in the copy after another thread had
  * already seen the child's pid taken: found by sched_fuzzer
  * (linearizability:snapshot).
  */
@@ -64,7 +64,6 @@ int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 	struct vma_tree_range r;
 
 	vma_tree_for_each(&oldmm->mt, mpnt, r, 0, MMF_TASK_SIZE) {
-		vma_start_write(mpnt);
 		if (mpnt->flags & VM_DONTCOPY)
 			continue;
 		tmp = vm_area_dup(mpnt);

@@ -353,10 +353,7 @@ static bool cprog_fails(struct cmin_ctx *m, const char *sig)
 	uint32_t saved = c->nr_threads;
 	bool fails;
 
-	c->nr_threads = 0;
-	for (int t = 0; t < MMF_CPROG_MAX_THREADS; t++)
-		if (c->thread[t].nr_ops)
-			c->nr_threads = (uint32_t)t + 1;
+	mmf_cprog_count_threads(c);
 	m->runs++;
 	fails = m->pred(c, sig, m->ctx);
 	if (!fails)

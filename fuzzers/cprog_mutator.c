@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "prog_ext.h"
 
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
@@ -38,14 +39,6 @@ size_t LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t s1, const uint8_t *d2
 static struct mmf_prog *list(struct mmf_cprog *c, unsigned i)
 {
 	return i == 0 ? &c->setup : &c->thread[i - 1];
-}
-
-static void count_threads(struct mmf_cprog *c)
-{
-	c->nr_threads = 0;
-	for (unsigned t = 0; t < MMF_CPROG_MAX_THREADS; t++)
-		if (c->thread[t].nr_ops)
-			c->nr_threads = t + 1;
 }
 
 /* ---- the schedule -------------------------------------------------------- */
@@ -150,7 +143,7 @@ static void mutate_cprog(struct mmf_cprog *c, uint64_t *s)
 		c->flags ^= MMF_CPROG_DISJOINT;
 	else
 		mmf_fuzz_mutate_prog(list(c, pick_list(c, s)), s);
-	count_threads(c);
+	mmf_cprog_count_threads(c);
 }
 
 /* Encode c into out, shortening the schedule, then the longest list, until
@@ -226,7 +219,7 @@ size_t LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t s1, const uint8_t *d2
 		to->nr_ops = 0;
 		for (uint32_t k = 0; k < from->nr_ops; k++)
 			mmf_prog_append(to, &from->ops[k]);
-		count_threads(&ca);
+		mmf_cprog_count_threads(&ca);
 	}
 	return encode_fit(&ca, out, max_out);
 }

@@ -52,8 +52,7 @@ static struct mmf_prog *section(struct mmf_cprog *c, int thread)
 	return thread == NO_THREAD ? &c->setup : &c->thread[thread];
 }
 
-/* nr_threads: the highest thread with ops, plus one. */
-static void count_threads(struct mmf_cprog *c)
+void mmf_cprog_count_threads(struct mmf_cprog *c)
 {
 	c->nr_threads = 0;
 	for (int t = 0; t < MMF_CPROG_MAX_THREADS; t++)
@@ -98,7 +97,7 @@ void mmf_cprog_decode(struct mmf_cprog *c, const uint8_t *data, size_t size,
 		mmf_prog_append(section(c, cur), &all.ops[i]);
 	}
 	mmf_prog_free(&all);
-	count_threads(c);
+	mmf_cprog_count_threads(c);
 }
 
 size_t mmf_cprog_encode(const struct mmf_cprog *c, uint8_t *out, size_t cap)
@@ -321,7 +320,7 @@ int mmf_cprog_parse(struct mmf_cprog *c, const char *text, size_t len,
 			goto out;
 		}
 	}
-	count_threads(c);
+	mmf_cprog_count_threads(c);
 	ret = 0;
 out:
 	free(buf);

@@ -39,6 +39,10 @@ enum mmf_load_format {
 int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format fmt,
 		     enum mmf_decode_mode mode, char *err, size_t errlen);
 
+/* Set c->nr_threads after its lists changed: the highest thread with ops,
+ * plus one. */
+void mmf_cprog_count_threads(struct mmf_cprog *c);
+
 /* mmf_cprog_load with the format forced (or auto): a crash file whose bytes
  * happen to look like text is still a raw input.  0, or -1 with err. */
 int mmf_cprog_load_as(struct mmf_cprog *c, const char *path, enum mmf_load_format fmt,
