@@ -98,11 +98,11 @@ static void world_free(struct mmf_world *w)
 
 /*
  * An op on a process is linearized no later than this lookup when it fails
- * before taking the mmap_lock (argument checks depend only on the op and on
- * files, which never go away).  exit empties the slot under world->lock in
- * the same step as the process dies, so an op that starts after an exit
- * finds no process (-ESRCH), as in the reference, which checks the process
- * first.
+ * before taking the mmap_lock (argument checks depend only on the op; those
+ * that depend on a file as well are linearized at core_lookup_file).  exit
+ * empties the slot under world->lock in the same step as the process dies,
+ * so an op that starts after an exit finds no process (-ESRCH), as in the
+ * reference, which checks the process first.
  */
 static struct core_mm *lookup_proc(struct mmf_world *w, int pid)
 {
@@ -126,6 +126,31 @@ static struct core_file *lookup_file(struct mmf_world *w, int fid)
 	f = w->files[fid];
 	mmf_mutex_unlock(&w->lock);
 	return f;
+}
+
+/*
+ * The file an op of mm names, looked up in one step with mm's liveness:
+ * files appear (file_create) while the op runs, so a failure that depends on
+ * the file is linearized here, and mm must still be alive here too (exit
+ * empties its slot under world->lock as it dies).  0 with *fp, -EBADF, or
+ * -ESRCH.  Looking the file up on its own let mmap fail -EINVAL on a file
+ * created after its process had exited: found by sched_fuzzer
+ * (linearizability:mmap).
+ */
+int core_lookup_file(struct core_mm *mm, int fid, struct core_file **fp)
+{
+	struct mmf_world *w = mm->w;
+	bool alive;
+
+	if (fid < 0 || fid >= MMF_MAX_FILES)
+		return -EBADF;
+	mmf_mutex_lock(&w->lock);
+	alive = w->procs[mm->pid] == mm;
+	*fp = w->files[fid];
+	mmf_mutex_unlock(&w->lock);
+	if (!alive)
+		return -ESRCH;
+	return *fp ? 0 : -EBADF;
 }
 
 static int64_t core_fork(struct mmf_world *w, struct core_mm *parent)

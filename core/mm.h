@@ -427,6 +427,7 @@ typedef int (*madvise_visit_t)(struct core_mm *mm, struct core_vma *vma,
 int madvise_walk_vmas(struct core_mm *mm, uint64_t start, uint64_t end,
 		      madvise_visit_t visit, void *arg);
 int64_t core_madvise(struct core_mm *mm, uint64_t addr, uint64_t len, uint32_t advice);
+int core_lookup_file(struct core_mm *mm, int fid, struct core_file **fp);
 void core_fork_freeze_parent(struct core_mm *oldmm);
 int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm);
 void exit_mmap(struct core_mm *mm);

@@ -369,15 +369,9 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 	int err;
 
 	if (!anon) {
-		struct mmf_world *w = mm->w;
-
-		if (op->file < 0 || op->file >= MMF_MAX_FILES)
-			return -EBADF;
-		mmf_mutex_lock(&w->lock);
-		file = w->files[op->file];
-		mmf_mutex_unlock(&w->lock);
-		if (!file)
-			return -EBADF;
+		err = core_lookup_file(mm, op->file, &file);
+		if (err)
+			return err;
 		/* MAP_HUGETLB needs a hugetlbfs file */
 		if (flags & MAP_HUGETLB)
 			return -EINVAL;
