@@ -340,8 +340,31 @@ static int run_once(const struct mmf_prog *p, unsigned flags, struct mmf_fuzz_fa
 	return ret;
 }
 
+static int check_bounded(const struct mmf_prog *p, unsigned flags,
+			 struct mmf_fuzz_fail *fail, FILE *report);
+
+/* The program runs with its population bounded (bound_op.c); the report
+ * prints it so. */
 int mmf_fuzz_check(const struct mmf_prog *p, unsigned flags,
 		   struct mmf_fuzz_fail *fail, FILE *report)
+{
+	struct mmf_prog b;
+	int ret;
+
+	mmf_prog_init(&b);
+	for (uint32_t i = 0; i < p->nr_ops; i++) {
+		struct mmf_op o = p->ops[i];
+
+		mmf_fuzz_bound_populate(&o);
+		mmf_prog_append(&b, &o);
+	}
+	ret = check_bounded(&b, flags, fail, report);
+	mmf_prog_free(&b);
+	return ret;
+}
+
+static int check_bounded(const struct mmf_prog *p, unsigned flags,
+			 struct mmf_fuzz_fail *fail, FILE *report)
 {
 	memset(fail, 0, sizeof(*fail));
 	fail->op = -1;

@@ -47,6 +47,10 @@ bool mmf_fuzz_is_ignored(const char *sig);	/* listed in MMF_FUZZ_IGNORE */
 void mmf_fuzz_mutate_prog(struct mmf_prog *p, uint64_t *rng);
 uint64_t mmf_fuzz_rnd(uint64_t *rng);			/* splitmix64 */
 uint64_t mmf_fuzz_below(uint64_t *rng, uint64_t n);	/* 0 <= r < n; 0 if n == 0 */
+/* The targets' bound on population (bound_op.c): applied to every op run. */
+#define MMF_FUZZ_POPULATE_MAX	(16ull << 20)
+void mmf_fuzz_bound_populate(struct mmf_op *op);
+
 /*
  * The concurrent targets' mutator (cprog_mutator.c) edits the schedule bytes
  * only for the target that has a scheduler: each target defines this.

@@ -35,7 +35,7 @@
  *
  * Limits, so that one input stays fast: at most MAX_THREAD_OPS ops per
  * thread and MAX_SETUP_OPS setup ops (the rest is ignored), no population
- * of more than POPULATE_MAX bytes (bounded_op), and the
+ * of more than MMF_FUZZ_POPULATE_MAX bytes (bounded_op), and the
  * linearizability search gives up (counted, not a failure) after
  * LIN_MAX_STATES reference ops.
  */
@@ -149,19 +149,9 @@ static void thread_main(void *arg)
 			run_op(r, i);
 }
 
-/*
- * Population of more than POPULATE_MAX bytes is left out: a million page
- * faults say nothing about interleavings, and with every step a scheduling
- * point and every reference state a clone for the linearizability search,
- * one such op made an input take a minute.  MAP_POPULATE and MAP_LOCKED
- * (which populates) are dropped from such an mmap, MADV_POPULATE_* covers
- * the first POPULATE_MAX bytes (and in a thread one page: see
- * bounded_op below).
- */
-#define POPULATE_MAX	(16ull << 20)
 
 /*
- * op as run.  Population is bounded (above).  A thread's (not the setup's)
+ * op as run.  Population is bounded (mmf_fuzz_bound_populate).  A thread's (not the setup's)
  * madvise with advice the kernel applies under mmap_lock held for read
  * (mmf_advice_walks_pages, lib/abi.c) covers one page: faults and writes
  * run beside such an advice, so over more than one page it is not atomic,
@@ -176,11 +166,7 @@ static struct mmf_op bounded_op(const struct mmf_op *op, bool in_thread)
 {
 	struct mmf_op o = *op;
 
-	if (o.kind == MMF_OP_MMAP && o.len > POPULATE_MAX)
-		o.flags &= ~(uint32_t)(MAP_POPULATE | MAP_LOCKED);
-	if (o.kind == MMF_OP_MADVISE && o.len > POPULATE_MAX &&
-	    (o.advice == MADV_POPULATE_READ || o.advice == MADV_POPULATE_WRITE))
-		o.len = POPULATE_MAX;
+	mmf_fuzz_bound_populate(&o);
 	if (in_thread && o.kind == MMF_OP_MADVISE && o.len > MMF_PAGE_SIZE &&
 	    mmf_advice_walks_pages(o.advice))
 		o.len = MMF_PAGE_SIZE;
