@@ -224,6 +224,27 @@ static void fault_around(struct core_mm *mm, struct core_vma *vma, uint64_t addr
 }
 
 /*
+ * Whether a private write at vpn creates a new page (no PTE, or one that
+ * maps a page-cache page or the zero page), as do_wp_page decides it: under
+ * page_table_lock, the only thing that keeps the mapped page alive.  Once
+ * the lock is dropped, truncate (or DONTNEED) may zap the PTE and free the
+ * page; the answer may then be stale, and the caller re-checks under the
+ * lock.  Reading page->anon after the unlock was a use-after-free found by
+ * race_fuzzer (corpus/regressions-sched/fault_anon_check_vs_truncate.mmf).
+ */
+static bool write_needs_new_page(struct core_mm *mm, uint64_t vpn)
+{
+	struct core_pte *pte;
+	bool needs;
+
+	mmf_spin_lock(&mm->page_table_lock);
+	pte = pte_lookup(mm, vpn);
+	needs = !pte || !pte->page->anon;
+	mmf_spin_unlock(&mm->page_table_lock);
+	return needs;
+}
+
+/*
  * handle_mm_fault for one page.  The VMA is stable (per-VMA read lock or
  * mmap_lock).  locked_mm: the caller holds mmap_lock and may create an
  * anon_vma; otherwise a fault that needs one returns FAULT_RETRY.
@@ -243,16 +264,11 @@ static enum fault_ret handle_fault(struct core_mm *mm, struct core_vma *vma, uin
 again:
 	/* A private write that creates a page needs the anon_vma first,
 	 * even if it then fails with SIGBUS. */
-	if (write && !(vma->flags & VM_SHARED) && !mmf_load_acquire(vma->anon_vma)) {
-		mmf_spin_lock(&mm->page_table_lock);
-		pte = pte_lookup(mm, vpn);
-		page = pte ? pte->page : NULL;
-		mmf_spin_unlock(&mm->page_table_lock);
-		if (!page || !page->anon) {
-			if (!locked_mm)
-				return FAULT_RETRY;
-			anon_vma_prepare(vma);
-		}
+	if (write && !(vma->flags & VM_SHARED) && !mmf_load_acquire(vma->anon_vma) &&
+	    write_needs_new_page(mm, vpn)) {
+		if (!locked_mm)
+			return FAULT_RETRY;
+		anon_vma_prepare(vma);
 	}
 
 	if (f)

@@ -13,7 +13,8 @@
  *                                thread, driven through core/sched_ctl.h.
  *                                Every primitive is a scheduling point:
  *                                MMF_SYNC_POINT() below, and the entry of
- *                                every out-of-line function.
+ *                                every out-of-line function (the exit, after
+ *                                the release, of every unlock).
  *
  * Every object type here is the same size for both backends: the backend
  * keeps its own state in the opaque `impl_` storage and checks at compile

@@ -7,10 +7,10 @@
  * (its own malloc'd stack; a minimal stack switch on x86-64, ucontext
  * elsewhere).  A fiber runs until it reaches a scheduling point (every
  * primitive of sync.h: MMF_SYNC_POINT() in the inline ones, the entry of
- * every lock, unlock and RCU function here), where the scheduler may pass
- * the CPU to another fiber; a fiber that must wait (a contended lock, a
- * grace period, an rcu_barrier) is blocked, not spinning, until the event
- * it waits for.  Nothing depends on time, addresses or the OS: the same
+ * every lock and RCU function here, the exit of every unlock), where the
+ * scheduler may pass the CPU to another fiber; a fiber that must wait (a
+ * contended lock, a grace period, an rcu_barrier) is blocked, not spinning,
+ * until the event it waits for.  Nothing depends on time, addresses or the OS: the same
  * opts give the same run, step for step.
  *
  * ---------------------------------------------------------------------------
@@ -72,7 +72,18 @@
  * the RCU runner's work items), mmf_sched_trace_hash() mixes each step's
  * (fiber, site) and each decision's (choice, number of candidates), and
  * opts.record_trace keeps them.  Lock functions are points at their entry
- * (before they take, drop or wait), RCU functions likewise.
+ * (before they take or wait), RCU functions likewise; unlock functions
+ * (mutex_unlock, up_read, up_write, downgrade_write, spin_unlock,
+ * rcu_read_unlock) are points at their exit, after the release and the
+ * wakeup of the waiters, as the kernel may preempt at the preempt_enable
+ * of an unlock.  That is the window in which a use of what the lock kept
+ * alive is a bug: a fault read page->anon after dropping page_table_lock
+ * while truncate freed the page, and no schedule could show it while the
+ * point came before the release (nothing else yields between the unlock
+ * and such a plain load; corpus/regressions-sched/
+ * fault_anon_check_vs_truncate.mmf).  A switch just before the release
+ * showed others nothing they do not see just after it: lockless readers
+ * see the same state, and lock takers only blocked.
  *
  * RCU (all state in `rcu` below): grace periods are numbered; gp_seq
  * counts those that ended, at most one is in progress.  A GP starts when
@@ -960,13 +971,13 @@ void mmf_mutex_unlock(struct mmf_mutex *m)
 {
 	struct mutex_impl *i = MUTEX(m);
 
-	sched_point_at(CALLER_SITE());
 	if (!i->owner || (MMF_SYNC_DEBUG && i->owner != sched.cur))
 		mmf_sync_bug("mutex %p: unlocked by a thread that does not hold it", (void *)m);
 	held_pop(sched.cur, m, LK_MUTEX);
 	tsan_release(m);
 	i->owner = NULL;
 	wake_lock_waiters(m);
+	sched_point_at(CALLER_SITE());	/* after the release: see "STEP" above */
 }
 
 bool mmf_mutex_is_held(struct mmf_mutex *m)
@@ -1070,13 +1081,13 @@ void mmf_up_read(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
 
-	sched_point_at(CALLER_SITE());
 	held_pop(sched.cur, s, LK_RWSEM_READ);
 	if (i->count <= 0)
 		mmf_sync_bug("rwsem %p: up_read but not read-locked (count %d)", (void *)s, i->count);
 	tsan_release(RCLOCK(i));
 	if (--i->count == 0)
 		wake_lock_waiters(s);
+	sched_point_at(CALLER_SITE());	/* after the release: see "STEP" above */
 }
 
 void mmf_down_write(struct mmf_rwsem *s)
@@ -1118,26 +1129,26 @@ void mmf_up_write(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
 
-	sched_point_at(CALLER_SITE());
 	held_pop(sched.cur, s, LK_RWSEM_WRITE);
 	write_owned_or_bug(s, "up_write by a thread that does not hold it for write");
 	tsan_release(WCLOCK(i));
 	i->count = 0;
 	i->owner = NULL;
 	wake_lock_waiters(s);
+	sched_point_at(CALLER_SITE());	/* after the release: see "STEP" above */
 }
 
 void mmf_downgrade_write(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
 
-	sched_point_at(CALLER_SITE());
 	write_owned_or_bug(s, "downgrade_write without holding it for write");
 	tsan_release(WCLOCK(i));	/* the readers let in now see the writer's history */
 	i->count = 1;
 	i->owner = NULL;
 	held_downgrade(sched.cur, s);
 	wake_lock_waiters(s);		/* waiting readers may enter now */
+	sched_point_at(CALLER_SITE());	/* after the release: see "STEP" above */
 }
 
 bool mmf_rwsem_is_write_locked(struct mmf_rwsem *s)
@@ -1212,13 +1223,13 @@ void mmf_spin_unlock(struct mmf_spinlock *l)
 {
 	struct spin_impl *i = SPIN(l);
 
-	sched_point_at(CALLER_SITE());
 	if (!i->owner || (MMF_SYNC_DEBUG && i->owner != sched.cur))
 		mmf_sync_bug("spinlock %p: unlocked by a thread that does not hold it", (void *)l);
 	held_pop(sched.cur, l, LK_SPIN);
 	tsan_release(l);
 	i->owner = NULL;
 	wake_lock_waiters(l);
+	sched_point_at(CALLER_SITE());	/* after the release: see "STEP" above */
 }
 
 /* ---- RCU ----------------------------------------------------------------------------- */
@@ -1371,7 +1382,6 @@ void mmf_rcu_read_unlock(void)
 {
 	struct fiber *f;
 
-	sched_point_at(CALLER_SITE());
 	f = sched.cur;
 	if (f->rcu_depth <= 0)
 		mmf_sync_bug("mmf_rcu_read_unlock without mmf_rcu_read_lock");
@@ -1379,6 +1389,7 @@ void mmf_rcu_read_unlock(void)
 		tsan_release(&rcu_clock);	/* before the grace period can end */
 		rcu_quiescent(f);
 	}
+	sched_point_at(CALLER_SITE());	/* after the release: see "STEP" above */
 }
 
 void mmf_call_rcu(struct mmf_rcu_head *head, void (*fn)(struct mmf_rcu_head *head))
