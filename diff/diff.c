@@ -142,12 +142,22 @@ static bool is_harness(const struct mmf_res *r)
 	return !r->sig && r->ret == MMF_RES_HARNESS;
 }
 
-/* Did the op change the state of the implementation that answered r? */
-static bool had_effect(enum mmf_op_kind kind, const struct mmf_res *r)
+/*
+ * What an op may change in w: its state_hash (hidden state too), else the
+ * hash of its snapshot.
+ */
+static uint64_t world_hash(const struct mmf_impl *impl, struct mmf_world *w)
 {
-	if (kind == MMF_OP_FILE_READ)
-		return false;
-	return !r->sig && r->ret >= 0;
+	struct mmf_snap s;
+	uint64_t h;
+
+	if (impl->state_hash)
+		return impl->state_hash(w);
+	mmf_snap_init(&s);
+	impl->snapshot(w, &s);
+	h = mmf_snap_hash(&s);
+	mmf_snap_free(&s);
+	return h;
 }
 
 static void kernel_error_text(const struct mmf_impl *impl, struct mmf_world *w,
@@ -164,9 +174,41 @@ struct run {
 	int n;
 	struct mmf_world *w[MMF_DIFF_MAX_IMPLS];
 	struct mmf_res res[MMF_DIFF_MAX_IMPLS];
+	/* world_hash before the op; only kept when some implementation skips it */
+	bool have_before[MMF_DIFF_MAX_IMPLS];
+	uint64_t before[MMF_DIFF_MAX_IMPLS];
+	int nr_may_skip;
 	const struct mmf_diff_opts *opts;
 	struct mmf_diff_report *rep;
 };
+
+/*
+ * Run op on every world: first those that may skip it, then the others.
+ * Once one has skipped it, the state of each world still to run it is
+ * hashed before it does, so that compare_results can tell whether the op
+ * changed it.  A may_skip implementation that runs it before another
+ * skips has its state hashed on every op, but only when a run has two of
+ * them.  Nothing is hashed in a run without skips (diff_fuzzer's).
+ */
+static void exec_op(struct run *r, const struct mmf_op *op)
+{
+	bool skipped = false;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 0; k < r->n; k++) {
+			const struct mmf_impl *impl = r->impls[k];
+
+			if (impl->may_skip != (pass == 0))
+				continue;
+			r->have_before[k] = skipped || (impl->may_skip && r->nr_may_skip > 1);
+			if (r->have_before[k])
+				r->before[k] = world_hash(impl, r->w[k]);
+			memset(&r->res[k], 0, sizeof(r->res[k]));
+			impl->exec(r->w[k], op, &r->res[k]);
+			skipped |= is_skipped(&r->res[k]);
+		}
+	}
+}
 
 static void set_op(struct run *r, int i)
 {
@@ -253,7 +295,7 @@ static bool compare_results(struct run *r, int i)
 {
 	const struct mmf_op *op = &r->prog->ops[i];
 	struct mmf_diff_report *rep = r->rep;
-	int skipped = -1, effect = -1;
+	int skipped = -1, changed = -1, unknown = -1;
 
 	for (int k = 0; k < r->n; k++) {
 		if (is_harness(&r->res[k])) {
@@ -268,21 +310,39 @@ static bool compare_results(struct run *r, int i)
 		}
 		if (is_skipped(&r->res[k]))
 			skipped = skipped < 0 ? k : skipped;
-		else if (had_effect(op->kind, &r->res[k]))
-			effect = effect < 0 ? k : effect;
 	}
 	if (skipped >= 0) {
 		rep->ops_skipped++;
-		if (effect >= 0) {
+		for (int k = 0; k < r->n && changed < 0; k++) {
+			if (is_skipped(&r->res[k]))
+				continue;
+			if (!r->have_before[k])
+				unknown = k;
+			else if (world_hash(r->impls[k], r->w[k]) != r->before[k])
+				changed = k;
+		}
+		if (changed < 0 && unknown >= 0) {
+			/* it ran before a skip nobody announced: its state before is lost */
+			rep->status = MMF_DIFF_ERROR;
+			set_op(r, i);
+			rep->impl_a = rep->impl_b = skipped;
+			rep->res_a = rep->res_b = r->res[skipped];
+			snprintf(rep->what, sizeof(rep->what),
+				 "%s skipped an op but is not may_skip", r->impls[skipped]->name);
+			snprintf(rep->sig, sizeof(rep->sig), "error:%s:undeclared-skip",
+				 r->impls[skipped]->name);
+			return false;
+		}
+		if (changed >= 0) {
 			rep->status = MMF_DIFF_INCOMPARABLE;
 			set_op(r, i);
-			rep->impl_a = effect;
+			rep->impl_a = changed;
 			rep->impl_b = skipped;
-			rep->res_a = r->res[effect];
+			rep->res_a = r->res[changed];
 			rep->res_b = r->res[skipped];
 			snprintf(rep->what, sizeof(rep->what),
-				 "%s could not check this op, which changed %s: the worlds are no longer comparable",
-				 r->impls[skipped]->name, r->impls[effect]->name);
+				 "%s could not check this op, which changed the state of %s: the worlds are no longer comparable",
+				 r->impls[skipped]->name, r->impls[changed]->name);
 			snprintf(rep->sig, sizeof(rep->sig), "skip:%s:%s",
 				 mmf_op_name(op->kind), r->impls[skipped]->name);
 			return false;
@@ -338,6 +398,7 @@ enum mmf_diff_status mmf_diff_run(const struct mmf_prog *prog,
 		return rep->status;
 	}
 	for (int k = 0; k < n; k++) {
+		r.nr_may_skip += impls[k]->may_skip;
 		r.w[k] = impls[k]->world_new(opts->cfg);
 		if (!r.w[k]) {
 			rep->status = MMF_DIFF_ERROR;
@@ -350,10 +411,7 @@ enum mmf_diff_status mmf_diff_run(const struct mmf_prog *prog,
 		const struct mmf_op *op = &prog->ops[i];
 		bool snap;
 
-		for (int k = 0; k < n; k++) {
-			memset(&r.res[k], 0, sizeof(r.res[k]));
-			impls[k]->exec(r.w[k], op, &r.res[k]);
-		}
+		exec_op(&r, op);
 		rep->ops_run++;
 		if (opts->trace) {
 			char buf[512], rb[64];

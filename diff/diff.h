@@ -19,15 +19,22 @@
  *       model's MMF_MAX_FILE_SIZE, and set_name on a host without
  *       CONFIG_ANON_VMA_NAME.  (An unknown process is -ESRCH, an unknown
  *       file -EBADF from the host's own fd check.)  The op had no
- *       effect on that implementation.
+ *       effect on that implementation.  Only an implementation with
+ *       mmf_impl.may_skip set may answer it.
  *   MMF_RES_HARNESS  (ret = -4098)  the implementation itself failed (a
  *       kernel child died or timed out).  Never a verdict on the model.
  *
  * Comparison rules (mmf_diff_run):
  *  - an op skipped by some implementation is not compared;
- *  - if it was skipped by one and had an effect on another (ret >= 0 and no
- *    signal; every op but file_read), the worlds can no longer be compared:
- *    the run stops with MMF_DIFF_INCOMPARABLE (not a divergence);
+ *  - if it was skipped by one and changed the state of another (its
+ *    state_hash, or without one its snapshot, differs from before the op),
+ *    the worlds can no longer be compared: the run stops with
+ *    MMF_DIFF_INCOMPARABLE (not a divergence).  The state decides, not the
+ *    result: a failed op may have changed it (an mremap the host cannot
+ *    place, which shrank the VMA before failing in the reference) and a
+ *    successful one may not have (munmap of a hole).  The state before
+ *    the op is hashed only when some may_skip implementation, run first,
+ *    skipped it;
  *  - a MMF_RES_HARNESS result stops the run with MMF_DIFF_ERROR;
  *  - otherwise sig/si_code, then ret, then value (read, file_read) are
  *    compared, and the snapshots after every op (opts.snap_every_op) or after

@@ -1621,4 +1621,5 @@ const struct mmf_impl mmf_kernel = {
 	.counters = k_counters,
 	.check = NULL,
 	.clone = NULL,
+	.may_skip = true,
 };

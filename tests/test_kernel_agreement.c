@@ -40,7 +40,7 @@ static int parse(struct mmf_prog *p, const char *text)
 /* ---- mutants of the reference, to see the engine catch differences ---- */
 
 enum { MUT_NONE, MUT_READ_VALUE, MUT_MUNMAP_RET, MUT_WRITE_SIGNAL, MUT_SWALLOW_WRITE,
-       MUT_SKIP_MPROTECT };
+       MUT_SKIP_MPROTECT, MUT_SKIP_MADVISE, MUT_SKIP_MUNMAP };
 static int mutation;	/* the test is single-threaded; only the mutant reads it */
 
 static struct mmf_world *mut_new(const struct mmf_config *c) { return mmf_reference.world_new(c); }
@@ -53,7 +53,9 @@ static void mut_exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_re
 		memset(res, 0, sizeof(*res));
 		return;
 	}
-	if (mutation == MUT_SKIP_MPROTECT && op->kind == MMF_OP_MPROTECT) {
+	if ((mutation == MUT_SKIP_MPROTECT && op->kind == MMF_OP_MPROTECT) ||
+	    (mutation == MUT_SKIP_MADVISE && op->kind == MMF_OP_MADVISE) ||
+	    (mutation == MUT_SKIP_MUNMAP && op->kind == MMF_OP_MUNMAP)) {
 		memset(res, 0, sizeof(*res));
 		res->ret = MMF_RES_SKIPPED;
 		return;
@@ -70,6 +72,12 @@ static void mut_exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_re
 }
 
 static const struct mmf_impl mutant = {
+	.name = "mutant", .world_new = mut_new, .world_free = mut_free,
+	.exec = mut_exec, .snapshot = mut_snapshot, .may_skip = true,
+};
+
+/* the same, but it does not say it may skip */
+static const struct mmf_impl mutant_undeclared = {
 	.name = "mutant", .world_new = mut_new, .world_free = mut_free,
 	.exec = mut_exec, .snapshot = mut_snapshot,
 };
@@ -89,10 +97,33 @@ static const char engine_prog_noread[] =
 	"fork p0\n"
 	"munmap p0 0x13000 0x1000\n";
 
-static void engine_case(const char *text, int mut, enum mmf_diff_status want, const char *sig,
-			int op_index)
+/*
+ * A failed op with side effects: the madvise over a hole marks both VMAs
+ * DONTCOPY and returns -ENOMEM (as Linux does).  Skipped by the mutant, it
+ * makes the worlds incomparable; the old rule (an op had an effect iff it
+ * succeeded) went on, and reported the fork's snapshot as a divergence.
+ */
+static const char engine_prog_failed_effect[] =
+	"mmap p0 0x10000 0x3000 rw- private anon fixed\n"
+	"munmap p0 0x11000 0x1000\n"
+	"madvise p0 0x10000 0x3000 dontfork\n"
+	"fork p0\n";
+
+/*
+ * A successful op without effect: munmap of a hole returns 0.  Skipped by
+ * the mutant, the worlds stay comparable (the old rule stopped there).
+ */
+static const char engine_prog_noop_success[] =
+	"mmap p0 0x10000 0x3000 rw- private anon fixed\n"
+	"write p0 0x10000 0x2a\n"
+	"munmap p0 0x20000 0x1000\n"
+	"fork p0\n"
+	"read p1 0x10000\n";
+
+static void engine_case_on(const struct mmf_impl *other, const char *text, int mut,
+			   enum mmf_diff_status want, const char *sig, int op_index)
 {
-	const struct mmf_impl *impls[2] = { &mmf_reference, &mutant };
+	const struct mmf_impl *impls[2] = { &mmf_reference, other };
 	struct mmf_diff_report rep;
 	struct mmf_prog p;
 
@@ -114,6 +145,12 @@ static void engine_case(const char *text, int mut, enum mmf_diff_status want, co
 	mutation = MUT_NONE;
 }
 
+static void engine_case(const char *text, int mut, enum mmf_diff_status want, const char *sig,
+			int op_index)
+{
+	engine_case_on(&mutant, text, mut, want, sig, op_index);
+}
+
 static void test_engine(void)
 {
 	engine_case(engine_prog, MUT_NONE, MMF_DIFF_SAME, NULL, -1);
@@ -127,6 +164,17 @@ static void test_engine(void)
 		    "diff:fork:snapshot:page", 3);
 	/* a skipped op that changed the other side stops the comparison */
 	engine_case(engine_prog, MUT_SKIP_MPROTECT, MMF_DIFF_INCOMPARABLE, "skip:mprotect:mutant", 3);
+	/* the state decides, not the result: a failed op that changed it ... */
+	engine_case(engine_prog_failed_effect, MUT_SKIP_MADVISE, MMF_DIFF_INCOMPARABLE,
+		    "skip:madvise:mutant", 2);
+	/* ... and a successful one that did not (the first munmap did) */
+	engine_case(engine_prog_noop_success, MUT_SKIP_MUNMAP, MMF_DIFF_SAME, NULL, -1);
+	engine_case(engine_prog_failed_effect, MUT_SKIP_MUNMAP, MMF_DIFF_INCOMPARABLE,
+		    "skip:munmap:mutant", 1);
+	/* a skip from an implementation that is not may_skip: the reference ran
+	 * the op first, unhashed, so whether it changed is unknown */
+	engine_case_on(&mutant_undeclared, engine_prog_noop_success, MUT_SKIP_MUNMAP,
+		       MMF_DIFF_ERROR, "error:mutant:undeclared-skip", 2);
 }
 
 /* ---- the kernel backend on hand-written programs ---- */

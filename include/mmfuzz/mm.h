@@ -266,6 +266,13 @@ struct mmf_impl {
 	 * not concurrent with exec.
 	 */
 	uint64_t (*state_hash)(struct mmf_world *w);
+	/*
+	 * exec may answer MMF_RES_SKIPPED (diff/diff.h: "not checkable here",
+	 * the host kernel backend): the differential engine runs such an
+	 * implementation first, and hashes the others' state before the op
+	 * only when one of them skipped it.
+	 */
+	bool may_skip;
 };
 
 extern const struct mmf_impl mmf_reference;
