@@ -186,9 +186,10 @@ struct run {
  * Run op on every world: first those that may skip it, then the others.
  * Once one has skipped it, the state of each world still to run it is
  * hashed before it does, so that compare_results can tell whether the op
- * changed it.  A may_skip implementation that runs it before another
- * skips has its state hashed on every op, but only when a run has two of
- * them.  Nothing is hashed in a run without skips (diff_fuzzer's).
+ * changed it.  When a run has two may_skip implementations, those are
+ * hashed before every op (one may run it before the other skips it).  So
+ * a run whose ops nobody skips, with at most one may_skip implementation
+ * (diff_fuzzer's have none), hashes nothing.
  */
 static void exec_op(struct run *r, const struct mmf_op *op)
 {
