@@ -3,14 +3,14 @@
  * reference/mprotect.c - mprotect(2) (mm/mprotect.c do_mprotect_pkey,
  * mprotect_fixup): change R/W/X over a range, VMA by VMA, splitting and
  * merging; a hole stops the walk with -ENOMEM after the VMAs before it
- * have been changed.
+ * have been changed.  With x86 protection keys the request also decides
+ * each VMA's pkey (arch_override_mprotect_pkey: exec_only_pkey_flag).
  */
 #include <errno.h>
 #include <sys/mman.h>
 
 #include "mmfuzz/uapi.h"
 #include "ref.h"
-
 
 /*
  * The vm_flags mprotect gives [start, end) of v.  VM_ACCOUNT is set when a

@@ -17,8 +17,10 @@
  * The machine modelled is x86-64 Linux 6.18 with 4 KiB pages, no swap,
  * no memory pressure, THP off (the kernel backend disables it per process),
  * no huge pages reserved, no CONFIG_MEMORY_FAILURE, overcommit allowed,
- * and a process that may mlock (CAP_IPC_LOCK).  Not modelled: ASLR (no
- * randomization of mmap_base or MAP_32BIT), guard regions
+ * and a process that may mlock (CAP_IPC_LOCK); a CPU without protection
+ * keys unless mmf_config.exec_only_pkey says it has them (then only the
+ * execute-only key exists: no pkey_alloc or pkey_mprotect).  Not
+ * modelled: ASLR (no randomization of mmap_base or MAP_32BIT), guard regions
  * (MADV_GUARD_*), MADV_COLLAPSE, mseal, userfaultfd, NUMA policies.
  *
  * Each source file holds one concept: vma.c (the ordered VMA set, split,
