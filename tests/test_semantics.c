@@ -11,8 +11,10 @@
  *     test_semantics --case NAME          run one case (may be repeated)
  *     test_semantics --no-fork            run cases in this process
  *
- * Each case runs on a fresh world (impl->world_new(NULL)), in a child
- * process so that a crashing implementation fails that case only.  The last
+ * Each case runs on a fresh world (impl->world_new(NULL); a case that needs
+ * another configuration starts with CONFIGURE(...), e.g. the pkey_* cases
+ * with .exec_only_pkey), in a child process so that a crashing
+ * implementation fails that case only.  The last
  * line printed is "N passed, N failed"; the exit status is non-zero when a
  * case failed.
  *
