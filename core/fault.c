@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mmfuzz/uapi.h"
 #include "mm.h"
 
 /* ---- pages ----------------------------------------------------------------- */
@@ -170,12 +171,18 @@ static void set_signal(struct mmf_res *res, int sig, int code)
 	res->si_code = code;
 }
 
-/* access_error() on x86: a write needs VM_WRITE, a read any access bit. */
-static bool access_ok(const struct core_vma *vma, bool write)
+/*
+ * access_error() on x86, as the si_code it raises (0: allowed): the
+ * execute-only pkey forbids loads and stores first (SEGV_PKUERR), then a
+ * write needs VM_WRITE, a read any access bit.
+ */
+static int access_error(const struct core_vma *vma, bool write)
 {
+	if (vma->flags & VM_PKEY_XONLY)
+		return SEGV_PKUERR;
 	if (write)
-		return vma->flags & VM_WRITE;
-	return vma->flags & VM_PROT_MASK;
+		return vma->flags & VM_WRITE ? 0 : SEGV_ACCERR;
+	return vma->flags & VM_PROT_MASK ? 0 : SEGV_ACCERR;
 }
 
 
@@ -412,6 +419,7 @@ int core_fault(struct core_mm *mm, uint64_t addr, bool write, uint64_t value,
 	uint64_t page_addr = addr & MMF_PAGE_MASK;
 	struct core_vma *vma;
 	bool wlocked = false;
+	int code;
 
 	res->ret = 0;
 	res->value = 0;
@@ -423,8 +431,9 @@ int core_fault(struct core_mm *mm, uint64_t addr, bool write, uint64_t value,
 	/* 1. the per-VMA lock, no mmap_lock */
 	vma = lock_vma_under_rcu(mm, page_addr);
 	if (vma) {
-		if (!access_ok(vma, write)) {
-			set_signal(res, SIGSEGV, SEGV_ACCERR);
+		code = access_error(vma, write);
+		if (code) {
+			set_signal(res, SIGSEGV, code);
 			vma_end_read(vma);
 			core_count(mm->w, vma_lock_hit);
 			return 0;
@@ -465,10 +474,9 @@ int core_fault(struct core_mm *mm, uint64_t addr, bool write, uint64_t value,
 				vma = NULL;
 		}
 	}
-	if (!vma)
-		set_signal(res, SIGSEGV, SEGV_MAPERR);
-	else if (!access_ok(vma, write))
-		set_signal(res, SIGSEGV, SEGV_ACCERR);
+	code = vma ? access_error(vma, write) : SEGV_MAPERR;
+	if (code)
+		set_signal(res, SIGSEGV, code);
 	else
 		handle_fault(mm, vma, page_addr, write ? FAULT_FLAG_WRITE | FAULT_FLAG_STORE : 0,
 			     value, true, res);

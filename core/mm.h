@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "mmfuzz/mm.h"
 #include "sync.h"
@@ -115,6 +116,13 @@
 #define VM_NOHUGEPAGE	0x4000u		/* MADV_NOHUGEPAGE, MAP_STACK */
 #define VM_DROPPABLE	0x8000u		/* MAP_DROPPABLE */
 #define VM_LOCKED	0x10000u	/* MAP_LOCKED (mlock): kept populated */
+/*
+ * The execute-only protection key (x86 PKU, mmf_config.exec_only_pkey):
+ * given by an mmap or mprotect of exactly PROT_EXEC, taken by any other
+ * mprotect; loads and stores fault SEGV_PKUERR; it blocks merges and
+ * anon_vma reuse with key-0 neighbours.  See reference/ref.h.
+ */
+#define VM_PKEY_XONLY	0x20000u
 
 #define VM_PROT_MASK	(VM_READ | VM_WRITE | VM_EXEC)
 
@@ -274,6 +282,12 @@ struct mmf_world {
 };
 
 #define core_count(w, name) mmf_atomic_long_inc(&(w)->cnt.name)
+
+/* The pkey flag an mmap or mprotect asking for req_prot (raw) gives a VMA. */
+static inline uint32_t exec_only_pkey_flag(const struct mmf_world *w, uint32_t req_prot)
+{
+	return w->cfg.exec_only_pkey && req_prot == PROT_EXEC ? VM_PKEY_XONLY : 0;
+}
 
 /* ---- tuning ----------------------------------------------------------------- */
 

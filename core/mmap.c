@@ -331,8 +331,9 @@ static void mmap_region(struct core_mm *mm, struct core_file *file, uint64_t add
 /*
  * __mm_populate (MAP_POPULATE, MAP_LOCKED, mlocked growth): fault in
  * [start, end), as a write in private writable mappings (they get their
- * own pages), else as a read; holes and inaccessible VMAs are skipped and
- * a fault error ends the VMA.  mmap_lock held (the kernel drops the write
+ * own pages), else as a read; holes and inaccessible VMAs (PROT_NONE, or
+ * execute-only under a pkey: GUP honours the PKRU) are skipped and a fault
+ * error ends the VMA.  mmap_lock held (the kernel drops the write
  * lock first; no observer can tell the difference).
  */
 void populate_range(struct core_mm *mm, uint64_t start, uint64_t end)
@@ -348,7 +349,8 @@ void populate_range(struct core_mm *mm, uint64_t start, uint64_t end)
 		if (addr < vma->start)
 			addr = vma->start;
 		write = (vma->flags & VM_WRITE) && !(vma->flags & VM_SHARED);
-		while ((vma->flags & VM_PROT_MASK) && addr < vma->end && addr < end) {
+		while ((vma->flags & VM_PROT_MASK) && !(vma->flags & VM_PKEY_XONLY) &&
+		       addr < vma->end && addr < end) {
 			if (populate_page(mm, vma, addr, write))
 				break;
 			addr += MMF_PAGE_SIZE;
@@ -449,7 +451,8 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 		   (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) |
 		   (flags & MAP_NORESERVE ? VM_NORESERVE : 0) |
 		   /* calc_vm_flag_bits: thread stacks get no huge pages */
-		   (flags & MAP_STACK ? VM_NOHUGEPAGE : 0);
+		   (flags & MAP_STACK ? VM_NOHUGEPAGE : 0) |
+		   exec_only_pkey_flag(mm->w, op->prot);
 	/* accountable_mapping: private writable memory is charged */
 	if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
 		vm_flags |= VM_ACCOUNT;

@@ -6,16 +6,14 @@
  *
  * VM_ACCOUNT: set when a private mapping first becomes writable; dropped
  * when write goes away from a private anonymous VMA that has no anon_vma
- * yet.  It is invisible in the snapshot but decides merges.
+ * yet.  It is invisible in the snapshot but decides merges; so does the
+ * execute-only pkey (VM_PKEY_XONLY), replaced by the one the request gives.
  */
 #include <errno.h>
 #include <sys/mman.h>
 
+#include "mmfuzz/uapi.h"
 #include "mm.h"
-
-#ifndef PROT_SEM
-#define PROT_SEM 0x8
-#endif
 
 static uint32_t prot_to_vm_flags(uint32_t prot)
 {
@@ -23,9 +21,9 @@ static uint32_t prot_to_vm_flags(uint32_t prot)
 	       (prot & PROT_EXEC ? VM_EXEC : 0);
 }
 
-static uint32_t mprotect_flags(const struct core_vma *vma, uint32_t prot)
+static uint32_t mprotect_flags(const struct core_vma *vma, uint32_t prot, uint32_t pkey)
 {
-	uint32_t flags = vma->flags & ~VM_PROT_MASK;
+	uint32_t flags = (vma->flags & ~(VM_PROT_MASK | VM_PKEY_XONLY)) | pkey;
 
 	flags |= (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) |
 		 (prot & PROT_EXEC ? VM_EXEC : 0);
@@ -40,19 +38,19 @@ static uint32_t mprotect_flags(const struct core_vma *vma, uint32_t prot)
 
 static struct core_vma *mprotect_fixup(struct core_mm *mm, struct core_vma *prev,
 				       struct core_vma *vma, uint64_t start, uint64_t end,
-				       uint32_t prot, int *err)
+				       uint32_t prot, uint32_t pkey, int *err)
 {
 	uint32_t flags;
 	struct core_vma *nv;
 	bool cow_now;
 
 	*err = 0;
-	/* the same protection: nothing changes, not even VM_ACCOUNT */
-	if ((vma->flags & VM_PROT_MASK) == (prot_to_vm_flags(prot)))
+	/* the same protection and key: nothing changes, not even VM_ACCOUNT */
+	if ((vma->flags & (VM_PROT_MASK | VM_PKEY_XONLY)) == (prot_to_vm_flags(prot) | pkey))
 		return vma;
 	cow_now = (vma->flags & VM_LOCKED) && (prot & PROT_WRITE) &&
 		  !(vma->flags & (VM_WRITE | VM_SHARED));
-	flags = mprotect_flags(vma, prot);
+	flags = mprotect_flags(vma, prot, pkey);
 	nv = vma_modify(mm, prev, vma, start, end, flags, vma->anon_name, err);
 	if (!nv)
 		return NULL;
@@ -69,6 +67,7 @@ int64_t core_mprotect(struct core_mm *mm, uint64_t start, uint64_t len, uint32_t
 	uint32_t grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
 	struct core_vma *vma, *prev;
 	uint64_t end, done;
+	uint32_t pkey;
 	int err = 0;
 	int64_t ret;
 
@@ -85,6 +84,8 @@ int64_t core_mprotect(struct core_mm *mm, uint64_t start, uint64_t len, uint32_t
 		return -ENOMEM;
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM))
 		return -EINVAL;
+	/* PROT_EXEC|PROT_SEM is not execute-only: it gets key 0 */
+	pkey = exec_only_pkey_flag(mm->w, prot);
 	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
 
 	mmap_write_lock(mm);
@@ -120,7 +121,7 @@ int64_t core_mprotect(struct core_mm *mm, uint64_t start, uint64_t len, uint32_t
 			goto out;
 		}
 		vma = mprotect_fixup(mm, prev, vma, done, vma->end < end ? vma->end : end,
-				     prot, &err);
+				     prot, pkey, &err);
 		if (!vma) {
 			ret = err;
 			goto out;

@@ -373,18 +373,17 @@ static bool compare_results(struct run *r, int i)
 	return true;
 }
 
-enum mmf_diff_status mmf_diff_run(const struct mmf_prog *prog,
-				  const struct mmf_impl *const impls[], int n,
-				  const struct mmf_diff_opts *opts,
-				  struct mmf_diff_report *rep)
+/* One run of prog, every world made with cfg. */
+static enum mmf_diff_status run_in_worlds(const struct mmf_prog *prog,
+					  const struct mmf_impl *const impls[], int n,
+					  const struct mmf_diff_opts *opts,
+					  const struct mmf_config *cfg,
+					  struct mmf_diff_report *rep)
 {
-	static const struct mmf_diff_opts defaults;
 	struct run r;
 	bool ok = true;
 
 	mmf_diff_report_free(rep);
-	if (!opts)
-		opts = &defaults;
 	memset(&r, 0, sizeof(r));
 	r.prog = prog;
 	r.impls = impls;
@@ -400,7 +399,7 @@ enum mmf_diff_status mmf_diff_run(const struct mmf_prog *prog,
 	}
 	for (int k = 0; k < n; k++) {
 		r.nr_may_skip += impls[k]->may_skip;
-		r.w[k] = impls[k]->world_new(opts->cfg);
+		r.w[k] = impls[k]->world_new(cfg);
 		if (!r.w[k]) {
 			rep->status = MMF_DIFF_ERROR;
 			snprintf(rep->what, sizeof(rep->what), "%s: world_new failed", impls[k]->name);
@@ -441,6 +440,35 @@ out:
 	return rep->status;
 }
 
+enum mmf_diff_status mmf_diff_run(const struct mmf_prog *prog,
+				  const struct mmf_impl *const impls[], int n,
+				  const struct mmf_diff_opts *opts,
+				  struct mmf_diff_report *rep)
+{
+	static const struct mmf_diff_opts defaults;
+	struct mmf_config pkey = { 0 };
+	struct mmf_diff_report first;
+
+	if (!opts)
+		opts = &defaults;
+	if (run_in_worlds(prog, impls, n, opts, opts->cfg, rep) != MMF_DIFF_SAME ||
+	    !opts->both_pkey_worlds || (opts->cfg && opts->cfg->exec_only_pkey) ||
+	    !mmf_prog_asks_exec_only(prog))
+		return rep->status;
+	/* the same program on x86 with protection keys; the counts add up */
+	if (opts->cfg)
+		pkey = *opts->cfg;
+	pkey.exec_only_pkey = true;
+	first = *rep;
+	run_in_worlds(prog, impls, n, opts, &pkey, rep);
+	rep->exec_only_pkey = true;
+	rep->ops_run += first.ops_run;
+	rep->ops_compared += first.ops_compared;
+	rep->ops_skipped += first.ops_skipped;
+	rep->snaps_compared += first.snaps_compared;
+	return rep->status;
+}
+
 void mmf_diff_report_print(FILE *out, const struct mmf_diff_report *rep,
 			   const struct mmf_impl *const impls[])
 {
@@ -459,6 +487,9 @@ void mmf_diff_report_print(FILE *out, const struct mmf_diff_report *rep,
 		rep->snaps_compared);
 	if (rep->status == MMF_DIFF_SAME)
 		return;
+	if (rep->exec_only_pkey)
+		fprintf(out, "mmfuzz: in worlds with exec_only_pkey (x86 protection keys: PROT_EXEC "
+			"alone is execute-only); `mmfuzz run --exec-only-pkey` runs one\n");
 	fprintf(out, "mmfuzz: %s\n", rep->sig);
 	if (rep->op_index >= 0) {
 		fprintf(out, "mmfuzz: op #%d: %s\n", rep->op_index,

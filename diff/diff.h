@@ -72,8 +72,20 @@ extern const struct mmf_impl mmf_kernel;
  * copies it and the VMA's merges change: see mmf_diff_zero_page_variant().
  */
 #define MMF_KERNEL_ZERO_PAGE	0x4u
+/*
+ * x86 protection keys (cpu flags pku + ospke): a PROT_EXEC-only mapping
+ * gets the execute-only pkey, and a load from it is SIGSEGV/SEGV_PKUERR.
+ * Probed by doing it (in a child).  Every user of the backend passes this
+ * as mmf_config.exec_only_pkey; a world asked for the other is refused.
+ */
+#define MMF_KERNEL_PKU_XONLY	0x8u
 /* Probe the host: MMF_KERNEL_* bits; if not OK, why in msg. */
 unsigned mmf_kernel_probe(char *msg, size_t msglen);
+/*
+ * The config a model needs to be compared with this host (exec_only_pkey
+ * as probed); every user of the kernel backend passes it to every world.
+ */
+struct mmf_config mmf_kernel_host_config(void);
 /* The last harness failure of a kernel world ("" if none). */
 const char *mmf_kernel_error(struct mmf_world *w);
 /* Host address of model address 0. */
@@ -84,6 +96,13 @@ uint64_t mmf_kernel_window(void);
 struct mmf_diff_opts {
 	bool snap_every_op;		/* compare snapshots after every op */
 	const struct mmf_config *cfg;	/* passed to every world_new (may be NULL) */
+	/*
+	 * Models only (never with the kernel, whose mode is the host's): when
+	 * the program agrees and asks for exactly PROT_EXEC somewhere
+	 * (mmf_prog_asks_exec_only), run it again in worlds with
+	 * cfg->exec_only_pkey set, so both x86 modes are checked.
+	 */
+	bool both_pkey_worlds;
 	FILE *trace;			/* if set: every op and its results */
 };
 
@@ -110,6 +129,7 @@ struct mmf_diff_report {
 	uint32_t ops_compared;		/* ops whose results were compared */
 	uint32_t ops_skipped;		/* ops some implementation skipped */
 	uint32_t snaps_compared;
+	bool exec_only_pkey;		/* the report is of the run with exec_only_pkey */
 };
 
 void mmf_diff_report_init(struct mmf_diff_report *r);

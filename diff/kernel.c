@@ -80,6 +80,12 @@
  *     neighbours.  mmf_kernel_probe() reports it (no MMF_KERNEL_ZERO_PAGE);
  *     `mmfuzz conform` rewrites such reads (mmf_diff_zero_page_variant);
  *   - no CONFIG_ANON_VMA_NAME: set_name is skipped (MMF_KERNEL_NAMES);
+ *   - x86 protection keys (pku + ospke): PROT_EXEC-only memory is
+ *     execute-only there (loads and stores SIGSEGV/SEGV_PKUERR, and the
+ *     key blocks merges and anon_vma reuse); mmf_kernel_probe() reports it
+ *     (MMF_KERNEL_PKU_XONLY), every user passes it to the model as
+ *     mmf_config.exec_only_pkey, and world_new refuses a config that asks
+ *     for the other;
  *   - THP is disabled in every model process (PR_SET_THP_DISABLE): the
  *     model has no huge pages.
  * Timeouts: KTIMEOUT_MS per op reply, KSNAP_TIMEOUT_MS per snapshot message.
@@ -198,6 +204,8 @@ struct mmf_world {
 };
 
 static atomic_int names_note_printed;
+/* probe_pku_exec_only(), once per harness: 0 not yet, 1 no, 2 yes */
+static atomic_int pku_probed;
 
 uint64_t mmf_kernel_window(void)
 {
@@ -1095,6 +1103,57 @@ static bool probe_zero_page(void)
 	return zero;
 }
 
+/*
+ * In a child: is a load from a PROT_EXEC-only mapping SEGV_PKUERR?  Exit
+ * status 1 if so, 0 if it is readable (no protection keys), 3 for another
+ * signal, 2 if the mapping failed.
+ */
+static NO_SAN __attribute__((noreturn)) void probe_pku_child(void)
+{
+	struct sigaction sa;
+	long p;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = kc_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	p = syscall(SYS_mmap, 0, MMF_PAGE_SIZE, PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == -1)
+		_exit(2);
+	if (sigsetjmp(kc_jmp, 1) == 0) {
+		kc_guard = 1;
+		kc_load((uintptr_t)p);
+		kc_guard = 0;
+		_exit(0);
+	}
+	_exit(kc_sig == SIGSEGV && kc_code == SEGV_PKUERR ? 1 : 3);
+}
+
+static bool probe_pku_exec_only(void)
+{
+	int status, v = atomic_load(&pku_probed);
+	pid_t pid;
+
+	if (v)
+		return v == 2;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		probe_pku_child();
+	v = 1;
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 1)
+		v = 2;
+	atomic_store(&pku_probed, v);
+	return v == 2;
+}
+
+struct mmf_config mmf_kernel_host_config(void)
+{
+	return (struct mmf_config){ .exec_only_pkey = probe_pku_exec_only() };
+}
+
 unsigned mmf_kernel_probe(char *msg, size_t msglen)
 {
 	char dummy[8];
@@ -1111,6 +1170,8 @@ unsigned mmf_kernel_probe(char *msg, size_t msglen)
 		r |= MMF_KERNEL_NAMES;
 	if (probe_zero_page())
 		r |= MMF_KERNEL_ZERO_PAGE;
+	if (probe_pku_exec_only())
+		r |= MMF_KERNEL_PKU_XONLY;
 	return r;
 }
 
@@ -1166,9 +1227,17 @@ static struct mmf_world *k_world_new(const struct mmf_config *cfg)
 	int sv[2], kv[2];
 	pid_t pid;
 
-	(void)cfg;	/* max_map_count: the host's sysctl applies */
+	/* max_map_count: the host's sysctl applies */
 	if (!window_free(msg, sizeof(msg))) {
 		fprintf(stderr, "mmfuzz: kernel backend unavailable: %s\n", msg);
+		return NULL;
+	}
+	/* the host is what it is: a model of the other kind cannot be compared */
+	if (cfg && cfg->exec_only_pkey != probe_pku_exec_only()) {
+		fprintf(stderr, "mmfuzz: kernel backend: the config asks for %s, but this host %s\n",
+			cfg->exec_only_pkey ? "execute-only pkeys (exec_only_pkey)" :
+					      "no execute-only pkeys",
+			probe_pku_exec_only() ? "has them (cpu pku + ospke)" : "has no protection keys");
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));

@@ -20,6 +20,11 @@
  * stops the engine (as a harness error) and becomes the signature
  * "invariant:<first word of the message>".
  *
+ * A program that asks for exactly PROT_EXEC somewhere runs twice: as on x86
+ * without protection keys, and in worlds with mmf_config.exec_only_pkey
+ * (x86 PKU execute-only memory); the report says which failed
+ * (mmf_diff_opts.both_pkey_worlds).  Other programs behave the same in both.
+ *
  * Snapshots are compared after fork/exit and at the end, or after every op
  * when MMF_CHECK_EVERY_OP is set in the environment or at build time.  A
  * difference found with lazy snapshots is re-run with every-op snapshots so
@@ -284,7 +289,7 @@ static int run_once(const struct mmf_prog *p, unsigned flags, struct mmf_fuzz_fa
 	static const struct mmf_config cfg = { .single_threaded = true };
 	const struct mmf_impl *impls[NR_LANES];
 	struct mmf_diff_opts opts = { .snap_every_op = (flags & MMF_FUZZ_EVERY_OP) != 0,
-				      .cfg = &cfg };
+				      .cfg = &cfg, .both_pkey_worlds = true };
 	struct mmf_diff_report rep;
 	enum mmf_diff_status st;
 	int n = setup_lanes(), ret = 0;

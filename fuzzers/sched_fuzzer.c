@@ -202,7 +202,8 @@ static struct {
 	struct run *run;
 } cur;
 
-static void run_core(struct run *r, const struct mmf_cprog *c, bool record_trace)
+static void run_core(struct run *r, const struct mmf_cprog *c, bool record_trace,
+		     const struct mmf_config *cfg)
 {
 	struct mmf_sched_opts opts = {
 		.schedule = c->sched,
@@ -211,13 +212,11 @@ static void run_core(struct run *r, const struct mmf_cprog *c, bool record_trace
 		.record_trace = record_trace,
 		.max_steps = MAX_STEPS,
 	};
-	struct mmf_config cfg = { .check_invariants = false };
-
 	memset(r, 0, sizeof(*r));
 	r->c = c;
 	reserve_ops(r);
 	cur.run = r;
-	r->w = mmf_core.world_new(&cfg);
+	r->w = mmf_core.world_new(cfg);
 	if (!r->w) {
 		fprintf(stderr, "mmfuzz: error:core:world_new\n");
 		abort();
@@ -306,8 +305,9 @@ static void fail_with(struct mmf_fuzz_fail *fail, const char *sig)
 	snprintf(fail->sig, sizeof(fail->sig), "%s", sig);
 }
 
-int mmf_sched_check(const struct mmf_cprog *c, unsigned flags, struct mmf_fuzz_fail *fail,
-		    FILE *report)
+/* The check of c in worlds made with cfg (the core's and the reference's). */
+static int check_in_worlds(const struct mmf_cprog *c, unsigned flags,
+			   const struct mmf_config *cfg, struct mmf_fuzz_fail *fail, FILE *report)
 {
 	static struct run run, again;
 	static struct mmf_lin_result lin;
@@ -326,10 +326,10 @@ int mmf_sched_check(const struct mmf_cprog *c, unsigned flags, struct mmf_fuzz_f
 	cur.c = c;
 	if (flags & MMF_SCHED_DETERMINISM) {
 		/* the first of two runs; the second (below) keeps the trace */
-		run_core(&again, c, false);
+		run_core(&again, c, false, cfg);
 		mmf_core.world_free(again.w);
 	}
-	run_core(&run, c, flags & (MMF_SCHED_HISTORY | MMF_SCHED_ALWAYS_HISTORY));
+	run_core(&run, c, flags & (MMF_SCHED_HISTORY | MMF_SCHED_ALWAYS_HISTORY), cfg);
 	if (flags & MMF_SCHED_DETERMINISM) {
 		bool same = again.trace_hash == run.trace_hash && again.nr_ops == run.nr_ops;
 
@@ -363,7 +363,7 @@ int mmf_sched_check(const struct mmf_cprog *c, unsigned flags, struct mmf_fuzz_f
 	mmf_core.snapshot(run.w, &snap);
 
 	h = (struct mmf_lin_history){ c->nr_threads + 1, run.nr_ops, run.ops };
-	ref = mmf_reference.world_new(NULL);
+	ref = mmf_reference.world_new(cfg);
 	if (!ref) {
 		fail_with(fail, "error:reference:world_new");
 		bad = 1;
@@ -412,6 +412,35 @@ out_world:
 	cur.run = NULL;
 	cur.c = NULL;
 	return bad;
+}
+
+static bool cprog_asks_exec_only(const struct mmf_cprog *c)
+{
+	if (mmf_prog_asks_exec_only(&c->setup))
+		return true;
+	for (uint32_t t = 0; t < c->nr_threads; t++)
+		if (mmf_prog_asks_exec_only(&c->thread[t]))
+			return true;
+	return false;
+}
+
+/*
+ * As on x86 without protection keys; then, if some op asks for PROT_EXEC
+ * alone, in worlds with exec_only_pkey (the only programs the two differ on).
+ */
+int mmf_sched_check(const struct mmf_cprog *c, unsigned flags, struct mmf_fuzz_fail *fail,
+		    FILE *report)
+{
+	static const struct mmf_config plain, pkey = { .exec_only_pkey = true };
+
+	if (check_in_worlds(c, flags, &plain, fail, report))
+		return 1;
+	if (!cprog_asks_exec_only(c))
+		return 0;
+	if (report)
+		fputs("in worlds with exec_only_pkey (x86 protection keys: PROT_EXEC alone is "
+		      "execute-only):\n", report);
+	return check_in_worlds(c, flags, &pkey, fail, report);
 }
 
 struct mmf_sched_stats mmf_sched_stats;

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "mmfuzz/mm.h"
+#include "mmfuzz/uapi.h"
 
 static const char *const op_names[MMF_OP__COUNT] = {
 	[MMF_OP_FORK] = "fork",
@@ -67,6 +68,8 @@ static const char *si_code_name(int sig, int code)
 		return "MAPERR";
 	if (sig == SIGSEGV && code == SEGV_ACCERR)
 		return "ACCERR";
+	if (sig == SIGSEGV && code == SEGV_PKUERR)
+		return "PKUERR";
 	if (sig == SIGBUS && code == BUS_ADRERR)
 		return "ADRERR";
 	return NULL;

@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "prog_ext.h"
 
@@ -38,6 +39,21 @@ int mmf_prog_append(struct mmf_prog *p, const struct mmf_op *op)
 	}
 	p->ops[p->nr_ops++] = *op;
 	return 0;
+}
+
+bool mmf_prog_asks_exec_only(const struct mmf_prog *p)
+{
+	for (uint32_t i = 0; i < p->nr_ops; i++) {
+		const struct mmf_op *op = &p->ops[i];
+
+		if (op->kind == MMF_OP_MMAP && op->prot == PROT_EXEC)
+			return true;
+		/* mprotect looks at prot without its PROT_GROWS* bits */
+		if (op->kind == MMF_OP_MPROTECT &&
+		    (op->prot & ~(uint32_t)(PROT_GROWSDOWN | PROT_GROWSUP)) == PROT_EXEC)
+			return true;
+	}
+	return false;
 }
 
 bool mmf_op_equal(const struct mmf_op *a, const struct mmf_op *b)

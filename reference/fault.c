@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "mmfuzz/uapi.h"
 #include "ref.h"
 
 /* ---- the page table -------------------------------------------------------- */
@@ -173,29 +174,39 @@ static void set_signal(struct mmf_res *res, int sig, int code)
 	res->si_code = code;
 }
 
-/* access_error() on x86: a write needs PROT_WRITE, a read any access bit. */
-static bool access_ok(const struct ref_vma *v, bool write)
+/*
+ * access_error() on x86, as the si_code it raises (0: allowed).  The
+ * execute-only pkey forbids loads and stores first (SEGV_PKUERR, whether
+ * or not the page is present); then a write needs PROT_WRITE, a read any
+ * access bit (without a pkey PROT_EXEC implies readable).
+ */
+static int access_error(const struct ref_vma *v, bool write)
 {
+	if (v->flags & REF_VM_PKEY_XONLY)
+		return SEGV_PKUERR;
 	if (write)
-		return v->prot & PROT_WRITE;
-	return v->prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+		return v->prot & PROT_WRITE ? 0 : SEGV_ACCERR;
+	return v->prot & (PROT_READ | PROT_WRITE | PROT_EXEC) ? 0 : SEGV_ACCERR;
 }
 
 /*
  * The VMA the access at addr may use, or NULL after setting the signal:
- * SEGV_MAPERR where nothing is mapped, SEGV_ACCERR where prot forbids it.
+ * SEGV_MAPERR where nothing is mapped, SEGV_ACCERR or SEGV_PKUERR where
+ * the VMA forbids it.
  */
 static struct ref_vma *fault_vma(struct ref_world *w, struct ref_proc *p, uint64_t page,
 				 bool write, struct mmf_res *res)
 {
 	struct ref_vma *v = find_fault_vma(w, p, page);
+	int code;
 
 	if (!v) {
 		set_signal(res, SIGSEGV, SEGV_MAPERR);
 		return NULL;
 	}
-	if (!access_ok(v, write)) {
-		set_signal(res, SIGSEGV, SEGV_ACCERR);
+	code = access_error(v, write);
+	if (code) {
+		set_signal(res, SIGSEGV, code);
 		return NULL;
 	}
 	return v;

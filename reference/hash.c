@@ -6,7 +6,8 @@
  * end in the same snapshot (up to collisions of a 64-bit hash).
  *
  * So the hash takes in everything an op can read:
- *  - the world: max_map_count, zero_page, which handle names which file;
+ *  - the world: max_map_count, zero_page, exec_only_pkey, which handle
+ *    names which file;
  *  - every live process, by pid: its VMAs in address order, each with
  *    start, end, pgoff (private anonymous VMAs too: merging compares it),
  *    prot, every flag (the hidden REF_VM_* ones too), file, name,
@@ -144,6 +145,7 @@ uint64_t world_state_hash(struct ref_world *w)
 
 	put(&hs, w->max_map_count);
 	put(&hs, w->zero_page);
+	put(&hs, w->exec_only_pkey);
 	for (int fid = 0; fid < MMF_MAX_FILES; fid++) {
 		put(&hs, w->files[fid] != NULL);
 		if (w->files[fid])

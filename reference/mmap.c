@@ -260,8 +260,9 @@ static int check_map_type(const struct mmf_op *op, bool anon, uint32_t flags, ui
 /*
  * __mm_populate() (MAP_POPULATE, MAP_LOCKED): fault in every page, as a
  * write in private writable mappings (so they get their own pages), else
- * as a read.  Errors are ignored: an inaccessible VMA is skipped, a fault
- * error (SIGBUS) skips the rest of its VMA.
+ * as a read.  Errors are ignored: an inaccessible VMA is skipped (PROT_NONE,
+ * or execute-only under a pkey: GUP honours the PKRU), a fault error
+ * (SIGBUS) skips the rest of its VMA.
  */
 void populate_range(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t end)
 {
@@ -276,7 +277,7 @@ void populate_range(struct ref_world *w, struct ref_proc *p, uint64_t start, uin
 		if (page < v->start)
 			page = v->start;
 		write = (v->prot & PROT_WRITE) && !vma_is_shared(v);
-		while (v->prot && page < v->end && page < end) {
+		while (v->prot && !(v->flags & REF_VM_PKEY_XONLY) && page < v->end && page < end) {
 			if (handle_fault(w, p, v, page, write))
 				break;
 			page += PAGE;
@@ -389,6 +390,7 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	m.prot = prot;
 	m.flags = (shared ? MMF_VMA_SHARED : 0) | (flags & MAP_GROWSDOWN ? MMF_VMA_GROWSDOWN : 0) |
 		  account_flags(prot, shared, flags);
+	m.flags |= exec_only_pkey_flag(w, op->prot);
 	/* MAP_LOCKED: mlocked (the model may always lock: CAP_IPC_LOCK) */
 	if (flags & MAP_LOCKED)
 		m.flags |= REF_VM_LOCKED;

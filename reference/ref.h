@@ -17,8 +17,10 @@
  * The machine modelled is x86-64 Linux 6.18 with 4 KiB pages, no swap,
  * no memory pressure, THP off (the kernel backend disables it per process),
  * no huge pages reserved, no CONFIG_MEMORY_FAILURE, overcommit allowed,
- * and a process that may mlock (CAP_IPC_LOCK).  Not modelled: ASLR (no
- * randomization of mmap_base or MAP_32BIT), guard regions
+ * and a process that may mlock (CAP_IPC_LOCK); a CPU without protection
+ * keys unless mmf_config.exec_only_pkey says it has them (then only the
+ * execute-only key exists: no pkey_alloc or pkey_mprotect).  Not
+ * modelled: ASLR (no randomization of mmap_base or MAP_32BIT), guard regions
  * (MADV_GUARD_*), MADV_COLLAPSE, mseal, userfaultfd, NUMA policies.
  *
  * Each source file holds one concept: vma.c (the ordered VMA set, split,
@@ -35,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "mmfuzz/mm.h"
 
@@ -112,6 +115,16 @@ uint64_t file_page_value(const struct ref_file *f, uint64_t index);
 #define REF_VM_NOHUGEPAGE 0x8000u /* MADV_NOHUGEPAGE, MAP_STACK */
 #define REF_VM_DROPPABLE 0x10000u /* MAP_DROPPABLE */
 #define REF_VM_LOCKED	0x20000u /* MAP_LOCKED (mlock): kept populated */
+/*
+ * The process's execute-only protection key (x86 PKU; only with
+ * ref_world.exec_only_pkey).  mmap and mprotect give it to a VMA whose
+ * requested prot is exactly PROT_EXEC and take it away on any other
+ * mprotect.  Its PKRU bits deny loads and stores, so every access is
+ * SEGV_PKUERR; being a vm_flag it is copied by split, fork and mremap and
+ * blocks anon_vma reuse by key-0 neighbours (anon_vma_compatible
+ * ignores only the R/W/X bits).
+ */
+#define REF_VM_PKEY_XONLY 0x40000u
 #define REF_VM_SNAPSHOT_FLAGS \
 	(MMF_VMA_SHARED | MMF_VMA_GROWSDOWN | MMF_VMA_DONTCOPY | MMF_VMA_WIPEONFORK)
 
@@ -257,6 +270,11 @@ struct ref_world {
 	 * the VMA's anon_vma, like a write of 0.
 	 */
 	bool zero_page;
+	/*
+	 * x86 protection keys (mmf_config.exec_only_pkey): PROT_EXEC-only
+	 * VMAs carry the execute-only pkey (REF_VM_PKEY_XONLY).
+	 */
+	bool exec_only_pkey;
 	struct mmf_counters counters;
 };
 
@@ -266,6 +284,16 @@ static inline uint64_t new_anon_vma(struct ref_world *w)
 }
 
 void proc_release(struct ref_world *w, struct ref_proc *p);
+
+/*
+ * The pkey flag an mmap or mprotect asking for req_prot (as passed, other
+ * bits such as PROT_SEM included) gives a VMA: the execute-only key for
+ * exactly PROT_EXEC (arch/x86/mm/pkeys.c), else key 0.
+ */
+static inline uint32_t exec_only_pkey_flag(const struct ref_world *w, uint32_t req_prot)
+{
+	return w->exec_only_pkey && req_prot == PROT_EXEC ? REF_VM_PKEY_XONLY : 0;
+}
 
 /* hash.c: a hash of everything an op can observe (mmf_impl.state_hash). */
 uint64_t world_state_hash(struct ref_world *w);

@@ -50,6 +50,7 @@ static struct mmf_world *world_new(const struct mmf_config *cfg)
 	pthread_mutex_init(&w->lock, NULL);
 	w->max_map_count = cfg && cfg->max_map_count ? cfg->max_map_count : MMF_MAX_MAP_COUNT;
 	w->zero_page = !(cfg && cfg->no_zero_page);
+	w->exec_only_pkey = cfg && cfg->exec_only_pkey;
 	/* the world starts with p0 and no files */
 	w->procs[0].live = true;
 	table_init(&w->procs[0].ptes, sizeof(struct ref_pte));
@@ -388,6 +389,7 @@ static struct mmf_world *world_clone(struct mmf_world *mw)
 	c->max_map_count = w->max_map_count;
 	c->last_anon_vma = w->last_anon_vma;
 	c->zero_page = w->zero_page;
+	c->exec_only_pkey = w->exec_only_pkey;
 	c->counters = w->counters;
 	for (int fid = 0; fid < MMF_MAX_FILES; fid++) {
 		if (w->files[fid])

@@ -73,6 +73,15 @@ struct sem_ctx {
 };
 extern struct sem_ctx sem;
 
+/*
+ * Start the case over on a fresh world of this configuration (call it
+ * first); a world the implementation refuses (the host kernel without the
+ * feature) fails the case.
+ */
+void sem_configure(const char *file, int line, const struct mmf_config *cfg);
+#define CONFIGURE(...) \
+	sem_configure(__FILE__, __LINE__, &(const struct mmf_config){ __VA_ARGS__ })
+
 /* Print the failure (case, file:line, what, expected, actual) and end the case. */
 __attribute__((noreturn, format(printf, 3, 4)))
 void sem_fail(const char *file, int line, const char *fmt, ...);

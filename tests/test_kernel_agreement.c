@@ -305,12 +305,85 @@ static void test_kernel_cases(void)
 	}
 }
 
+/*
+ * Execute-only memory: what the host does with PROT_EXEC alone (readable
+ * without protection keys, SIGSEGV/PKUERR with them) is what the model
+ * does with the host's config, and not what it does with the other one.
+ */
+#define XONLY_OPS 5
+
+/* Run the exec-only program on a world of impl with cfg; results as text. */
+static bool run_exec_only(const struct mmf_prog *p, const struct mmf_impl *impl,
+			  const struct mmf_config *cfg, char got[XONLY_OPS][64])
+{
+	struct mmf_world *w = impl->world_new(cfg);
+
+	CHECK(w != NULL, "exec-only: %s world_new", impl->name);
+	if (!w)
+		return false;
+	for (uint32_t i = 0; i < p->nr_ops && i < XONLY_OPS; i++) {
+		struct mmf_res r;
+
+		memset(&r, 0, sizeof(r));
+		impl->exec(w, &p->ops[i], &r);
+		mmf_diff_res_str(p->ops[i].kind, &r, got[i], sizeof(got[i]));
+	}
+	impl->world_free(w);
+	return true;
+}
+
+static void test_exec_only(unsigned probe)
+{
+	static const char text[] =
+		"mmap p0 0x10000 0x1000 --x private anon fixed\n"
+		"read p0 0x10000\n"
+		"write p0 0x10000 0x1\n"
+		"mprotect p0 0x10000 0x1000 r-x\n"
+		"read p0 0x10000\n";
+	bool pku = probe & MMF_KERNEL_PKU_XONLY;
+	const char *want[XONLY_OPS] = { "0x10000", pku ? "SIGSEGV/PKUERR" : "0x0",
+					pku ? "SIGSEGV/PKUERR" : "SIGSEGV/ACCERR", "0", "0x0" };
+	struct mmf_config host = mmf_kernel_host_config(), other = { .exec_only_pkey = !pku };
+	const struct mmf_impl *impls[2] = { &mmf_kernel, &mmf_reference };
+	struct mmf_diff_opts opts = { .cfg = &host };
+	struct mmf_diff_report rep;
+	char got[XONLY_OPS][64];
+	struct mmf_prog p;
+
+	CHECK(host.exec_only_pkey == pku, "mmf_kernel_host_config agrees with the probe");
+	if (parse(&p, text))
+		return;
+	/* the kernel, and the reference with the host's config, give want */
+	for (int k = 0; k < 2; k++) {
+		if (!run_exec_only(&p, impls[k], &host, got))
+			continue;
+		for (int i = 0; i < XONLY_OPS; i++)
+			CHECK(!strcmp(got[i], want[i]), "exec-only: %s op %d: got %s, want %s",
+			      impls[k]->name, i, got[i], want[i]);
+	}
+	/* the reference with the other config reads otherwise */
+	if (run_exec_only(&p, &mmf_reference, &other, got))
+		CHECK(strcmp(got[1], want[1]), "exec-only: the reference with exec_only_pkey=%d "
+		      "reads %s, as this host does", other.exec_only_pkey, got[1]);
+	/* a kernel world of the mode this host has not is refused */
+	CHECK(mmf_kernel.world_new(&other) == NULL, "kernel world_new refuses exec_only_pkey=%d",
+	      other.exec_only_pkey);
+	mmf_diff_report_init(&rep);
+	mmf_diff_run(&p, impls, 2, &opts, &rep);
+	CHECK(rep.status == MMF_DIFF_SAME, "exec-only: kernel vs reference: %s %s", rep.sig,
+	      rep.what);
+	mmf_diff_report_free(&rep);
+	mmf_prog_free(&p);
+}
+
 /* ---- generated programs ---- */
 
 static void run_generated(const char *what, const struct mmf_impl *a, uint64_t seed0, int n,
 			  uint32_t ops, bool rewrite)
 {
 	const struct mmf_impl *impls[2] = { a, &mmf_kernel };
+	struct mmf_config host = mmf_kernel_host_config();
+	struct mmf_diff_opts opts = { .cfg = &host };
 
 	for (int i = 0; i < n; i++) {
 		struct mmf_diff_report rep;
@@ -325,7 +398,7 @@ static void run_generated(const char *what, const struct mmf_impl *a, uint64_t s
 			for (uint32_t j = 0; j < g.nr_ops; j++)
 				mmf_prog_append(&p, &g.ops[j]);
 		mmf_diff_report_init(&rep);
-		mmf_diff_run(&p, impls, 2, NULL, &rep);
+		mmf_diff_run(&p, impls, 2, &opts, &rep);
 		CHECK(rep.status == MMF_DIFF_SAME || rep.status == MMF_DIFF_INCOMPARABLE,
 		      "%s: seed %llu: %s (op %d): %s  [mmfuzz conform --programs 1 --seed %llu --ops %u]",
 		      what, (unsigned long long)(seed0 + (uint64_t)i), rep.sig, rep.op_index, rep.what,
@@ -347,7 +420,14 @@ int main(void)
 	if (!(probe & MMF_KERNEL_OK)) {
 		printf("note: kernel backend unavailable here (%s); kernel parts skipped\n", why);
 	} else {
+		printf("note: host: %s, %s\n",
+		       probe & MMF_KERNEL_ZERO_PAGE ? "zero page" :
+		       "no zero page (reads of untouched private anon rewritten)",
+		       probe & MMF_KERNEL_PKU_XONLY ?
+		       "protection keys: PROT_EXEC alone is execute-only (model: exec_only_pkey)" :
+		       "no protection keys: PROT_EXEC alone is readable");
 		test_kernel_cases();
+		test_exec_only(probe);
 		run_generated("kernel vs kernel", &mmf_kernel, 100, 5, 48, false);
 		run_generated("reference vs kernel", &mmf_reference, 1, 30, 64,
 			      !(probe & MMF_KERNEL_ZERO_PAGE));

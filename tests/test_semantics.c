@@ -11,8 +11,10 @@
  *     test_semantics --case NAME          run one case (may be repeated)
  *     test_semantics --no-fork            run cases in this process
  *
- * Each case runs on a fresh world (impl->world_new(NULL)), in a child
- * process so that a crashing implementation fails that case only.  The last
+ * Each case runs on a fresh world (impl->world_new(NULL); a case that needs
+ * another configuration starts with CONFIGURE(...), e.g. the pkey_* cases
+ * with .exec_only_pkey), in a child process so that a crashing
+ * implementation fails that case only.  The last
  * line printed is "N passed, N failed"; the exit status is non-zero when a
  * case failed.
  *
@@ -84,6 +86,14 @@ void sem_fail(const char *file, int line, const char *fmt, ...)
 	printf("\n");
 	fflush(stdout);
 	longjmp(sem.fail, 1);
+}
+
+void sem_configure(const char *file, int line, const struct mmf_config *cfg)
+{
+	sem.impl->world_free(sem.w);
+	sem.w = sem.impl->world_new(cfg);
+	if (!sem.w)
+		sem_fail(file, line, "world_new refused the case's configuration");
 }
 
 /* ---- operations -------------------------------------------------------------- */
@@ -419,6 +429,8 @@ static const char *sig_str(int sig, int code, char *buf, size_t len)
 		c = "SEGV_MAPERR";
 	else if (sig == SIGSEGV && code == SEGV_ACCERR)
 		c = "SEGV_ACCERR";
+	else if (sig == SIGSEGV && code == SEGV_PKUERR)
+		c = "SEGV_PKUERR";
 	else if (sig == SIGBUS && code == BUS_ADRERR)
 		c = "BUS_ADRERR";
 	snprintf(buf, len, "%s/%s", sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : "sig?", c);
@@ -1245,6 +1257,130 @@ CASE(access_exec_only)
 	WRITE_SIG(0, A, SIGSEGV, SEGV_ACCERR);
 	EQ(sem_mprotect(0, A, P, PROT_READ | PROT_EXEC), 0);
 	MAPS(0, "10000000-10001000 r-xp anon");
+}
+
+/*
+ * ---- execute-only memory under x86 protection keys ----
+ * mmf_config.exec_only_pkey models a host with pku + ospke: an mmap or
+ * mprotect asking for exactly PROT_EXEC gives the VMA the process's
+ * execute-only pkey (arch/x86/mm/pkeys.c), any other mprotect gives key 0
+ * back, and every load or store under the key is SIGSEGV/SEGV_PKUERR,
+ * present page or not (arch/x86/mm/fault.c access_error and
+ * bad_area_access_error).  Derived from kernel source, not host-verified:
+ * the development host has no PKU.  Each case also runs without the config
+ * where the two differ.
+ */
+
+/* Loads and stores of an execute-only VMA fault with SEGV_PKUERR, also on
+ * a page that is present; r-x gives key 0 back and the data is readable. */
+CASE(pkey_exec_only_accesses_fault)
+{
+	CONFIGURE(.exec_only_pkey = true);
+	EQ(MAP_ANON_P(0, A, P, PROT_EXEC, FIXED), A);
+	READ_SIG(0, A, SIGSEGV, SEGV_PKUERR);
+	WRITE_SIG(0, A, SIGSEGV, SEGV_PKUERR);
+	PAGES(0, "");
+	EQ(MAP_ANON_P(0, B, P, RW, FIXED), B);
+	WRITES(0, B, 5);
+	EQ(sem_mprotect(0, B, P, PROT_EXEC), 0);
+	READ_SIG(0, B, SIGSEGV, SEGV_PKUERR);
+	WRITE_SIG(0, B, SIGSEGV, SEGV_PKUERR);
+	PAGES(0, "20000000=5");
+	EQ(sem_mprotect(0, B, P, PROT_READ | PROT_EXEC), 0);
+	READS(0, B, 5);
+	MAPS(0, "10000000-10001000 --xp anon; 20000000-20001000 r-xp anon");
+}
+
+/* Only exactly PROT_EXEC gets the key: PROT_EXEC | PROT_SEM is --x with key
+ * 0 (readable), and PROT_EXEC on such a VMA is a real change, not a no-op. */
+CASE(pkey_exec_only_needs_exact_prot)
+{
+	CONFIGURE(.exec_only_pkey = true);
+	EQ(MAP_ANON_P(0, A, 2 * P, PROT_EXEC | PROT_SEM, FIXED), A);
+	READS(0, A, 0);
+	EQ(sem_mprotect(0, A + P, P, PROT_EXEC), 0);
+	MAPS(0, "10000000-10001000 --xp anon; 10001000-10002000 --xp anon");
+	READ_SIG(0, A + P, SIGSEGV, SEGV_PKUERR);
+	EQ(sem_mprotect(0, A + P, P, PROT_EXEC | PROT_SEM), 0);
+	MAPS(0, "10000000-10002000 --xp anon");
+	READS(0, A + P, 0);
+}
+
+/* MAP_POPULATE faults nothing in under the key (GUP honours the PKRU);
+ * without it the zero page is mapped. */
+CASE(pkey_exec_only_populate_skipped)
+{
+	CONFIGURE(.exec_only_pkey = true);
+	EQ(MAP_ANON_P(0, A, 2 * P, PROT_EXEC, FIXED | MAP_POPULATE), A);
+	PAGES(0, "");
+	CONFIGURE(.exec_only_pkey = false);
+	EQ(MAP_ANON_P(0, A, 2 * P, PROT_EXEC, FIXED | MAP_POPULATE), A);
+	PAGES(0, "10000000=0 10001000=0");
+}
+
+/* The key is a vm_flag: r-x next to --x does not merge while the key is
+ * there; mprotect to r-x resets it and the two merge. */
+CASE(pkey_exec_only_reset_merges)
+{
+	CONFIGURE(.exec_only_pkey = true);
+	EQ(MAP_ANON_P(0, A, P, PROT_READ | PROT_EXEC, FIXED), A);
+	EQ(MAP_ANON_P(0, A + P, P, PROT_EXEC, FIXED), A + P);
+	MAPS(0, "10000000-10001000 r-xp anon; 10001000-10002000 --xp anon");
+	EQ(sem_mprotect(0, A + P, P, PROT_READ | PROT_EXEC), 0);
+	MAPS(0, "10000000-10002000 r-xp anon");
+	READS(0, A + P, 0);
+}
+
+/*
+ * anon_vma_compatible ignores R/W/X but not the key: a neighbour faulting
+ * next to an execute-only VMA that has an anon_vma gets an anon_vma of its
+ * own, so after mprotect makes them alike they stay two VMAs.  Without the
+ * key it borrows the anon_vma and they merge.
+ */
+static void pkey_neighbour_anon_vma(bool pkey, const char *maps)
+{
+	CONFIGURE(.exec_only_pkey = pkey);
+	EQ(MAP_ANON_P(0, A, P, RW, FIXED), A);
+	WRITES(0, A, 1);
+	EQ(sem_mprotect(0, A, P, PROT_EXEC), 0);
+	EQ(MAP_ANON_P(0, A + P, P, RW, FIXED), A + P);
+	WRITES(0, A + P, 2);
+	EQ(sem_mprotect(0, A, P, RW), 0);
+	MAPS(0, maps);
+	READS(0, A, 1);
+	READS(0, A + P, 2);
+}
+
+CASE(pkey_exec_only_blocks_anon_vma_reuse)
+{
+	pkey_neighbour_anon_vma(true, "10000000-10001000 rw-p anon; 10001000-10002000 rw-p anon");
+}
+
+CASE(pkey_off_exec_only_shares_anon_vma)
+{
+	pkey_neighbour_anon_vma(false, "10000000-10002000 rw-p anon");
+}
+
+/* fork copies the key (and the mm's execute-only pkey, PKRU included);
+ * mremap moves it with the VMA; a GROWSDOWN stack grows before the key
+ * check faults. */
+CASE(pkey_exec_only_fork_mremap_stack)
+{
+	CONFIGURE(.exec_only_pkey = true);
+	EQ(MAP_ANON_P(0, A, P, PROT_EXEC, FIXED), A);
+	EQ(sem_fork(0), 1);
+	READ_SIG(1, A, SIGSEGV, SEGV_PKUERR);
+	EQ(MAP_ANON_P(1, B, P, PROT_EXEC, FIXED), B);
+	WRITE_SIG(1, B, SIGSEGV, SEGV_PKUERR);
+	EQ(sem_mremap(0, A, P, P, MAYMOVE | RFIXED, B), B);
+	READ_SIG(0, B, SIGSEGV, SEGV_PKUERR);
+	EQ(MAP_ANON_P(0, A + 0x100000, P, PROT_EXEC, FIXED | MAP_GROWSDOWN), A + 0x100000);
+	READ_SIG(0, A + 0x100000 - P, SIGSEGV, SEGV_PKUERR);
+	MAPS(0, "100ff000-10101000 --xp anon gd; 20000000-20001000 --xp anon");
+	CONFIGURE(.exec_only_pkey = false);
+	EQ(MAP_ANON_P(0, A, P, PROT_EXEC, FIXED), A);
+	EQ(sem_fork(0), 1);
+	READS(1, A, 0);
 }
 
 /* Data survives mprotect: PROT_NONE then back to read-write. */

@@ -54,7 +54,8 @@ static void usage(FILE *out)
 		"On a host whose read faults do not map the zero page (pvm_no_zero_page=1),\n"
 		"such a read allocates a page and an anon_vma, which changes fork copies and\n"
 		"merges; by default those reads are rewritten into writes of 0 (what the host\n"
-		"does), see mmf_diff_zero_page_variant() in diff/diff.h.\n"
+		"does), see mmf_diff_zero_page_variant() in diff/diff.h.  On an x86 host with\n"
+		"protection keys (pku, ospke) the model runs with mmf_config.exec_only_pkey.\n"
 		"\n"
 		"Exit status: 0 every program agreed, 1 some diverged or failed, 2 usage error.\n",
 		MMF_PROG_MAX_OPS);
@@ -202,6 +203,7 @@ static int conform_main(int argc, char **argv)
 	uint64_t programs = 100, seed = 1, ops = 64, show = 5;
 	const char *impl_name = "reference", *v;
 	struct mmf_diff_opts opts = { 0 };
+	struct mmf_config host;
 	const struct mmf_impl *impls[2];
 	struct sig_group groups[MAX_SIGS];
 	uint32_t nr_groups = 0, other_groups = 0;
@@ -265,6 +267,9 @@ static int conform_main(int argc, char **argv)
 		return MMF_EXIT_FAIL;
 	}
 
+	/* the model as this host is: with or without execute-only pkeys */
+	host = mmf_kernel_host_config();
+	opts.cfg = &host;
 	if (probe & MMF_KERNEL_ZERO_PAGE)
 		rewrite = false;
 	if (any && (probe & MMF_KERNEL_NAMES))
@@ -339,8 +344,11 @@ static int conform_main(int argc, char **argv)
 		printf("  errors       %u\n", errors);
 		printf("  ops compared %llu, skipped %llu\n", (unsigned long long)ops_compared,
 		       (unsigned long long)ops_skipped);
-		printf("  host         %s, %s\n",
+		printf("  host         %s, %s, %s\n",
 		       probe & MMF_KERNEL_NAMES ? "anon names" : "no anon names (set_name skipped)",
+		       probe & MMF_KERNEL_PKU_XONLY ?
+		       "PKU: PROT_EXEC alone is execute-only (model: exec_only_pkey)" :
+		       "no protection keys (PROT_EXEC readable)",
 		       probe & MMF_KERNEL_ZERO_PAGE ? "zero page" :
 		       rewrite ? "no zero page: reads of untouched private anon pages rewritten" :
 		       "no zero page (reads NOT rewritten)");

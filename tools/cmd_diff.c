@@ -38,6 +38,10 @@ static void usage(FILE *out)
 		"                     without the zero page, as `mmfuzz conform` does\n"
 		"  --text, --binary   the program's format (default: detected)\n"
 		"\n"
+		"With the kernel, the models run as this host is (x86 protection keys make\n"
+		"PROT_EXEC alone execute-only: mmf_config.exec_only_pkey, probed); without\n"
+		"it, a program that asks for PROT_EXEC alone runs in both modes.\n"
+		"\n"
 		"Ops one implementation cannot check (the kernel: non-fixed placement, ranges\n"
 		"outside the model window, names on a kernel without CONFIG_ANON_VMA_NAME) are\n"
 		"not compared; if such an op changed another implementation, the run stops as\n"
@@ -46,6 +50,14 @@ static void usage(FILE *out)
 		"Exit status: 0 no divergence (or incomparable), 1 a divergence or an\n"
 		"implementation failed, 2 usage error or malformed program.\n",
 		names);
+}
+
+static bool kernel_used(const struct mmf_impl *const impls[], int n)
+{
+	for (int k = 0; k < n; k++)
+		if (impls[k] == &mmf_kernel)
+			return true;
+	return false;
 }
 
 /* Split "a,b,c" into implementations; returns the count or -1. */
@@ -86,6 +98,7 @@ static int diff_main(int argc, char **argv)
 	enum mmf_decode_mode mode = MMF_DECODE_ANY;
 	const struct mmf_impl *impls[MMF_DIFF_MAX_IMPLS];
 	struct mmf_diff_opts opts = { 0 };
+	struct mmf_config host;
 	struct mmf_diff_report rep;
 	bool kernel = false, print = false, rewrite = false;
 	struct mmf_prog p;
@@ -160,16 +173,19 @@ static int diff_main(int argc, char **argv)
 		mmf_prog_print(stdout, &p);
 		printf("\n");
 	}
+	if (kernel_used(impls, n)) {
+		/* the models as this host is: with or without execute-only pkeys */
+		host = mmf_kernel_host_config();
+		opts.cfg = &host;
+	} else {
+		opts.both_pkey_worlds = true;
+	}
 	mmf_diff_report_init(&rep);
 	mmf_diff_run(&p, impls, n, &opts, &rep);
 	fflush(stdout);
 	mmf_diff_report_print(stdout, &rep, impls);
 	if (rep.status == MMF_DIFF_DIVERGED) {
-		bool kernel_used = false;
-
-		for (int k = 0; k < n; k++)
-			kernel_used |= impls[k] == &mmf_kernel;
-		if (kernel_used && !(mmf_kernel_probe(NULL, 0) & MMF_KERNEL_ZERO_PAGE)) {
+		if (kernel_used(impls, n) && !(mmf_kernel_probe(NULL, 0) & MMF_KERNEL_ZERO_PAGE)) {
 			struct mmf_prog v;
 			int nr;
 

@@ -198,6 +198,8 @@ bool mmf_repro_run(const struct mmf_repro *r, const struct mmf_prog *p, FILE *tr
 {
 	const struct mmf_impl *impls[MMF_DIFF_MAX_IMPLS], *named[MMF_DIFF_MAX_IMPLS];
 	struct mmf_diff_opts opts = { .snap_every_op = true, .trace = trace };
+	struct mmf_config host;
+	bool kernel = false;
 	struct mmf_diff_report rep;
 	bool failed = true;
 
@@ -206,6 +208,14 @@ bool mmf_repro_run(const struct mmf_repro *r, const struct mmf_prog *p, FILE *tr
 		chk_impl[k].name = r->inner[k]->name;
 		impls[k] = &chk_impl[k];
 		named[k] = r->inner[k];
+	}
+	/* the models are checked in both x86 modes, as the fuzz target does */
+	for (int k = 0; k < r->n; k++)
+		kernel |= r->inner[k] == &mmf_kernel;
+	opts.both_pkey_worlds = !kernel;
+	if (kernel) {
+		host = mmf_kernel_host_config();
+		opts.cfg = &host;
 	}
 	chk.bad_op = -1;
 	sig[0] = '\0';

@@ -35,6 +35,8 @@ static void usage(FILE *out)
 		"  --check            run the implementation's invariant checker after every op\n"
 		"  --counters         print the implementation's counters at the end\n"
 		"  --max-map-count N  vm.max_map_count of the world (default %d)\n"
+		"  --exec-only-pkey   model x86 with protection keys: PROT_EXEC alone is\n"
+		"                     execute-only (loads and stores SIGSEGV/PKUERR)\n"
 		"  --text, --binary   the program's format (default: detected)\n"
 		"  --kernel           decode a binary program in kernel mode (as kernel targets do)\n"
 		"\n"
@@ -218,6 +220,8 @@ static int run(int argc, char **argv)
 			quiet = true;
 		} else if (!strcmp(a, "--check")) {
 			check = true;
+		} else if (!strcmp(a, "--exec-only-pkey")) {
+			cfg.exec_only_pkey = true;
 		} else if (!strcmp(a, "--counters")) {
 			counters = true;
 		} else if (!strcmp(a, "--text")) {

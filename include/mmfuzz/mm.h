@@ -112,7 +112,7 @@ struct mmf_res {
 	int64_t ret;		/* value, address, handle or byte count; or -errno */
 	uint64_t value;		/* READ, FILE_READ: the value read */
 	int32_t sig;		/* READ/WRITE: 0, SIGSEGV or SIGBUS (then ret = 0) */
-	int32_t si_code;	/* SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR */
+	int32_t si_code;	/* SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR */
 };
 
 /* ---- Snapshot: the canonical observable state ---------------------------- */
@@ -233,6 +233,15 @@ struct mmf_config {
 	 */
 	bool no_zero_page;
 	/*
+	 * Model an x86 host with protection keys (cpu flags pku + ospke): a
+	 * VMA whose prot is exactly PROT_EXEC gets the process's execute-only
+	 * pkey, every load or store there is SIGSEGV/SEGV_PKUERR, and the key
+	 * (a hidden vm_flag) blocks merges and anon_vma reuse with key-0
+	 * neighbours.  false (default): PROT_EXEC implies readable, as on x86
+	 * without PKU.  Honoured by the reference and the core.
+	 */
+	bool exec_only_pkey;
+	/*
 	 * The world is driven from one thread only (the single-threaded fuzz
 	 * targets): an implementation may then do deferred work, such as RCU
 	 * callbacks, synchronously, so that every run of an input takes the
@@ -289,7 +298,10 @@ uint64_t mmf_huge_page_size(uint32_t map_flags);
 const char *mmf_op_name(enum mmf_op_kind kind);
 /* "rw-", "r-x", "---" ... into a 4-byte buffer. */
 const char *mmf_prot_str(uint32_t prot, char buf[4]);
-/* Format a result the way `mmfuzz run` prints it ("0x10000", "-ENOMEM", "SIGSEGV/MAPERR"). */
+/*
+ * Format a result the way `mmfuzz run` prints it ("0x10000", "-ENOMEM",
+ * "SIGSEGV/MAPERR", "SIGSEGV/PKUERR").
+ */
 const char *mmf_res_str(enum mmf_op_kind kind, const struct mmf_res *r, char *buf, size_t len);
 /* "ENOMEM" for 12; NULL if unknown. */
 const char *mmf_errno_name(int err);

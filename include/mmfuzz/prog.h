@@ -39,6 +39,13 @@ void mmf_prog_init(struct mmf_prog *p);
 void mmf_prog_free(struct mmf_prog *p);
 /* Append a copy of op; returns -1 if the program already has MMF_PROG_MAX_OPS ops. */
 int mmf_prog_append(struct mmf_prog *p, const struct mmf_op *op);
+/*
+ * Does some op ask for exactly PROT_EXEC (an mmap with that prot, an
+ * mprotect to it)?  Only such a program can behave differently in a world
+ * with mmf_config.exec_only_pkey (x86 PKU), so the fuzz checks run it in
+ * both worlds.
+ */
+bool mmf_prog_asks_exec_only(const struct mmf_prog *p);
 
 /* ---- text form (prog/text.c) ---- */
 

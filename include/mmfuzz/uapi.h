@@ -8,7 +8,12 @@
 #ifndef MMFUZZ_UAPI_H
 #define MMFUZZ_UAPI_H
 
+#include <signal.h>
 #include <sys/mman.h>
+
+#ifndef SEGV_PKUERR
+#define SEGV_PKUERR		4	/* a protection key forbade the access (x86 PKU) */
+#endif
 
 #ifndef PROT_SEM
 #define PROT_SEM		0x8
