@@ -36,13 +36,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF="$ROOT/scripts/campaign.sh"
 
 DURATION=600 JOBS=$(nproc 2>/dev/null || echo 1) ENGINE=libfuzzer
-WORKDIR="$ROOT/work/campaign" TARGETS="" INTERVAL=5 SETUP=1 MINIMIZE_TIME=60 MERGE_ABOVE=2000
+WORKDIR="$ROOT/work/campaign" TARGETS="" INTERVAL=5 SETUP=1 MINIMIZE_TIME=60 MERGE_ABOVE=2000 DRY_RUN=0
 
 usage() {
 	sed -n '2,/^set -uo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//'
 	cat <<EOF
 Options:
-  --duration T   how long to fuzz: 600, 90s, 10m, 2h; 0 = until stopped (default 10m)
+  --duration T   how long to fuzz: 600, 90s, 10m, 2h, 1h30m; 0 = until stopped (default 10m)
   --jobs N       fuzzing processes in all (default nproc = $(nproc 2>/dev/null || echo 1))
   --engine E     libfuzzer (default) or afl (AFL++: one -M, the rest -S, one with CmpLog;
                  a target's <target>_mutator.so, if built, as AFL_CUSTOM_MUTATOR_LIBRARY)
@@ -54,17 +54,31 @@ Options:
   --merge-above N  reduce a resumed corpus of more than N inputs first
                  (libFuzzer -merge=1; default 2000)
   --no-setup     do not run scripts/setup.sh
+  --dry-run      check the options, print the settings and exit (no setup, no build)
 EOF
 }
 
+die_usage() { echo "campaign: $*" >&2; exit 2; }
+
+# parse_duration OPT VALUE: VALUE in seconds; forms 600, 90s, 10m, 2h, 1h30m
 parse_duration() {
-	local t=$1
-	case $t in
-	*h) echo $((${t%h} * 3600)) ;;
-	*m) echo $((${t%m} * 60)) ;;
-	*s) echo $((${t%s})) ;;
-	*) echo $((t)) ;;
-	esac
+	local t=$2 n=0 part
+	[[ $t =~ ^[0-9]+$ || $t =~ ^([0-9]+[hms])+$ ]] ||
+		die_usage "$1 '$t': a duration is a whole number of seconds, or with h, m, s (600, 90s, 10m, 2h, 1h30m)"
+	while [[ $t =~ ^([0-9]+)([hms]?)(.*)$ ]]; do
+		part=$((10#${BASH_REMATCH[1]}))
+		case ${BASH_REMATCH[2]} in h) part=$((part * 3600)) ;; m) part=$((part * 60)) ;; esac
+		n=$((n + part))
+		t=${BASH_REMATCH[3]}
+	done
+	echo "$n"
+}
+
+# whole_number OPT VALUE MIN: VALUE if it is a whole number >= MIN
+whole_number() {
+	[[ $2 =~ ^[0-9]+$ ]] && (($((10#$2)) >= $3)) ||
+		die_usage "$1 '$2': a whole number >= $3 is needed"
+	echo $((10#$2))
 }
 
 # ---- crash signatures -------------------------------------------------------
@@ -259,29 +273,41 @@ fi
 
 # ---- arguments ----------------------------------------------------------------
 
+# every option takes its value as --opt V or --opt=V; a missing value (the
+# end of the line, or the next option) is an error, not the next option
 while [ $# -gt 0 ]; do
-	case $1 in
-	--duration) DURATION=$(parse_duration "$2") || exit 2; shift 2 ;;
-	--duration=*) DURATION=$(parse_duration "${1#*=}") || exit 2; shift ;;
-	--jobs) JOBS=$2; shift 2 ;;
-	--jobs=*) JOBS=${1#*=}; shift ;;
-	--engine) ENGINE=$2; shift 2 ;;
-	--engine=*) ENGINE=${1#*=}; shift ;;
-	--workdir) WORKDIR=$2; shift 2 ;;
-	--workdir=*) WORKDIR=${1#*=}; shift ;;
-	--targets) TARGETS=$2; shift 2 ;;
-	--targets=*) TARGETS=${1#*=}; shift ;;
-	--interval) INTERVAL=$2; shift 2 ;;
-	--minimize) MINIMIZE_TIME=$2; shift 2 ;;
-	--minimize=*) MINIMIZE_TIME=${1#*=}; shift ;;
-	--merge-above) MERGE_ABOVE=$2; shift 2 ;;
-	--no-setup) SETUP=0; shift ;;
+	opt=$1 val=""
+	case $opt in
+	--no-setup) SETUP=0; shift; continue ;;
+	--dry-run) DRY_RUN=1; shift; continue ;;
 	-h | --help) usage; exit 0 ;;
-	*) echo "campaign: unknown option '$1' (--help)" >&2; exit 2 ;;
+	--*=*) val=${opt#*=} opt=${opt%%=*}; shift ;;
+	--duration | --jobs | --engine | --workdir | --targets | --interval | --minimize | --merge-above)
+		[ $# -ge 2 ] && [[ $2 != --* ]] || die_usage "$opt needs a value (--help)"
+		val=$2; shift 2 ;;
+	*) die_usage "unknown option '$opt' (--help)" ;;
+	esac
+	case $opt in
+	--duration) DURATION=$(parse_duration "$opt" "$val") || exit 2 ;;
+	--jobs) JOBS=$(whole_number "$opt" "$val" 1) || exit 2 ;;
+	--engine) ENGINE=$val ;;
+	--workdir) [ -n "$val" ] || die_usage "--workdir needs a directory"; WORKDIR=$val ;;
+	--targets) TARGETS=$val ;;
+	--interval) INTERVAL=$(whole_number "$opt" "$val" 1) || exit 2 ;;
+	--minimize) MINIMIZE_TIME=$(parse_duration "$opt" "$val") || exit 2 ;;
+	--merge-above) MERGE_ABOVE=$(whole_number "$opt" "$val" 0) || exit 2 ;;
+	*) die_usage "unknown option '$opt' (--help)" ;;
 	esac
 done
-case $ENGINE in libfuzzer | afl) ;; *) echo "campaign: --engine libfuzzer or afl" >&2; exit 2 ;; esac
-[ "$JOBS" -ge 1 ] 2>/dev/null || { echo "campaign: --jobs N, N >= 1" >&2; exit 2; }
+case $ENGINE in libfuzzer | afl) ;; *) die_usage "--engine '$ENGINE': libfuzzer or afl" ;; esac
+for t in ${TARGETS//,/ }; do
+	[ -f "$ROOT/fuzzers/$t.c" ] ||
+		die_usage "--targets: no fuzz target '$t' (one of: $(cd "$ROOT/fuzzers" && ls *_fuzzer.c | sed 's/\.c$//' | paste -sd' '))"
+done
+if [ "$DRY_RUN" = 1 ]; then
+	echo "campaign: engine $ENGINE, jobs $JOBS, duration ${DURATION}s, interval ${INTERVAL}s, minimize ${MINIMIZE_TIME}s, merge above $MERGE_ABOVE, targets ${TARGETS:-all}, workdir $WORKDIR"
+	exit 0
+fi
 mkdir -p "$WORKDIR" && WORKDIR=$(cd "$WORKDIR" && pwd)
 
 # ---- setup and build ------------------------------------------------------------
