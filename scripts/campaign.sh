@@ -59,6 +59,7 @@ EOF
 }
 
 die_usage() { echo "campaign: $*" >&2; exit 2; }
+wanted() { [ -z "$TARGETS" ] || [[ ",$TARGETS," == *",$1,"* ]]; }
 
 # parse_duration OPT VALUE: VALUE in seconds; forms 600, 90s, 10m, 2h, 1h30m
 parse_duration() {
@@ -194,6 +195,7 @@ libfuzzer_options() {	# the [libfuzzer] section of BIN.options as -key=value
 	dir=$(dirname "$1")
 	[ -f "$opts" ] || return 0
 	awk -v dir="$dir" '
+		/^[ \t]*[#;]/ { next }	# a comment (the INI form OSS-Fuzz reads)
 		/^\[/ { sec = ($0 == "[libfuzzer]"); next }
 		sec && /=/ { k = $1; v = $0; sub(/^[^=]*= */, "", v); sub(/ *$/, "", v)
 			if (k == "dict" && v !~ /^\//) v = dir "/" v
@@ -306,6 +308,10 @@ for t in ${TARGETS//,/ }; do
 done
 if [ "$DRY_RUN" = 1 ]; then
 	echo "campaign: engine $ENGINE, jobs $JOBS, duration ${DURATION}s, interval ${INTERVAL}s, minimize ${MINIMIZE_TIME}s, merge above $MERGE_ABOVE, targets ${TARGETS:-all}, workdir $WORKDIR"
+	for f in "$ROOT"/fuzzers/*_fuzzer.c; do
+		t=$(basename "$f" .c)
+		wanted "$t" && echo "campaign: $t libFuzzer flags (fuzzers/$t.options):" $(libfuzzer_options "$ROOT/fuzzers/$t")
+	done
 	exit 0
 fi
 mkdir -p "$WORKDIR" && WORKDIR=$(cd "$WORKDIR" && pwd)
@@ -326,7 +332,6 @@ build() {	# PRESET
 		cmake --build --preset "$1" </dev/null >>"$WORKDIR/build-$1.log" 2>&1 ||
 		{ tail -30 "$WORKDIR/build-$1.log" >&2; echo "campaign: build of preset $1 failed (see $WORKDIR/build-$1.log)" >&2; exit 1; }
 }
-wanted() { [ -z "$TARGETS" ] || [[ ",$TARGETS," == *",$1,"* ]]; }
 build libfuzzer
 if [ "$ENGINE" = libfuzzer ] && wanted race_fuzzer && [ -f "$ROOT/fuzzers/race_fuzzer.c" ]; then
 	build libfuzzer-tsan

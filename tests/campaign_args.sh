@@ -68,5 +68,19 @@ reads "jobs 3" --jobs 3
 reads "engine afl" --engine afl
 reads "targets sched_fuzzer" --targets sched_fuzzer
 
+# every fuzzers/*.options gives libFuzzer only -key=value flags (a comment
+# line is no flag: race_fuzzer.options has one with '=' in it)
+for f in "$ROOT"/fuzzers/*_fuzzer.options; do
+	t=$(basename "$f" .options)
+	flags=$(bash "$CAMPAIGN" --dry-run --targets "$t" 2>&1 | sed -n "s/^campaign: $t libFuzzer flags ([^)]*)://p")
+	bad=$(tr ' ' '\n' <<<"$flags" | grep -v '^$' | grep -vE '^-(max_len|dict|timeout|rss_limit_mb|use_value_profile)=[^#= ]+$')
+	if [ -n "$flags" ] && [ -z "$bad" ]; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: $t.options gives libFuzzer '$flags' (bad: '$bad')"
+	fi
+done
+
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
