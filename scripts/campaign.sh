@@ -251,6 +251,7 @@ worker_afl() {	# TARGET ID END ROLE
 	fi
 	case $role in
 	main) args+=(-M main) ;;
+	main-cmplog) args+=(-M main -c "$AFL_CMPLOG_BUILD/fuzzers/$t") ;;
 	cmplog) args+=(-S "cmplog$id" -c "$AFL_CMPLOG_BUILD/fuzzers/$t") ;;
 	*) args+=(-S "s$id") ;;
 	esac
@@ -263,6 +264,8 @@ worker_afl() {	# TARGET ID END ROLE
 		AFL_NO_AFFINITY=1 AFL_IMPORT_FIRST=1 MMF_FUZZ_IGNORE="$tw/ignore" \
 		afl-fuzz "${args[@]}" -- "$bin" </dev/null >"$tw/logs/afl$id.log" 2>&1
 }
+
+worker_minimize() { minimize_late "$@"; }	# TARGET DIR
 
 if [ "${1:-}" = "--_worker" ]; then
 	shift
@@ -326,23 +329,53 @@ LF_BUILD="$ROOT/build/libfuzzer"
 AFL_BUILD="$ROOT/build/afl"
 AFL_CMPLOG_BUILD="$ROOT/build/afl-cmplog"
 
-build() {	# PRESET
-	echo "campaign: building preset $1"
-	cmake --preset "$1" </dev/null >"$WORKDIR/build-$1.log" 2>&1 &&
-		cmake --build --preset "$1" </dev/null >>"$WORKDIR/build-$1.log" 2>&1 ||
-		{ tail -30 "$WORKDIR/build-$1.log" >&2; echo "campaign: build of preset $1 failed (see $WORKDIR/build-$1.log)" >&2; exit 1; }
+# Long steps run in their own process group (run_group), so that a signal
+# stops them at once: bash runs a trap only when its foreground child ends.
+GROUP=""
+run_group() {	# LOG WHAT CMD...: CMD >>LOG, "WHAT: [n/m]" (ninja's count) every 30 s
+	local log=$1 what=$2 n=0 rc
+	shift 2
+	setsid "$@" </dev/null >>"$log" 2>&1 &
+	GROUP=$!
+	while kill -0 "$GROUP" 2>/dev/null; do
+		sleep 1
+		n=$((n + 1))
+		((n % 30)) || echo "campaign: $what: ${n}s $(grep -o '^\[[0-9]*/[0-9]*\]' "$log" 2>/dev/null | tail -1)"
+	done
+	wait "$GROUP"
+	rc=$?
+	GROUP=""
+	return $rc
 }
-build libfuzzer
+stop_group() {	# a signal before the fuzzing starts
+	[ -n "$GROUP" ] && kill -TERM -- "-$GROUP" 2>/dev/null
+	echo "campaign: stopped before fuzzing started" >&2
+	exit 130
+}
+trap stop_group INT TERM HUP
+
+build() {	# PRESET WHAT ENV...: the preset's build, said before it starts
+	local p=$1 log="$WORKDIR/build-$1.log" dir=build/$1
+	shift
+	[ -f "$ROOT/$dir/build.ninja" ] || echo "campaign: first build of $dir: a few minutes"
+	echo "campaign: building $dir ($1; log: $log)"
+	: >"$log"
+	if [ "$p" = afl-cmplog ]; then
+		run_group "$log" "building $dir" env AFL_LLVM_CMPLOG=1 cmake -S "$ROOT" -B "$AFL_CMPLOG_BUILD" -G Ninja \
+			-DCMAKE_C_COMPILER=afl-clang-fast -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMF_FUZZ_ENGINE=afl &&
+			run_group "$log" "building $dir" env AFL_LLVM_CMPLOG=1 cmake --build "$AFL_CMPLOG_BUILD"
+	else
+		run_group "$log" "building $dir" cmake --preset "$p" &&
+			run_group "$log" "building $dir" cmake --build --preset "$p"
+	fi || { tail -30 "$log" >&2; echo "campaign: build of $dir failed (see $log)" >&2; exit 1; }
+}
+build libfuzzer "libFuzzer + ASan + UBSan: the fuzz targets, their replay drivers, tools/mmfuzz"
 if [ "$ENGINE" = libfuzzer ] && wanted race_fuzzer && [ -f "$ROOT/fuzzers/race_fuzzer.c" ]; then
-	build libfuzzer-tsan
+	build libfuzzer-tsan "libFuzzer + TSan: race_fuzzer, race_replay"
 fi
 if [ "$ENGINE" = afl ]; then
-	build afl
-	echo "campaign: building the CmpLog variant (build/afl-cmplog)"
-	{ AFL_LLVM_CMPLOG=1 cmake -S "$ROOT" -B "$AFL_CMPLOG_BUILD" -G Ninja \
-		-DCMAKE_C_COMPILER=afl-clang-fast -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMF_FUZZ_ENGINE=afl &&
-		AFL_LLVM_CMPLOG=1 cmake --build "$AFL_CMPLOG_BUILD"; } </dev/null >"$WORKDIR/build-afl-cmplog.log" 2>&1 ||
-		{ tail -30 "$WORKDIR/build-afl-cmplog.log" >&2; echo "campaign: CmpLog build failed" >&2; exit 1; }
+	build afl "AFL++ persistent mode: the fuzz targets and their custom mutators"
+	build afl-cmplog "AFL++ CmpLog variant, for the instance run with -c"
 fi
 
 all_targets=()
@@ -369,12 +402,14 @@ fi
 
 # ---- statistics ------------------------------------------------------------------
 
-declare -A last_execs execs0 corpus0
+declare -A last_execs last_time execs0 corpus0
 fmt_num() { awk -v n="$1" 'BEGIN { if (n >= 1e9) printf "%.2fG", n/1e9; else if (n >= 1e6) printf "%.2fM", n/1e6; else if (n >= 1e4) printf "%.1fk", n/1e3; else printf "%d", n }'; }
 
-# stats TARGET: "execs cov ft corpus crashes_unique crashes_total"
+# stats TARGET: "execs cov ft corpus crashes_unique crashes_total rate";
+# cov ft: libFuzzer's edges and features, or AFL++'s map % and edges; rate:
+# AFL++'s exec/s ("-" before its first plot_data line), "" under libFuzzer
 stats() {
-	local t=$1 tw="$WORKDIR/$1" execs cov ft corpus uniq total
+	local t=$1 tw="$WORKDIR/$1" execs cov ft corpus uniq total rate=""
 	if [ "$ENGINE" = libfuzzer ]; then
 		execs=$(cat "$tw"/stats/* 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
 		read -r cov ft < <(cat "$tw"/logs/*.log 2>/dev/null |
@@ -383,14 +418,16 @@ stats() {
 		corpus=$(find "$tw/corpus" -type f | wc -l)
 	else
 		# plot_data is rewritten every few seconds (fuzzer_stats only every minute)
-		read -r execs cov ft < <(for f in "$tw"/afl/*/plot_data; do [ -f "$f" ] && tail -n 1 "$f"; done |
-			awk -F', *' '$1 !~ /^#/ { e += $12; if ($7 + 0 > c + 0) c = $7; if ($13 > f) f = $13 }
-			     END { print e + 0, (c == "" ? "0%" : c), f + 0 }')
+		# relative_time, ..., map_size (7), ..., execs_per_sec (11), total_execs, edges_found
+		# (each instance's own rate: it writes plot_data only now and then)
+		read -r execs cov ft rate < <(for f in "$tw"/afl/*/plot_data; do [ -f "$f" ] && tail -n 1 "$f"; done |
+			awk -F', *' '$1 !~ /^#/ { n++; e += $12; r += $11; if ($7 + 0 > c + 0) c = $7; if ($13 > f) f = $13 }
+			     END { print e + 0, (c == "" ? "0%" : c), f + 0, (n ? int(r) : "-") }')
 		corpus=$(find "$tw"/afl/*/queue -maxdepth 1 -type f -name 'id:*' 2>/dev/null | wc -l)
 	fi
 	uniq=$(find "$tw/crashes" -mindepth 1 -maxdepth 1 -type d | wc -l)
 	total=$(cat "$tw"/crashes/*/count 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
-	echo "$execs $cov $ft $corpus $uniq $total"
+	echo "$execs $cov $ft $corpus $uniq $total $rate"
 }
 
 # ---- start ----------------------------------------------------------------------
@@ -459,12 +496,23 @@ stop_workers() {
 	# AFL++ forkservers call setsid(): not in our process groups, so note them now
 	stray=$(descendants "${pgids[@]}")
 	for p in "${pgids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
-	for p in "${pgids[@]}"; do
-		for _ in $(seq 40); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.5; done
-		kill -KILL -- "-$p" 2>/dev/null
+	# 10 s for all of them to exit (libFuzzer and afl-fuzz exit on TERM at
+	# once), then KILL what is left
+	local alive
+	for _ in $(seq 20); do
+		alive=0
+		for p in "${pgids[@]}"; do kill -0 -- "-$p" 2>/dev/null && alive=1; done
+		[ $alive = 1 ] || break
+		sleep 0.5
 	done
+	for p in "${pgids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
 	for p in $stray; do kill -KILL "$p" 2>/dev/null; done
 }
+
+# from here on a signal stops the fuzzing: the workers are stopped, the
+# summary written
+STOPPING=0
+trap 'STOPPING=1' INT TERM HUP
 
 # the clock starts now, after the set-up above (corpus reduction, re-checks)
 START=$(date +%s)
@@ -476,16 +524,18 @@ for ((j = 0; j < JOBS; j++)); do
 	if [ "$ENGINE" = libfuzzer ]; then
 		setsid "$SELF" --_worker "$SETTINGS" libfuzzer "$t" "$j" "$END" </dev/null &
 	else
-		role=secondary
-		[ $j -lt ${#targets[@]} ] && role=main
-		[ $j -ge ${#targets[@]} ] && [ $j -lt $((2 * ${#targets[@]})) ] && role=cmplog
+		# per target: instance 0 is -M, 1 runs the CmpLog build (-c), the
+		# rest are -S; a target's only instance is -M with -c
+		k=$((j / ${#targets[@]})) n=$(((JOBS - j % ${#targets[@]} + ${#targets[@]} - 1) / ${#targets[@]}))
+		case $k in
+		0) role=main; [ "$n" = 1 ] && role=main-cmplog ;;
+		1) role=cmplog ;;
+		*) role=secondary ;;
+		esac
 		setsid "$SELF" --_worker "$SETTINGS" afl "$t" "$j" "$END" "$role" </dev/null &
 	fi
 	pgids+=($!)
 done
-
-STOPPING=0
-trap 'STOPPING=1' INT TERM HUP
 
 # ---- progress -------------------------------------------------------------------
 
@@ -505,19 +555,30 @@ afl_triage() {
 	done
 }
 
+# coverage COV FT: what the engine's two figures are
+coverage() {
+	if [ "$ENGINE" = afl ]; then echo "map $1 edges $2"; else echo "cov $1 edges ft $2"; fi
+}
+
 progress() {
 	local now el t s execs cov ft corpus uniq total rate
 	now=$(date +%s)
 	el=$((now - START))
 	for t in "${targets[@]}"; do
 		s=$(stats "$t")
-		read -r execs cov ft corpus uniq total <<<"$s"
+		read -r execs cov ft corpus uniq total rate <<<"$s"
 		execs=$((execs - ${execs0[$t]:-0}))
-		rate=$(((execs - ${last_execs[$t]:-0}) / INTERVAL))
-		last_execs[$t]=$execs
-		printf '[%02d:%02d:%02d] %s: %s exec/s (avg %s), %s execs, cov %s ft %s, corpus %s (+%s), crashes %s unique / %s\n' \
-			$((el / 3600)) $((el / 60 % 60)) $((el % 60)) "$t" "$(fmt_num $rate)" \
-			"$(fmt_num $((execs / (el > 0 ? el : 1))))" "$(fmt_num "$execs")" "$cov" "$ft" \
+		if [ -z "$rate" ]; then
+			rate=$(fmt_num $(((execs - ${last_execs[$t]:-0}) / (now - ${last_time[$t]:-$START} > 0 ? now - ${last_time[$t]:-$START} : 1))))
+		elif [ "$rate" = - ]; then
+			rate="(starting)"
+		else
+			rate=$(fmt_num "$rate")
+		fi
+		last_execs[$t]=$execs last_time[$t]=$now
+		printf '[%02d:%02d:%02d] %s: %s exec/s (avg %s), %s execs, %s, corpus %s (+%s), crashes %s unique / %s\n' \
+			$((el / 3600)) $((el / 60 % 60)) $((el % 60)) "$t" "$rate" \
+			"$(fmt_num $((execs / (el > 0 ? el : 1))))" "$(fmt_num "$execs")" "$(coverage "$cov" "$ft")" \
 			"$corpus" $((corpus - ${corpus0[$t]})) "$uniq" "$total"
 	done
 	# new crash events since the last line
@@ -541,14 +602,22 @@ echo "campaign: stopping"
 stop_workers
 wait 2>/dev/null
 [ "$ENGINE" = afl ] && for t in "${targets[@]}"; do afl_triage "$t"; done
-if [ "$MINIMIZE_TIME" -gt 0 ] 2>/dev/null; then
-	trap 'echo "campaign: minimization skipped"' INT
+# the late minimization takes up to --minimize seconds a crash: not after a
+# signal, and a signal during it stops it at once (the crash stays
+# minimize-pending, its input kept)
+if [ "$STOPPING" = 1 ]; then
+	ls "$WORKDIR"/*/crashes/*/minimize-pending >/dev/null 2>&1 &&
+		echo "campaign: stopped by a signal: minimization skipped (crash inputs kept)"
+elif [ "$MINIMIZE_TIME" -gt 0 ]; then
+	trap 'STOPPING=1; [ -n "$GROUP" ] && kill -TERM -- "-$GROUP" 2>/dev/null' INT TERM HUP
 	for t in "${targets[@]}"; do
 		for d in "$WORKDIR/$t"/crashes/*/; do
-			[ -f "$d/minimize-pending" ] && minimize_late "$t" "${d%/}"
+			[ "$STOPPING" = 0 ] && [ -f "$d/minimize-pending" ] &&
+				run_group /dev/stdout "minimizing" "$SELF" --_worker "$SETTINGS" minimize "$t" "${d%/}"
 		done
 	done
-	trap '' INT
+	[ "$STOPPING" = 1 ] && echo "campaign: minimization stopped by a signal"
+	trap '' INT TERM HUP
 fi
 
 # ---- summary --------------------------------------------------------------------
@@ -559,7 +628,7 @@ fi
 	for t in "${targets[@]}"; do
 		read -r execs cov ft corpus uniq total <<<"$(stats "$t")"
 		execs=$((execs - ${execs0[$t]:-0}))
-		echo "$t: $(fmt_num "$execs") execs, $(fmt_num $((execs / (el > 0 ? el : 1)))) exec/s, cov $cov ft $ft, corpus $corpus (+$((corpus - ${corpus0[$t]})) this run), $uniq unique crashes ($total in all)"
+		echo "$t: $(fmt_num "$execs") execs, $(fmt_num $((execs / (el > 0 ? el : 1)))) exec/s, $(coverage "$cov" "$ft"), corpus $corpus (+$((corpus - ${corpus0[$t]})) this run), $uniq unique crashes ($total in all)"
 		for d in "$WORKDIR/$t"/crashes/*/; do
 			[ -d "$d" ] || continue
 			echo "  crash: mmfuzz: $(cat "$d/signature")  x$(cat "$d/count")  ${d%/}"
