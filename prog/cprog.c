@@ -282,6 +282,12 @@ int mmf_cprog_parse(struct mmf_cprog *c, const char *text, size_t len,
 
 			p.line++;
 			pos = (size_t)(end - text) + 1;
+			if (sec == NO_THREAD && memchr(line, '\0', (size_t)(end - line))) {
+				cfail(&p, "NUL byte at column %zu (a text program holds none; "
+				      "a binary input is read with --binary)",
+				      (size_t)((const char *)memchr(line, '\0', (size_t)(end - line)) - line) + 1);
+				goto out;
+			}
 			if (!next_word(&s, end, &w, &n)) {
 				/* blank or comment */
 			} else if (word_is(w, n, "thread")) {
