@@ -360,6 +360,18 @@ void mmf_cprog_print(FILE *out, const struct mmf_cprog *c)
 	}
 }
 
+bool mmf_cprog_equal(const struct mmf_cprog *a, const struct mmf_cprog *b)
+{
+	if (a->nr_threads != b->nr_threads || a->flags != b->flags ||
+	    a->sched_len != b->sched_len || memcmp(a->sched, b->sched, a->sched_len) ||
+	    !mmf_prog_equal(&a->setup, &b->setup))
+		return false;
+	for (int t = 0; t < MMF_CPROG_MAX_THREADS; t++)
+		if (!mmf_prog_equal(&a->thread[t], &b->thread[t]))
+			return false;
+	return true;
+}
+
 /* ---- files -------------------------------------------------------------- */
 
 int mmf_cprog_load_as(struct mmf_cprog *c, const char *path, enum mmf_load_format fmt,

@@ -10,7 +10,10 @@
 # parallel, printing progress every few seconds:
 #   diff_fuzzer   core vs reference (libFuzzer+ASan+UBSan, or AFL++)
 #   sched_fuzzer  the core on the deterministic scheduler, linearizability
-#   race_fuzzer   real threads under TSan (libFuzzer only; skipped with afl)  Everything lives under the work dir (default ./work/campaign):
+#   race_fuzzer   real threads under TSan (libFuzzer only; skipped with afl)
+#   prog_fuzzer   the program language's parsers: every form round-trips
+#
+# Everything lives under the work dir (default ./work/campaign):
 #
 #   <target>/corpus/            the growing corpus (a restarted campaign resumes it)
 #   <target>/crashes/<sig>/     one directory per unique crash signature:
@@ -190,6 +193,15 @@ minimize_late() {	# TARGET DIR: byte-level minimization of a process-ending cras
 
 # ---- workers (each runs as its own process group: `campaign.sh --_worker`) --
 
+seed_dirs() {	# TARGET: its seed corpora (prog_fuzzer reads every program form)
+	local d
+	case $1 in
+	prog_fuzzer) set -- programs sched race diff_fuzzer sched_fuzzer ;;
+	*) set -- "$1" ;;
+	esac
+	for d in "$@"; do [ -d "$ROOT/corpus/$d" ] && echo "$ROOT/corpus/$d"; done
+}
+
 libfuzzer_options() {	# the [libfuzzer] section of BIN.options as -key=value
 	local opts="$1.options" dir
 	dir=$(dirname "$1")
@@ -208,7 +220,7 @@ worker_libfuzzer() {	# TARGET ID END
 	bin=$(target_build "$t")/fuzzers/$t
 	local tw="$WORKDIR/$t" opts=() seeds=()
 	mapfile -t opts < <(libfuzzer_options "$bin")
-	[ -d "$ROOT/corpus/$t" ] && seeds=("$ROOT/corpus/$t")
+	mapfile -t seeds < <(seed_dirs "$t")
 	while :; do
 		now=$(date +%s)
 		left=0
@@ -458,7 +470,7 @@ for t in "${targets[@]}"; do
 	fi
 	if [ "$ENGINE" = afl ]; then
 		mkdir -p "$tw/afl-in"
-		cp -n "$ROOT/corpus/$t"/* "$tw/corpus"/* "$tw/afl-in/" 2>/dev/null
+		for d in $(seed_dirs "$t") "$tw/corpus"; do cp -n "$d"/* "$tw/afl-in/" 2>/dev/null; done
 		[ -n "$(ls -A "$tw/afl-in")" ] || printf '\0' >"$tw/afl-in/empty"
 	fi
 	# crashes filed by an earlier campaign: still there?  (then they stay

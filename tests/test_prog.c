@@ -836,18 +836,6 @@ static void test_append(void)
 
 /* ---- concurrent programs (prog/cprog.c) ---- */
 
-static bool cprog_equal(const struct mmf_cprog *a, const struct mmf_cprog *b)
-{
-	if (a->nr_threads != b->nr_threads || a->flags != b->flags ||
-	    a->sched_len != b->sched_len || memcmp(a->sched, b->sched, a->sched_len) ||
-	    !mmf_prog_equal(&a->setup, &b->setup))
-		return false;
-	for (int t = 0; t < MMF_CPROG_MAX_THREADS; t++)
-		if (!mmf_prog_equal(&a->thread[t], &b->thread[t]))
-			return false;
-	return true;
-}
-
 static char *cprint_to_string(const struct mmf_cprog *c)
 {
 	char *text = NULL;
@@ -873,13 +861,13 @@ static bool cprog_round_trips(const struct mmf_cprog *c, char *why, size_t whyle
 		return false;
 	}
 	mmf_cprog_decode(&d, buf, need, MMF_DECODE_ANY);
-	if (!cprog_equal(c, &d)) {
+	if (!mmf_cprog_equal(c, &d)) {
 		snprintf(why, whylen, "encode -> decode differs");
 		return false;
 	}
 	text = cprint_to_string(c);
 	ok = mmf_cprog_parse(&d, text, strlen(text), "printed", err, sizeof(err)) == 0 &&
-	     cprog_equal(c, &d);
+	     mmf_cprog_equal(c, &d);
 	if (!ok)
 		snprintf(why, whylen, "print -> parse differs (%s):\n%s", err, text);
 	free(text);
