@@ -458,8 +458,10 @@ for t in "${targets[@]}"; do
 	if [ "$ENGINE" = libfuzzer ] && [ "$n" -gt "$MERGE_ABOVE" ]; then
 		echo "campaign: [$t] reducing the corpus ($n inputs; libFuzzer -merge=1)"
 		rm -rf "$tw/corpus.merge" && mkdir "$tw/corpus.merge"
-		if MMF_FUZZ_IGNORE="$tw/ignore" timeout 1200 "$(target_build "$t")/fuzzers/$t" -merge=1 -timeout=60 \
-			"$tw/corpus.merge" "$tw/corpus" </dev/null >"$tw/logs/merge.log" 2>&1 &&
+		: >"$tw/logs/merge.log"
+		if run_group "$tw/logs/merge.log" "[$t] reducing the corpus" env MMF_FUZZ_IGNORE="$tw/ignore" \
+			timeout 1200 "$(target_build "$t")/fuzzers/$t" -merge=1 -timeout=60 \
+			"$tw/corpus.merge" "$tw/corpus" &&
 			[ -n "$(ls -A "$tw/corpus.merge")" ]; then
 			rm -rf "$tw/corpus" && mv "$tw/corpus.merge" "$tw/corpus"
 			echo "campaign: [$t] corpus: $n -> $(find "$tw/corpus" -type f | wc -l) inputs"
