@@ -419,7 +419,8 @@ fmt_num() { awk -v n="$1" 'BEGIN { if (n >= 1e9) printf "%.2fG", n/1e9; else if 
 
 # stats TARGET: "execs cov ft corpus crashes_unique crashes_total rate";
 # cov ft: libFuzzer's edges and features, or AFL++'s map % and edges; rate:
-# AFL++'s exec/s ("-" before its first plot_data line), "" under libFuzzer
+# AFL++'s exec/s over its last minute ("-" before its first plot_data line,
+# which it writes a minute in and every minute), "" under libFuzzer
 stats() {
 	local t=$1 tw="$WORKDIR/$1" execs cov ft corpus uniq total rate=""
 	if [ "$ENGINE" = libfuzzer ]; then
@@ -430,11 +431,15 @@ stats() {
 		corpus=$(find "$tw/corpus" -type f | wc -l)
 	else
 		# plot_data is rewritten every few seconds (fuzzer_stats only every minute)
-		# relative_time, ..., map_size (7), ..., execs_per_sec (11), total_execs, edges_found
-		# (each instance's own rate: it writes plot_data only now and then)
-		read -r execs cov ft rate < <(for f in "$tw"/afl/*/plot_data; do [ -f "$f" ] && tail -n 1 "$f"; done |
-			awk -F', *' '$1 !~ /^#/ { n++; e += $12; r += $11; if ($7 + 0 > c + 0) c = $7; if ($13 > f) f = $13 }
-			     END { print e + 0, (c == "" ? "0%" : c), f + 0, (n ? int(r) : "-") }')
+		# relative_time (1), ..., map_size (7), ..., total_execs (12), edges_found (13);
+		# AFL++ appends a line a minute: the rate is each instance's over its last minute
+		read -r execs cov ft rate < <(for f in "$tw"/afl/*/plot_data; do [ -f "$f" ] && tail -n 2 "$f" && echo "#end"; done |
+			awk -F', *' '
+			/^#end/ { if (have) { n++; e += l12; r += (l1 > p1 ? (l12 - p12) / (l1 - p1) : 0) }
+				  have = 0; p1 = p12 = 0; next }
+			$1 !~ /^#/ { if (have) { p1 = l1; p12 = l12 } l1 = $1; l12 = $12; have = 1
+				     if ($7 + 0 > c + 0) c = $7; if ($13 > f) f = $13 }
+			END { print e + 0, (c == "" ? "0%" : c), f + 0, (n ? int(r) : "-") }')
 		corpus=$(find "$tw"/afl/*/queue -maxdepth 1 -type f -name 'id:*' 2>/dev/null | wc -l)
 	fi
 	uniq=$(find "$tw/crashes" -mindepth 1 -maxdepth 1 -type d | wc -l)
@@ -582,10 +587,15 @@ progress() {
 		s=$(stats "$t")
 		read -r execs cov ft corpus uniq total rate <<<"$s"
 		execs=$((execs - ${execs0[$t]:-0}))
+		if [ "$rate" = - ]; then
+			# AFL++ (4.04c) writes plot_data and fuzzer_stats once a minute
+			printf '[%02d:%02d:%02d] %s: no exec count before AFL++ writes its first stats (a minute in), corpus %s (+%s), crashes %s unique / %s\n' \
+				$((el / 3600)) $((el / 60 % 60)) $((el % 60)) "$t" \
+				"$corpus" $((corpus - ${corpus0[$t]})) "$uniq" "$total"
+			continue
+		fi
 		if [ -z "$rate" ]; then
 			rate=$(fmt_num $(((execs - ${last_execs[$t]:-0}) / (now - ${last_time[$t]:-$START} > 0 ? now - ${last_time[$t]:-$START} : 1))))
-		elif [ "$rate" = - ]; then
-			rate="(starting)"
 		else
 			rate=$(fmt_num "$rate")
 		fi
@@ -640,7 +650,7 @@ fi
 	el=$(($(date +%s) - START))
 	echo "==== mmfuzz campaign summary ($(date -u '+%Y-%m-%d %H:%M UTC'), engine $ENGINE, $JOBS jobs, ${el}s) ===="
 	for t in "${targets[@]}"; do
-		read -r execs cov ft corpus uniq total <<<"$(stats "$t")"
+		read -r execs cov ft corpus uniq total _ <<<"$(stats "$t")"
 		execs=$((execs - ${execs0[$t]:-0}))
 		echo "$t: $(fmt_num "$execs") execs, $(fmt_num $((execs / (el > 0 ? el : 1)))) exec/s, $(coverage "$cov" "$ft"), corpus $corpus (+$((corpus - ${corpus0[$t]})) this run), $uniq unique crashes ($total in all)"
 		for d in "$WORKDIR/$t"/crashes/*/; do
