@@ -1,12 +1,16 @@
-# fuzzers/afl_mutator.cmake - the AFL++ custom mutator of diff_fuzzer and its
-# smoke test; in AFL++ builds also the stability test (included from
-# fuzzers/CMakeLists.txt).
+# fuzzers/afl_mutator.cmake - the AFL++ custom mutators of diff_fuzzer and
+# sched_fuzzer and their smoke tests; in AFL++ builds also the stability test
+# (included from fuzzers/CMakeLists.txt).
 #
 #   diff_fuzzer_mutator.so   afl_mutator.c (the afl_custom_* adapter) over
 #                            mutator.c, the structure-aware mutator libFuzzer
 #                            uses; beside the targets, so afl-fuzz gets
 #                            AFL_CUSTOM_MUTATOR_LIBRARY=<build>/fuzzers/diff_fuzzer_mutator.so
+#   sched_fuzzer_mutator.so  the same adapter over cprog_mutator.c, the
+#                            concurrent mutator (schedule edits included)
 #   afl_mutator_smoke        ctest: dlopen it, drive it on corpus/diff_fuzzer
+#                            (afl_sched_mutator_smoke: sched_fuzzer's, on
+#                            corpus/sched_fuzzer)
 #   afl_stability            ctest, afl preset only: diff_fuzzer's persistent-mode
 #                            stability on the corpus (afl_stability.c)
 #
@@ -26,56 +30,66 @@ if(MMF_FUZZ_ENGINE STREQUAL "libfuzzer" OR MMF_FUZZ_ENGINE STREQUAL "external")
   return()
 endif()
 
-set(_mut_src afl_mutator.c mutator.c mutate_prog.c)
-foreach(_lib mmf_prog mmf_api)
-  get_target_property(_srcs ${_lib} SOURCES)
-  get_target_property(_dir ${_lib} SOURCE_DIR)
-  foreach(_s ${_srcs})
-    if(_s MATCHES "\\.c$")
-      if(NOT IS_ABSOLUTE "${_s}")
-        set(_s "${_dir}/${_s}")
+# mmf_afl_mutator(NAME SRC...): NAME.so from afl_mutator.c over the
+# LLVMFuzzerCustomMutator/CrossOver of SRC, with the program language inside
+function(mmf_afl_mutator name)
+  set(_mut_src afl_mutator.c ${ARGN})
+  foreach(_lib mmf_prog mmf_api)
+    get_target_property(_srcs ${_lib} SOURCES)
+    get_target_property(_dir ${_lib} SOURCE_DIR)
+    foreach(_s ${_srcs})
+      if(_s MATCHES "\\.c$")
+        if(NOT IS_ABSOLUTE "${_s}")
+          set(_s "${_dir}/${_s}")
+        endif()
+        list(APPEND _mut_src "${_s}")
       endif()
-      list(APPEND _mut_src "${_s}")
-    endif()
+    endforeach()
   endforeach()
-endforeach()
 
-add_library(diff_fuzzer_mutator SHARED ${_mut_src})
-set_target_properties(diff_fuzzer_mutator PROPERTIES
-  PREFIX "" POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
-target_include_directories(diff_fuzzer_mutator PRIVATE
-  ${CMAKE_CURRENT_SOURCE_DIR}
-  $<TARGET_PROPERTY:mmf_prog,INCLUDE_DIRECTORIES>
-  $<TARGET_PROPERTY:mmf_api,INCLUDE_DIRECTORIES>)
-target_compile_definitions(diff_fuzzer_mutator PRIVATE
-  $<TARGET_PROPERTY:mmf_prog,COMPILE_DEFINITIONS>
-  $<TARGET_PROPERTY:mmf_api,COMPILE_DEFINITIONS>)
+  add_library(${name} SHARED ${_mut_src})
+  set_target_properties(${name} PROPERTIES
+    PREFIX "" POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
+  target_include_directories(${name} PRIVATE
+    ${CMAKE_CURRENT_SOURCE_DIR}
+    $<TARGET_PROPERTY:mmf_prog,INCLUDE_DIRECTORIES>
+    $<TARGET_PROPERTY:mmf_api,INCLUDE_DIRECTORIES>)
+  target_compile_definitions(${name} PRIVATE
+    $<TARGET_PROPERTY:mmf_prog,COMPILE_DEFINITIONS>
+    $<TARGET_PROPERTY:mmf_api,COMPILE_DEFINITIONS>)
 
-# no profile/coverage instrumentation in any build
-get_target_property(_opts diff_fuzzer_mutator COMPILE_OPTIONS)
-if(_opts)
-  list(FILTER _opts EXCLUDE REGEX "^-fprofile-|^-fcoverage-")
+  # no profile/coverage instrumentation in any build
+  get_target_property(_opts ${name} COMPILE_OPTIONS)
+  if(_opts)
+    list(FILTER _opts EXCLUDE REGEX "^-fprofile-|^-fcoverage-")
+    if(MMF_FUZZ_ENGINE STREQUAL "afl")
+      list(FILTER _opts EXCLUDE REGEX "^-fsanitize")
+    endif()
+    set_target_properties(${name} PROPERTIES COMPILE_OPTIONS "${_opts}")
+  endif()
+  get_target_property(_opts ${name} LINK_OPTIONS)
+  if(_opts)
+    list(FILTER _opts EXCLUDE REGEX "^-fprofile-")
+    if(MMF_FUZZ_ENGINE STREQUAL "afl")
+      list(FILTER _opts EXCLUDE REGEX "^-fsanitize")
+    endif()
+    set_target_properties(${name} PROPERTIES LINK_OPTIONS "${_opts}")
+  endif()
   if(MMF_FUZZ_ENGINE STREQUAL "afl")
-    list(FILTER _opts EXCLUDE REGEX "^-fsanitize")
+    if(CMAKE_C_COMPILER MATCHES "afl-")
+      set_target_properties(${name} PROPERTIES
+        C_COMPILER_LAUNCHER "${CMAKE_COMMAND};-E;env;AFL_NOOPT=1"
+        LINKER_LAUNCHER "${CMAKE_COMMAND};-E;env;AFL_NOOPT=1")
+    endif()
+    # everything it needs is inside: an unresolved symbol fails here, not in afl-fuzz
+    target_link_options(${name} PRIVATE -Wl,--no-undefined)
   endif()
-  set_target_properties(diff_fuzzer_mutator PROPERTIES COMPILE_OPTIONS "${_opts}")
-endif()
-get_target_property(_opts diff_fuzzer_mutator LINK_OPTIONS)
-if(_opts)
-  list(FILTER _opts EXCLUDE REGEX "^-fprofile-")
-  if(MMF_FUZZ_ENGINE STREQUAL "afl")
-    list(FILTER _opts EXCLUDE REGEX "^-fsanitize")
-  endif()
-  set_target_properties(diff_fuzzer_mutator PROPERTIES LINK_OPTIONS "${_opts}")
-endif()
-if(MMF_FUZZ_ENGINE STREQUAL "afl")
-  if(CMAKE_C_COMPILER MATCHES "afl-")
-    set_target_properties(diff_fuzzer_mutator PROPERTIES
-      C_COMPILER_LAUNCHER "${CMAKE_COMMAND};-E;env;AFL_NOOPT=1"
-      LINKER_LAUNCHER "${CMAKE_COMMAND};-E;env;AFL_NOOPT=1")
-  endif()
-  # everything it needs is inside: an unresolved symbol fails here, not in afl-fuzz
-  target_link_options(diff_fuzzer_mutator PRIVATE -Wl,--no-undefined)
+endfunction()
+
+mmf_afl_mutator(diff_fuzzer_mutator mutator.c mutate_prog.c)
+# sched_fuzzer's: the concurrent mutator (cprog_mutator.c, schedule edits on)
+if(TARGET mmf_sched_fuzz_common)
+  mmf_afl_mutator(sched_fuzzer_mutator cprog_mutator.c mutate_prog.c afl_sched_mutator.c)
 endif()
 
 add_executable(afl_mutator_smoke afl_mutator_smoke.c replay_walk.c)
@@ -83,6 +97,12 @@ target_link_libraries(afl_mutator_smoke PRIVATE mmf_prog ${CMAKE_DL_LIBS})
 add_dependencies(afl_mutator_smoke diff_fuzzer_mutator)
 add_test(NAME afl_mutator_smoke
          COMMAND afl_mutator_smoke $<TARGET_FILE:diff_fuzzer_mutator> ${CMAKE_SOURCE_DIR}/corpus/diff_fuzzer)
+if(TARGET sched_fuzzer_mutator)
+  add_dependencies(afl_mutator_smoke sched_fuzzer_mutator)
+  add_test(NAME afl_sched_mutator_smoke
+           COMMAND afl_mutator_smoke --concurrent $<TARGET_FILE:sched_fuzzer_mutator>
+                   ${CMAKE_SOURCE_DIR}/corpus/sched_fuzzer)
+endif()
 
 # ---- AFL++ builds: afl_stability, diff_fuzzer's persistent-mode stability ----
 # afl_stability.c (uninstrumented, like the mutator) linked with diff_fuzzer's

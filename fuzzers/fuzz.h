@@ -35,6 +35,14 @@ struct mmf_fuzz_fail {
 int mmf_fuzz_check(const struct mmf_prog *p, unsigned flags,
 		   struct mmf_fuzz_fail *fail, FILE *report);
 
+/*
+ * prog_fuzzer's check: data as every form of program (text, concurrent text,
+ * binary, concurrent binary) must round-trip.  0, or 1 with the signature
+ * "invariant:roundtrip:<form>" in *fail and the why written to report.
+ */
+int mmf_prog_fuzz_check(const uint8_t *data, size_t size, struct mmf_fuzz_fail *fail,
+			FILE *report);
+
 /* The flags the fuzz entry point uses: MMF_CHECK_EVERY_OP (env or build). */
 unsigned mmf_fuzz_default_flags(void);
 

@@ -9,7 +9,8 @@
 # unsynchronised access and the free.  The TSan options (halt_on_error=1)
 # are compiled into the target (__tsan_default_options, race_fuzzer.c).
 #
-#   race_fuzzer   libFuzzer + TSan (MMF_FUZZ_ENGINE=libfuzzer)
+#   race_fuzzer   libFuzzer + TSan (MMF_FUZZ_ENGINE=libfuzzer, or external
+#                 with a libFuzzer-compatible $LIB_FUZZING_ENGINE: oss-fuzz/build.sh)
 #   race_replay   no engine: replays files and dirs, --repeat N times each
 #
 # ctest (TSan builds): the seed corpus and the race regressions, 5 runs each
@@ -33,13 +34,8 @@ set_source_files_properties(race_tsan_hook.c PROPERTIES COMPILE_OPTIONS "-fno-sa
 add_executable(race_replay race_replay.c replay_walk.c $<TARGET_OBJECTS:mmf_race_common>)
 target_link_libraries(race_replay PRIVATE mmf_all)
 
-if(MMF_FUZZ_ENGINE STREQUAL "libfuzzer")
-  add_executable(race_fuzzer $<TARGET_OBJECTS:mmf_race_common>)
-  target_link_libraries(race_fuzzer PRIVATE mmf_all)
-  target_link_options(race_fuzzer PRIVATE -fsanitize=fuzzer)
-  foreach(_ext dict options)
-    configure_file(race_fuzzer.${_ext} ${CMAKE_CURRENT_BINARY_DIR}/race_fuzzer.${_ext} COPYONLY)
-  endforeach()
+if(MMF_FUZZ_ENGINE STREQUAL "libfuzzer" OR MMF_FUZZ_ENGINE STREQUAL "external")
+  mmf_fuzz_target(race_fuzzer mmf_race_common mmf_all)
 elseif(NOT MMF_FUZZ_ENGINE STREQUAL "none")
   message(STATUS "fuzzers: race_fuzzer is libFuzzer-only (MMF_FUZZ_ENGINE=${MMF_FUZZ_ENGINE}); race_replay only")
 endif()

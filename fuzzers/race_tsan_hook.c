@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * fuzzers/race_tsan_hook.c - race_fuzzer: TSan's report hook, which drops
- * races on libFuzzer's own coverage counters (and nothing else).
+ * fuzzers/race_tsan_hook.c - race_fuzzer: TSan's "report printed" hook,
+ * which prints the program being run.  (The hook that drops races on
+ * libFuzzer's coverage counters is lib/tsan_coverage_filter.c, linked into
+ * every binary of a libFuzzer + TSan build.)
  *
- * This file must be compiled WITHOUT coverage instrumentation (see
- * race_fuzzer.cmake): it names __start___sancov_cntrs, and in an
- * instrumented file that name would collide with the one the coverage pass
- * creates for its module constructor (which then registers an empty range,
- * and libFuzzer sees no coverage at all).
+ * Compiled without coverage instrumentation (see race_fuzzer.cmake): the
+ * TSan runtime calls it from inside itself.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,60 +18,12 @@
 /* the text of the program being run, or NULL (race_fuzzer.c) */
 const char *volatile mmf_race_tsan_program;
 
-/*
- * libFuzzer's coverage counters.  -fsanitize=fuzzer-no-link puts an 8-bit
- * counter increment on every edge (a plain load/add/store into the
- * __sancov_cntrs section), and clang 14 runs its TSan pass after the
- * coverage pass, so TSan instruments those increments too: two threads
- * running the same core code "race" on the counter of each edge.  That is
- * the fuzzer's own bookkeeping, not memory of the program under test, so
- * the TSan report hook below drops a race report exactly when EVERY access
- * in it lies inside __sancov_cntrs; any report touching other memory goes
- * through.  (__tsan::OnReport is the runtime's weak hook for this:
- * returning true suppresses the report.)  Without an engine (race_replay)
- * there is no such section: the bounds are NULL and nothing is dropped.
- */
-extern char __start___sancov_cntrs[] __attribute__((weak));
-extern char __stop___sancov_cntrs[] __attribute__((weak));
 int __tsan_get_report_data(void *report, const char **description, int *count,
 			   int *stack_count, int *mop_count, int *loc_count, int *mutex_count,
 			   int *thread_count, int *unique_tid_count, void **sleep_trace,
 			   size_t trace_size);
 int __tsan_get_report_mop(void *report, size_t idx, int *tid, void **addr, int *size,
 			  int *write, int *atomic, void **trace, size_t trace_size);
-bool mmf_race_tsan_on_report(void *rep, bool suppressed)
-	__asm__("_ZN6__tsan8OnReportEPKNS_10ReportDescEb");
-unsigned long mmf_race_coverage_races;	/* reports dropped */
-
-MMF_RACE_NO_INSTR __attribute__((used))
-bool mmf_race_tsan_on_report(void *rep, bool suppressed)
-{
-	const char *desc;
-	int count, nstack, nmop, nloc, nmutex, nthread, nutid;
-	void *trace[4];
-	static const char race[] = "data-race";
-
-	if (suppressed || !__start___sancov_cntrs || !__stop___sancov_cntrs)
-		return suppressed;
-	if (__tsan_get_report_data(rep, &desc, &count, &nstack, &nmop, &nloc, &nmutex, &nthread,
-				   &nutid, trace, 4) != 1 || nmop <= 0 || !desc)
-		return false;
-	/* no strcmp: an intercepted call inside the report path */
-	for (size_t k = 0; k < sizeof(race); k++)
-		if (desc[k] != race[k])
-			return false;
-	for (int i = 0; i < nmop; i++) {
-		int tid, size, write, atomic;
-		void *addr = NULL;
-
-		__tsan_get_report_mop(rep, (size_t)i, &tid, &addr, &size, &write, &atomic, trace, 4);
-		if ((char *)addr < __start___sancov_cntrs || (char *)addr >= __stop___sancov_cntrs)
-			return false;
-	}
-	__atomic_add_fetch(&mmf_race_coverage_races, 1, __ATOMIC_RELAXED);
-	return true;
-}
-
 int __sanitizer_symbolize_pc(void *pc, const char *fmt, char *out_buf, size_t out_buf_size);
 void mmf_race_tsan_printed(void *rep) __asm__("__tsan_on_report");
 

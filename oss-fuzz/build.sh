@@ -34,31 +34,61 @@ static_lib() {
 	exit 1
 }
 
+# the targets: diff_fuzzer, sched_fuzzer and prog_fuzzer with any engine and sanitizer;
+# race_fuzzer needs ThreadSanitizer and libFuzzer ($SANITIZER=thread,
+# FUZZING_ENGINE=libfuzzer: not among OSS-Fuzz's own sanitizers, but a
+# ClusterFuzzLite or local build can ask for it)
+targets=(diff_fuzzer sched_fuzzer prog_fuzzer)
+sanitize=()
+if [ "${SANITIZER:-}" = thread ]; then
+	if [ "${FUZZING_ENGINE:-libfuzzer}" = libfuzzer ]; then
+		targets=(race_fuzzer)
+		sanitize=(-DMMF_SANITIZE=thread)
+	else
+		echo "build.sh: race_fuzzer needs libFuzzer (FUZZING_ENGINE=${FUZZING_ENGINE}); nothing to build" >&2
+		exit 1
+	fi
+fi
+
 # CMAKE_BUILD_TYPE empty: $CFLAGS alone decides optimisation and sanitizers
 cmake -S "$repo" -B "$build" -G Ninja \
 	-DCMAKE_C_COMPILER="$CC" \
 	-DCMAKE_C_FLAGS="$CFLAGS" \
 	-DCMAKE_BUILD_TYPE= \
-	-DMMF_FUZZ_ENGINE=external \
+	-DMMF_FUZZ_ENGINE=external "${sanitize[@]}" \
 	-DMMF_URCU_MEMB_LIB="$(static_lib urcu-memb)" \
 	-DMMF_URCU_COMMON_LIB="$(static_lib urcu-common)"
-cmake --build "$build" --target diff_fuzzer -j"$(nproc)"
+cmake --build "$build" --target "${targets[@]}" -j"$(nproc)"
 
-for t in diff_fuzzer; do
+# seed_dirs TARGET: the target's seed corpora (binary, and text programs:
+# every target reads both)
+seed_dirs() {
+	case $1 in
+	diff_fuzzer) echo corpus/diff_fuzzer ;;
+	sched_fuzzer) echo corpus/sched_fuzzer corpus/sched ;;
+	race_fuzzer) echo corpus/race_fuzzer corpus/race ;;
+	prog_fuzzer) echo corpus/programs corpus/sched corpus/race corpus/diff_fuzzer corpus/sched_fuzzer ;;
+	esac
+}
+
+for t in "${targets[@]}"; do
 	cp "$build/fuzzers/$t" "$OUT/"
 	cp "$repo/fuzzers/$t.dict" "$repo/fuzzers/$t.options" "$OUT/"
 	rm -f "$OUT/${t}_seed_corpus.zip"
-	# zip -j: the seeds at the top level of the archive, as OSS-Fuzz unpacks them
-	if command -v zip >/dev/null; then
-		zip -q -j "$OUT/${t}_seed_corpus.zip" "$repo/corpus/$t"/*
-	else
-		python3 - "$OUT/${t}_seed_corpus.zip" "$repo/corpus/$t" <<'PY'
+	dirs=()
+	for d in $(seed_dirs "$t"); do
+		[ -d "$repo/$d" ] && dirs+=("$repo/$d")
+	done
+	# the seeds at the top level of the archive, as OSS-Fuzz unpacks them
+	# (names prefixed by their directory: corpus/sched and corpus/race hold
+	# text programs named like nothing in the binary directories, but be sure)
+	python3 - "$OUT/${t}_seed_corpus.zip" "${dirs[@]}" <<'PY'
 import os, sys, zipfile
 with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
-    for n in sorted(os.listdir(sys.argv[2])):
-        p = os.path.join(sys.argv[2], n)
-        if os.path.isfile(p) and not n.startswith("."):
-            z.write(p, n)
+    for d in sys.argv[2:]:
+        for n in sorted(os.listdir(d)):
+            p = os.path.join(d, n)
+            if os.path.isfile(p) and not n.startswith(".") and not n.startswith("README"):
+                z.write(p, os.path.basename(d) + "-" + n)
 PY
-	fi
 done

@@ -282,6 +282,12 @@ int mmf_cprog_parse(struct mmf_cprog *c, const char *text, size_t len,
 
 			p.line++;
 			pos = (size_t)(end - text) + 1;
+			if (sec == NO_THREAD && memchr(line, '\0', (size_t)(end - line))) {
+				cfail(&p, "NUL byte at column %zu (a text program holds none; "
+				      "a binary input is read with --binary)",
+				      (size_t)((const char *)memchr(line, '\0', (size_t)(end - line)) - line) + 1);
+				goto out;
+			}
 			if (!next_word(&s, end, &w, &n)) {
 				/* blank or comment */
 			} else if (word_is(w, n, "thread")) {
@@ -352,6 +358,18 @@ void mmf_cprog_print(FILE *out, const struct mmf_cprog *c)
 			fprintf(out, " %02x", c->sched[k]);
 		fputc('\n', out);
 	}
+}
+
+bool mmf_cprog_equal(const struct mmf_cprog *a, const struct mmf_cprog *b)
+{
+	if (a->nr_threads != b->nr_threads || a->flags != b->flags ||
+	    a->sched_len != b->sched_len || memcmp(a->sched, b->sched, a->sched_len) ||
+	    !mmf_prog_equal(&a->setup, &b->setup))
+		return false;
+	for (int t = 0; t < MMF_CPROG_MAX_THREADS; t++)
+		if (!mmf_prog_equal(&a->thread[t], &b->thread[t]))
+			return false;
+	return true;
 }
 
 /* ---- files -------------------------------------------------------------- */

@@ -4,7 +4,10 @@
  *
  * Auto-detection: a file is text if it starts with '#', or if it holds no
  * control bytes other than tab, newline, CR, FF, VT and is valid UTF-8 (so a
- * comment may hold "naïve"); otherwise it is a binary fuzz input.  An empty
+ * comment may hold "naïve"), NUL bytes aside when they are fewer than the
+ * others (the parser rejects a NUL at its line: a text program with a stray
+ * NUL is an error, not an unrelated binary program); otherwise it is a
+ * binary fuzz input.  An empty
  * file is the empty program.  A fuzz input that happens to be all printable
  * is read as text: force the format (mmf_prog_load_as, `mmfuzz run
  * --binary`) to decode it.
@@ -15,9 +18,15 @@
 
 #include "prog_ext.h"
 
+/*
+ * Is b text?  NUL bytes aside, every byte must be text (above); a file with
+ * NUL bytes is text when they are fewer than its other bytes: a text
+ * program with a stray NUL, which the parser then reports at its line (a
+ * binary input is mostly small bytes, 0x00-0x1f).
+ */
 static bool looks_like_text(const uint8_t *b, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, nul = 0;
 
 	if (n && b[0] == '#')
 		return true;
@@ -25,8 +34,13 @@ static bool looks_like_text(const uint8_t *b, size_t n)
 		uint8_t c = b[i];
 		size_t more;
 
+		if (c == 0) {
+			nul++;
+			i++;
+			continue;
+		}
 		if (c < 0x80) {
-			if ((c < 0x20 && !strchr("\t\n\r\f\v", c)) || c == 0x7f || c == 0)
+			if ((c < 0x20 && !strchr("\t\n\r\f\v", c)) || c == 0x7f)
 				return false;
 			i++;
 			continue;
@@ -44,7 +58,7 @@ static bool looks_like_text(const uint8_t *b, size_t n)
 				return false;
 		i += more + 1;
 	}
-	return true;
+	return nul < n - nul;
 }
 
 int mmf_file_read(const char *path, uint8_t **bufp, size_t *lenp, bool *text,

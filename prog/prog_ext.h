@@ -23,6 +23,8 @@ extern "C" {
 /* Field-wise equality of two ops / programs (name compared as a string). */
 bool mmf_op_equal(const struct mmf_op *a, const struct mmf_op *b);
 bool mmf_prog_equal(const struct mmf_prog *a, const struct mmf_prog *b);
+/* same setup, threads, schedule and flags */
+bool mmf_cprog_equal(const struct mmf_cprog *a, const struct mmf_cprog *b);
 
 enum mmf_load_format {
 	MMF_LOAD_AUTO = 0,	/* text if it looks like text, else binary */

@@ -185,9 +185,21 @@ static bool tok_is(const struct tok *t, const char *word)
 	return !t->quoted && t->n == n && memcmp(t->s, word, n) == 0;
 }
 
-/* Split one line (without its newline) into tokens. */
+/* Does ch end a word?  (not strchr: that would match the NUL too) */
+static bool ends_word(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v' || ch == '#';
+}
+
+/* Split one line (without its newline) into tokens; a NUL byte, even in a
+ * comment, is an error (text holds none: a binary input read as text?). */
 static int tokenize(struct pctx *c, const char *s, size_t n)
 {
+	const char *nul = memchr(s, '\0', n);
+
+	if (nul)
+		return fail(c, "NUL byte at column %zu (a text program holds none; "
+			    "a binary input is read with --binary)", (size_t)(nul - s) + 1);
 	size_t i = 0;
 
 	c->ntok = 0;
@@ -213,12 +225,12 @@ static int tokenize(struct pctx *c, const char *s, size_t n)
 			if (i >= n)
 				return fail(c, "unterminated string");
 			i++;	/* closing quote */
-			if (i < n && !strchr(" \t\r\f\v#", s[i]))
+			if (i < n && !ends_word(s[i]))
 				return fail(c, "junk after closing quote");
 			c->tok[c->ntok++] = (struct tok){ s + start, i - start, true };
 			continue;
 		}
-		while (i < n && !strchr(" \t\r\f\v#", s[i]))
+		while (i < n && !ends_word(s[i]))
 			i++;
 		c->tok[c->ntok++] = (struct tok){ s + start, i - start, false };
 	}

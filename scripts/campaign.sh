@@ -10,7 +10,10 @@
 # parallel, printing progress every few seconds:
 #   diff_fuzzer   core vs reference (libFuzzer+ASan+UBSan, or AFL++)
 #   sched_fuzzer  the core on the deterministic scheduler, linearizability
-#   race_fuzzer   real threads under TSan (libFuzzer only; skipped with afl)  Everything lives under the work dir (default ./work/campaign):
+#   race_fuzzer   real threads under TSan (libFuzzer only; skipped with afl)
+#   prog_fuzzer   the program language's parsers: every form round-trips
+#
+# Everything lives under the work dir (default ./work/campaign):
 #
 #   <target>/corpus/            the growing corpus (a restarted campaign resumes it)
 #   <target>/crashes/<sig>/     one directory per unique crash signature:
@@ -36,13 +39,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF="$ROOT/scripts/campaign.sh"
 
 DURATION=600 JOBS=$(nproc 2>/dev/null || echo 1) ENGINE=libfuzzer
-WORKDIR="$ROOT/work/campaign" TARGETS="" INTERVAL=5 SETUP=1 MINIMIZE_TIME=60 MERGE_ABOVE=2000
+WORKDIR="$ROOT/work/campaign" TARGETS="" INTERVAL=5 SETUP=1 MINIMIZE_TIME=60 MERGE_ABOVE=2000 DRY_RUN=0
 
 usage() {
 	sed -n '2,/^set -uo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//'
 	cat <<EOF
 Options:
-  --duration T   how long to fuzz: 600, 90s, 10m, 2h; 0 = until stopped (default 10m)
+  --duration T   how long to fuzz: 600, 90s, 10m, 2h, 1h30m; 0 = until stopped (default 10m)
   --jobs N       fuzzing processes in all (default nproc = $(nproc 2>/dev/null || echo 1))
   --engine E     libfuzzer (default) or afl (AFL++: one -M, the rest -S, one with CmpLog;
                  a target's <target>_mutator.so, if built, as AFL_CUSTOM_MUTATOR_LIBRARY)
@@ -54,17 +57,32 @@ Options:
   --merge-above N  reduce a resumed corpus of more than N inputs first
                  (libFuzzer -merge=1; default 2000)
   --no-setup     do not run scripts/setup.sh
+  --dry-run      check the options, print the settings and exit (no setup, no build)
 EOF
 }
 
+die_usage() { echo "campaign: $*" >&2; exit 2; }
+wanted() { [ -z "$TARGETS" ] || [[ ",$TARGETS," == *",$1,"* ]]; }
+
+# parse_duration OPT VALUE: VALUE in seconds; forms 600, 90s, 10m, 2h, 1h30m
 parse_duration() {
-	local t=$1
-	case $t in
-	*h) echo $((${t%h} * 3600)) ;;
-	*m) echo $((${t%m} * 60)) ;;
-	*s) echo $((${t%s})) ;;
-	*) echo $((t)) ;;
-	esac
+	local t=$2 n=0 part
+	[[ $t =~ ^[0-9]+$ || $t =~ ^([0-9]+[hms])+$ ]] ||
+		die_usage "$1 '$t': a duration is a whole number of seconds, or with h, m, s (600, 90s, 10m, 2h, 1h30m)"
+	while [[ $t =~ ^([0-9]+)([hms]?)(.*)$ ]]; do
+		part=$((10#${BASH_REMATCH[1]}))
+		case ${BASH_REMATCH[2]} in h) part=$((part * 3600)) ;; m) part=$((part * 60)) ;; esac
+		n=$((n + part))
+		t=${BASH_REMATCH[3]}
+	done
+	echo "$n"
+}
+
+# whole_number OPT VALUE MIN: VALUE if it is a whole number >= MIN
+whole_number() {
+	[[ $2 =~ ^[0-9]+$ ]] && (($((10#$2)) >= $3)) ||
+		die_usage "$1 '$2': a whole number >= $3 is needed"
+	echo $((10#$2))
 }
 
 # ---- crash signatures -------------------------------------------------------
@@ -175,11 +193,21 @@ minimize_late() {	# TARGET DIR: byte-level minimization of a process-ending cras
 
 # ---- workers (each runs as its own process group: `campaign.sh --_worker`) --
 
+seed_dirs() {	# TARGET: its seed corpora (prog_fuzzer reads every program form)
+	local d
+	case $1 in
+	prog_fuzzer) set -- programs sched race diff_fuzzer sched_fuzzer ;;
+	*) set -- "$1" ;;
+	esac
+	for d in "$@"; do [ -d "$ROOT/corpus/$d" ] && echo "$ROOT/corpus/$d"; done
+}
+
 libfuzzer_options() {	# the [libfuzzer] section of BIN.options as -key=value
 	local opts="$1.options" dir
 	dir=$(dirname "$1")
 	[ -f "$opts" ] || return 0
 	awk -v dir="$dir" '
+		/^[ \t]*[#;]/ { next }	# a comment (the INI form OSS-Fuzz reads)
 		/^\[/ { sec = ($0 == "[libfuzzer]"); next }
 		sec && /=/ { k = $1; v = $0; sub(/^[^=]*= */, "", v); sub(/ *$/, "", v)
 			if (k == "dict" && v !~ /^\//) v = dir "/" v
@@ -192,7 +220,7 @@ worker_libfuzzer() {	# TARGET ID END
 	bin=$(target_build "$t")/fuzzers/$t
 	local tw="$WORKDIR/$t" opts=() seeds=()
 	mapfile -t opts < <(libfuzzer_options "$bin")
-	[ -d "$ROOT/corpus/$t" ] && seeds=("$ROOT/corpus/$t")
+	mapfile -t seeds < <(seed_dirs "$t")
 	while :; do
 		now=$(date +%s)
 		left=0
@@ -235,6 +263,7 @@ worker_afl() {	# TARGET ID END ROLE
 	fi
 	case $role in
 	main) args+=(-M main) ;;
+	main-cmplog) args+=(-M main -c "$AFL_CMPLOG_BUILD/fuzzers/$t") ;;
 	cmplog) args+=(-S "cmplog$id" -c "$AFL_CMPLOG_BUILD/fuzzers/$t") ;;
 	*) args+=(-S "s$id") ;;
 	esac
@@ -248,6 +277,8 @@ worker_afl() {	# TARGET ID END ROLE
 		afl-fuzz "${args[@]}" -- "$bin" </dev/null >"$tw/logs/afl$id.log" 2>&1
 }
 
+worker_minimize() { minimize_late "$@"; }	# TARGET DIR
+
 if [ "${1:-}" = "--_worker" ]; then
 	shift
 	eval "$(cat "$1")"	# the campaign's settings
@@ -259,29 +290,45 @@ fi
 
 # ---- arguments ----------------------------------------------------------------
 
+# every option takes its value as --opt V or --opt=V; a missing value (the
+# end of the line, or the next option) is an error, not the next option
 while [ $# -gt 0 ]; do
-	case $1 in
-	--duration) DURATION=$(parse_duration "$2") || exit 2; shift 2 ;;
-	--duration=*) DURATION=$(parse_duration "${1#*=}") || exit 2; shift ;;
-	--jobs) JOBS=$2; shift 2 ;;
-	--jobs=*) JOBS=${1#*=}; shift ;;
-	--engine) ENGINE=$2; shift 2 ;;
-	--engine=*) ENGINE=${1#*=}; shift ;;
-	--workdir) WORKDIR=$2; shift 2 ;;
-	--workdir=*) WORKDIR=${1#*=}; shift ;;
-	--targets) TARGETS=$2; shift 2 ;;
-	--targets=*) TARGETS=${1#*=}; shift ;;
-	--interval) INTERVAL=$2; shift 2 ;;
-	--minimize) MINIMIZE_TIME=$2; shift 2 ;;
-	--minimize=*) MINIMIZE_TIME=${1#*=}; shift ;;
-	--merge-above) MERGE_ABOVE=$2; shift 2 ;;
-	--no-setup) SETUP=0; shift ;;
+	opt=$1 val=""
+	case $opt in
+	--no-setup) SETUP=0; shift; continue ;;
+	--dry-run) DRY_RUN=1; shift; continue ;;
 	-h | --help) usage; exit 0 ;;
-	*) echo "campaign: unknown option '$1' (--help)" >&2; exit 2 ;;
+	--*=*) val=${opt#*=} opt=${opt%%=*}; shift ;;
+	--duration | --jobs | --engine | --workdir | --targets | --interval | --minimize | --merge-above)
+		[ $# -ge 2 ] && [[ $2 != --* ]] || die_usage "$opt needs a value (--help)"
+		val=$2; shift 2 ;;
+	*) die_usage "unknown option '$opt' (--help)" ;;
+	esac
+	case $opt in
+	--duration) DURATION=$(parse_duration "$opt" "$val") || exit 2 ;;
+	--jobs) JOBS=$(whole_number "$opt" "$val" 1) || exit 2 ;;
+	--engine) ENGINE=$val ;;
+	--workdir) [ -n "$val" ] || die_usage "--workdir needs a directory"; WORKDIR=$val ;;
+	--targets) TARGETS=$val ;;
+	--interval) INTERVAL=$(whole_number "$opt" "$val" 1) || exit 2 ;;
+	--minimize) MINIMIZE_TIME=$(parse_duration "$opt" "$val") || exit 2 ;;
+	--merge-above) MERGE_ABOVE=$(whole_number "$opt" "$val" 0) || exit 2 ;;
+	*) die_usage "unknown option '$opt' (--help)" ;;
 	esac
 done
-case $ENGINE in libfuzzer | afl) ;; *) echo "campaign: --engine libfuzzer or afl" >&2; exit 2 ;; esac
-[ "$JOBS" -ge 1 ] 2>/dev/null || { echo "campaign: --jobs N, N >= 1" >&2; exit 2; }
+case $ENGINE in libfuzzer | afl) ;; *) die_usage "--engine '$ENGINE': libfuzzer or afl" ;; esac
+for t in ${TARGETS//,/ }; do
+	[ -f "$ROOT/fuzzers/$t.c" ] ||
+		die_usage "--targets: no fuzz target '$t' (one of: $(cd "$ROOT/fuzzers" && ls *_fuzzer.c | sed 's/\.c$//' | paste -sd' '))"
+done
+if [ "$DRY_RUN" = 1 ]; then
+	echo "campaign: engine $ENGINE, jobs $JOBS, duration ${DURATION}s, interval ${INTERVAL}s, minimize ${MINIMIZE_TIME}s, merge above $MERGE_ABOVE, targets ${TARGETS:-all}, workdir $WORKDIR"
+	for f in "$ROOT"/fuzzers/*_fuzzer.c; do
+		t=$(basename "$f" .c)
+		wanted "$t" && echo "campaign: $t libFuzzer flags (fuzzers/$t.options):" $(libfuzzer_options "$ROOT/fuzzers/$t")
+	done
+	exit 0
+fi
 mkdir -p "$WORKDIR" && WORKDIR=$(cd "$WORKDIR" && pwd)
 
 # ---- setup and build ------------------------------------------------------------
@@ -294,24 +341,53 @@ LF_BUILD="$ROOT/build/libfuzzer"
 AFL_BUILD="$ROOT/build/afl"
 AFL_CMPLOG_BUILD="$ROOT/build/afl-cmplog"
 
-build() {	# PRESET
-	echo "campaign: building preset $1"
-	cmake --preset "$1" </dev/null >"$WORKDIR/build-$1.log" 2>&1 &&
-		cmake --build --preset "$1" </dev/null >>"$WORKDIR/build-$1.log" 2>&1 ||
-		{ tail -30 "$WORKDIR/build-$1.log" >&2; echo "campaign: build of preset $1 failed (see $WORKDIR/build-$1.log)" >&2; exit 1; }
+# Long steps run in their own process group (run_group), so that a signal
+# stops them at once: bash runs a trap only when its foreground child ends.
+GROUP=""
+run_group() {	# LOG WHAT CMD...: CMD >>LOG, "WHAT: [n/m]" (ninja's count) every 30 s
+	local log=$1 what=$2 n=0 rc
+	shift 2
+	setsid "$@" </dev/null >>"$log" 2>&1 &
+	GROUP=$!
+	while kill -0 "$GROUP" 2>/dev/null; do
+		sleep 1
+		n=$((n + 1))
+		((n % 30)) || echo "campaign: $what: ${n}s $(grep -o '^\[[0-9]*/[0-9]*\]' "$log" 2>/dev/null | tail -1)"
+	done
+	wait "$GROUP"
+	rc=$?
+	GROUP=""
+	return $rc
 }
-wanted() { [ -z "$TARGETS" ] || [[ ",$TARGETS," == *",$1,"* ]]; }
-build libfuzzer
+stop_group() {	# a signal before the fuzzing starts
+	[ -n "$GROUP" ] && kill -TERM -- "-$GROUP" 2>/dev/null
+	echo "campaign: stopped before fuzzing started" >&2
+	exit 130
+}
+trap stop_group INT TERM HUP
+
+build() {	# PRESET WHAT ENV...: the preset's build, said before it starts
+	local p=$1 log="$WORKDIR/build-$1.log" dir=build/$1
+	shift
+	[ -f "$ROOT/$dir/build.ninja" ] || echo "campaign: first build of $dir: a few minutes"
+	echo "campaign: building $dir ($1; log: $log)"
+	: >"$log"
+	if [ "$p" = afl-cmplog ]; then
+		run_group "$log" "building $dir" env AFL_LLVM_CMPLOG=1 cmake -S "$ROOT" -B "$AFL_CMPLOG_BUILD" -G Ninja \
+			-DCMAKE_C_COMPILER=afl-clang-fast -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMF_FUZZ_ENGINE=afl &&
+			run_group "$log" "building $dir" env AFL_LLVM_CMPLOG=1 cmake --build "$AFL_CMPLOG_BUILD"
+	else
+		run_group "$log" "building $dir" cmake --preset "$p" &&
+			run_group "$log" "building $dir" cmake --build --preset "$p"
+	fi || { tail -30 "$log" >&2; echo "campaign: build of $dir failed (see $log)" >&2; exit 1; }
+}
+build libfuzzer "libFuzzer + ASan + UBSan: the fuzz targets, their replay drivers, tools/mmfuzz"
 if [ "$ENGINE" = libfuzzer ] && wanted race_fuzzer && [ -f "$ROOT/fuzzers/race_fuzzer.c" ]; then
-	build libfuzzer-tsan
+	build libfuzzer-tsan "libFuzzer + TSan: race_fuzzer, race_replay"
 fi
 if [ "$ENGINE" = afl ]; then
-	build afl
-	echo "campaign: building the CmpLog variant (build/afl-cmplog)"
-	{ AFL_LLVM_CMPLOG=1 cmake -S "$ROOT" -B "$AFL_CMPLOG_BUILD" -G Ninja \
-		-DCMAKE_C_COMPILER=afl-clang-fast -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMF_FUZZ_ENGINE=afl &&
-		AFL_LLVM_CMPLOG=1 cmake --build "$AFL_CMPLOG_BUILD"; } </dev/null >"$WORKDIR/build-afl-cmplog.log" 2>&1 ||
-		{ tail -30 "$WORKDIR/build-afl-cmplog.log" >&2; echo "campaign: CmpLog build failed" >&2; exit 1; }
+	build afl "AFL++ persistent mode: the fuzz targets and their custom mutators"
+	build afl-cmplog "AFL++ CmpLog variant, for the instance run with -c"
 fi
 
 all_targets=()
@@ -338,12 +414,15 @@ fi
 
 # ---- statistics ------------------------------------------------------------------
 
-declare -A last_execs execs0 corpus0
+declare -A last_execs last_time execs0 corpus0
 fmt_num() { awk -v n="$1" 'BEGIN { if (n >= 1e9) printf "%.2fG", n/1e9; else if (n >= 1e6) printf "%.2fM", n/1e6; else if (n >= 1e4) printf "%.1fk", n/1e3; else printf "%d", n }'; }
 
-# stats TARGET: "execs cov ft corpus crashes_unique crashes_total"
+# stats TARGET: "execs cov ft corpus crashes_unique crashes_total rate";
+# cov ft: libFuzzer's edges and features, or AFL++'s map % and edges; rate:
+# AFL++'s exec/s over its last minute ("-" before its first plot_data line,
+# which it writes a minute in and every minute), "" under libFuzzer
 stats() {
-	local t=$1 tw="$WORKDIR/$1" execs cov ft corpus uniq total
+	local t=$1 tw="$WORKDIR/$1" execs cov ft corpus uniq total rate=""
 	if [ "$ENGINE" = libfuzzer ]; then
 		execs=$(cat "$tw"/stats/* 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
 		read -r cov ft < <(cat "$tw"/logs/*.log 2>/dev/null |
@@ -352,14 +431,20 @@ stats() {
 		corpus=$(find "$tw/corpus" -type f | wc -l)
 	else
 		# plot_data is rewritten every few seconds (fuzzer_stats only every minute)
-		read -r execs cov ft < <(for f in "$tw"/afl/*/plot_data; do [ -f "$f" ] && tail -n 1 "$f"; done |
-			awk -F', *' '$1 !~ /^#/ { e += $12; if ($7 + 0 > c + 0) c = $7; if ($13 > f) f = $13 }
-			     END { print e + 0, (c == "" ? "0%" : c), f + 0 }')
+		# relative_time (1), ..., map_size (7), ..., total_execs (12), edges_found (13);
+		# AFL++ appends a line a minute: the rate is each instance's over its last minute
+		read -r execs cov ft rate < <(for f in "$tw"/afl/*/plot_data; do [ -f "$f" ] && tail -n 2 "$f" && echo "#end"; done |
+			awk -F', *' '
+			/^#end/ { if (have) { n++; e += l12; r += (l1 > p1 ? (l12 - p12) / (l1 - p1) : 0) }
+				  have = 0; p1 = p12 = 0; next }
+			$1 !~ /^#/ { if (have) { p1 = l1; p12 = l12 } l1 = $1; l12 = $12; have = 1
+				     if ($7 + 0 > c + 0) c = $7; if ($13 > f) f = $13 }
+			END { print e + 0, (c == "" ? "0%" : c), f + 0, (n ? int(r) : "-") }')
 		corpus=$(find "$tw"/afl/*/queue -maxdepth 1 -type f -name 'id:*' 2>/dev/null | wc -l)
 	fi
 	uniq=$(find "$tw/crashes" -mindepth 1 -maxdepth 1 -type d | wc -l)
 	total=$(cat "$tw"/crashes/*/count 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
-	echo "$execs $cov $ft $corpus $uniq $total"
+	echo "$execs $cov $ft $corpus $uniq $total $rate"
 }
 
 # ---- start ----------------------------------------------------------------------
@@ -378,8 +463,10 @@ for t in "${targets[@]}"; do
 	if [ "$ENGINE" = libfuzzer ] && [ "$n" -gt "$MERGE_ABOVE" ]; then
 		echo "campaign: [$t] reducing the corpus ($n inputs; libFuzzer -merge=1)"
 		rm -rf "$tw/corpus.merge" && mkdir "$tw/corpus.merge"
-		if MMF_FUZZ_IGNORE="$tw/ignore" timeout 1200 "$(target_build "$t")/fuzzers/$t" -merge=1 -timeout=60 \
-			"$tw/corpus.merge" "$tw/corpus" </dev/null >"$tw/logs/merge.log" 2>&1 &&
+		: >"$tw/logs/merge.log"
+		if run_group "$tw/logs/merge.log" "[$t] reducing the corpus" env MMF_FUZZ_IGNORE="$tw/ignore" \
+			timeout 1200 "$(target_build "$t")/fuzzers/$t" -merge=1 -timeout=60 \
+			"$tw/corpus.merge" "$tw/corpus" &&
 			[ -n "$(ls -A "$tw/corpus.merge")" ]; then
 			rm -rf "$tw/corpus" && mv "$tw/corpus.merge" "$tw/corpus"
 			echo "campaign: [$t] corpus: $n -> $(find "$tw/corpus" -type f | wc -l) inputs"
@@ -390,7 +477,7 @@ for t in "${targets[@]}"; do
 	fi
 	if [ "$ENGINE" = afl ]; then
 		mkdir -p "$tw/afl-in"
-		cp -n "$ROOT/corpus/$t"/* "$tw/corpus"/* "$tw/afl-in/" 2>/dev/null
+		for d in $(seed_dirs "$t") "$tw/corpus"; do cp -n "$d"/* "$tw/afl-in/" 2>/dev/null; done
 		[ -n "$(ls -A "$tw/afl-in")" ] || printf '\0' >"$tw/afl-in/empty"
 	fi
 	# crashes filed by an earlier campaign: still there?  (then they stay
@@ -428,12 +515,23 @@ stop_workers() {
 	# AFL++ forkservers call setsid(): not in our process groups, so note them now
 	stray=$(descendants "${pgids[@]}")
 	for p in "${pgids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
-	for p in "${pgids[@]}"; do
-		for _ in $(seq 40); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.5; done
-		kill -KILL -- "-$p" 2>/dev/null
+	# 10 s for all of them to exit (libFuzzer and afl-fuzz exit on TERM at
+	# once), then KILL what is left
+	local alive
+	for _ in $(seq 20); do
+		alive=0
+		for p in "${pgids[@]}"; do kill -0 -- "-$p" 2>/dev/null && alive=1; done
+		[ $alive = 1 ] || break
+		sleep 0.5
 	done
+	for p in "${pgids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
 	for p in $stray; do kill -KILL "$p" 2>/dev/null; done
 }
+
+# from here on a signal stops the fuzzing: the workers are stopped, the
+# summary written
+STOPPING=0
+trap 'STOPPING=1' INT TERM HUP
 
 # the clock starts now, after the set-up above (corpus reduction, re-checks)
 START=$(date +%s)
@@ -445,16 +543,18 @@ for ((j = 0; j < JOBS; j++)); do
 	if [ "$ENGINE" = libfuzzer ]; then
 		setsid "$SELF" --_worker "$SETTINGS" libfuzzer "$t" "$j" "$END" </dev/null &
 	else
-		role=secondary
-		[ $j -lt ${#targets[@]} ] && role=main
-		[ $j -ge ${#targets[@]} ] && [ $j -lt $((2 * ${#targets[@]})) ] && role=cmplog
+		# per target: instance 0 is -M, 1 runs the CmpLog build (-c), the
+		# rest are -S; a target's only instance is -M with -c
+		k=$((j / ${#targets[@]})) n=$(((JOBS - j % ${#targets[@]} + ${#targets[@]} - 1) / ${#targets[@]}))
+		case $k in
+		0) role=main; [ "$n" = 1 ] && role=main-cmplog ;;
+		1) role=cmplog ;;
+		*) role=secondary ;;
+		esac
 		setsid "$SELF" --_worker "$SETTINGS" afl "$t" "$j" "$END" "$role" </dev/null &
 	fi
 	pgids+=($!)
 done
-
-STOPPING=0
-trap 'STOPPING=1' INT TERM HUP
 
 # ---- progress -------------------------------------------------------------------
 
@@ -474,19 +574,35 @@ afl_triage() {
 	done
 }
 
+# coverage COV FT: what the engine's two figures are
+coverage() {
+	if [ "$ENGINE" = afl ]; then echo "map $1 edges $2"; else echo "cov $1 edges ft $2"; fi
+}
+
 progress() {
 	local now el t s execs cov ft corpus uniq total rate
 	now=$(date +%s)
 	el=$((now - START))
 	for t in "${targets[@]}"; do
 		s=$(stats "$t")
-		read -r execs cov ft corpus uniq total <<<"$s"
+		read -r execs cov ft corpus uniq total rate <<<"$s"
 		execs=$((execs - ${execs0[$t]:-0}))
-		rate=$(((execs - ${last_execs[$t]:-0}) / INTERVAL))
-		last_execs[$t]=$execs
-		printf '[%02d:%02d:%02d] %s: %s exec/s (avg %s), %s execs, cov %s ft %s, corpus %s (+%s), crashes %s unique / %s\n' \
-			$((el / 3600)) $((el / 60 % 60)) $((el % 60)) "$t" "$(fmt_num $rate)" \
-			"$(fmt_num $((execs / (el > 0 ? el : 1))))" "$(fmt_num "$execs")" "$cov" "$ft" \
+		if [ "$rate" = - ]; then
+			# AFL++ (4.04c) writes plot_data and fuzzer_stats once a minute
+			printf '[%02d:%02d:%02d] %s: no exec count before AFL++ writes its first stats (a minute in), corpus %s (+%s), crashes %s unique / %s\n' \
+				$((el / 3600)) $((el / 60 % 60)) $((el % 60)) "$t" \
+				"$corpus" $((corpus - ${corpus0[$t]})) "$uniq" "$total"
+			continue
+		fi
+		if [ -z "$rate" ]; then
+			rate=$(fmt_num $(((execs - ${last_execs[$t]:-0}) / (now - ${last_time[$t]:-$START} > 0 ? now - ${last_time[$t]:-$START} : 1))))
+		else
+			rate=$(fmt_num "$rate")
+		fi
+		last_execs[$t]=$execs last_time[$t]=$now
+		printf '[%02d:%02d:%02d] %s: %s exec/s (avg %s), %s execs, %s, corpus %s (+%s), crashes %s unique / %s\n' \
+			$((el / 3600)) $((el / 60 % 60)) $((el % 60)) "$t" "$rate" \
+			"$(fmt_num $((execs / (el > 0 ? el : 1))))" "$(fmt_num "$execs")" "$(coverage "$cov" "$ft")" \
 			"$corpus" $((corpus - ${corpus0[$t]})) "$uniq" "$total"
 	done
 	# new crash events since the last line
@@ -510,14 +626,22 @@ echo "campaign: stopping"
 stop_workers
 wait 2>/dev/null
 [ "$ENGINE" = afl ] && for t in "${targets[@]}"; do afl_triage "$t"; done
-if [ "$MINIMIZE_TIME" -gt 0 ] 2>/dev/null; then
-	trap 'echo "campaign: minimization skipped"' INT
+# the late minimization takes up to --minimize seconds a crash: not after a
+# signal, and a signal during it stops it at once (the crash stays
+# minimize-pending, its input kept)
+if [ "$STOPPING" = 1 ]; then
+	ls "$WORKDIR"/*/crashes/*/minimize-pending >/dev/null 2>&1 &&
+		echo "campaign: stopped by a signal: minimization skipped (crash inputs kept)"
+elif [ "$MINIMIZE_TIME" -gt 0 ]; then
+	trap 'STOPPING=1; [ -n "$GROUP" ] && kill -TERM -- "-$GROUP" 2>/dev/null' INT TERM HUP
 	for t in "${targets[@]}"; do
 		for d in "$WORKDIR/$t"/crashes/*/; do
-			[ -f "$d/minimize-pending" ] && minimize_late "$t" "${d%/}"
+			[ "$STOPPING" = 0 ] && [ -f "$d/minimize-pending" ] &&
+				run_group /dev/stdout "minimizing" "$SELF" --_worker "$SETTINGS" minimize "$t" "${d%/}"
 		done
 	done
-	trap '' INT
+	[ "$STOPPING" = 1 ] && echo "campaign: minimization stopped by a signal"
+	trap '' INT TERM HUP
 fi
 
 # ---- summary --------------------------------------------------------------------
@@ -526,9 +650,9 @@ fi
 	el=$(($(date +%s) - START))
 	echo "==== mmfuzz campaign summary ($(date -u '+%Y-%m-%d %H:%M UTC'), engine $ENGINE, $JOBS jobs, ${el}s) ===="
 	for t in "${targets[@]}"; do
-		read -r execs cov ft corpus uniq total <<<"$(stats "$t")"
+		read -r execs cov ft corpus uniq total _ <<<"$(stats "$t")"
 		execs=$((execs - ${execs0[$t]:-0}))
-		echo "$t: $(fmt_num "$execs") execs, $(fmt_num $((execs / (el > 0 ? el : 1)))) exec/s, cov $cov ft $ft, corpus $corpus (+$((corpus - ${corpus0[$t]})) this run), $uniq unique crashes ($total in all)"
+		echo "$t: $(fmt_num "$execs") execs, $(fmt_num $((execs / (el > 0 ? el : 1)))) exec/s, $(coverage "$cov" "$ft"), corpus $corpus (+$((corpus - ${corpus0[$t]})) this run), $uniq unique crashes ($total in all)"
 		for d in "$WORKDIR/$t"/crashes/*/; do
 			[ -d "$d" ] || continue
 			echo "  crash: mmfuzz: $(cat "$d/signature")  x$(cat "$d/count")  ${d%/}"

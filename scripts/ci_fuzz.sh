@@ -6,6 +6,7 @@
 #   diff_fuzzer   core vs reference, one program (default 180 s)
 #   sched_fuzzer  the core on the deterministic scheduler, linearizability on
 #                 the reference (default 90 s)
+#   prog_fuzzer   the program language: every form round-trips (default 20 s)
 #
 #   scripts/ci_fuzz.sh [--budget SECONDS] [--seed N] [--target NAME]...
 #
@@ -19,7 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-declare -A BUDGETS=([diff_fuzzer]=180 [sched_fuzzer]=90)
+declare -A BUDGETS=([diff_fuzzer]=180 [sched_fuzzer]=90 [prog_fuzzer]=20)
 TARGETS=()
 SEED=""
 [ -n "${MMF_CI_FUZZ_BUDGET:-}" ] && for t in "${!BUDGETS[@]}"; do BUDGETS[$t]=$MMF_CI_FUZZ_BUDGET; done
@@ -30,18 +31,19 @@ while (($#)); do
 	--target)
 		[ -n "${BUDGETS[$2]:-}" ] || { echo "ci_fuzz: unknown target $2" >&2; exit 2; }
 		TARGETS+=("$2"); shift 2 ;;
-	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "ci_fuzz: unknown option $1" >&2; exit 2 ;;
 	esac
 done
-((${#TARGETS[@]})) || TARGETS=(diff_fuzzer sched_fuzzer)
+((${#TARGETS[@]})) || TARGETS=(diff_fuzzer sched_fuzzer prog_fuzzer)
 if [ -z "$SEED" ]; then
 	rev=$(git rev-parse --short=8 HEAD 2>/dev/null || echo 0)
 	SEED=$((16#${rev:0:7} % 2147483647 + 1))
 fi
 
 cmake --preset libfuzzer >/dev/null
-cmake --build --preset libfuzzer --target diff_fuzzer diff_replay sched_fuzzer sched_replay
+cmake --build --preset libfuzzer --target diff_fuzzer diff_replay sched_fuzzer sched_replay \
+	prog_fuzzer prog_replay
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mmfuzz-ci.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -50,7 +52,13 @@ trap 'rm -rf "$work"' EXIT
 fuzz_one() {
 	local t=$1 budget=${BUDGETS[$1]} rc=0 dict=() replay
 	mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
-	cp corpus/"$t"/* "$work/$t/corpus/"
+	case $t in
+	prog_fuzzer)	# every program form; the names prefixed (sched/ and race/ share some)
+		for f in corpus/{programs,sched,race,diff_fuzzer}/*; do
+			cp "$f" "$work/$t/corpus/$(basename "$(dirname "$f")")-$(basename "$f")"
+		done ;;
+	*) cp corpus/"$t"/* "$work/$t/corpus/" ;;
+	esac
 	[ -f fuzzers/"$t".dict ] && dict=(-dict=fuzzers/"$t".dict)
 	echo "ci_fuzz: $t for ${budget}s, seed $SEED"
 	build/libfuzzer/fuzzers/"$t" -seed="$SEED" -max_total_time="$budget" "${dict[@]}" \
@@ -73,6 +81,8 @@ fuzz_one() {
 		echo "ci_fuzz: crash file $(basename "$c") (base64 below), minimized program:"
 		if [ "$t" = sched_fuzzer ]; then
 			build/libfuzzer/fuzzers/sched_replay --binary --minimize "$c" || true
+		elif [ "$t" = prog_fuzzer ]; then
+			build/libfuzzer/fuzzers/prog_replay "$c" || true
 		else
 			build/libfuzzer/fuzzers/diff_replay --binary --minimize "$c" || true
 		fi

@@ -4,9 +4,14 @@
 #
 #   1. builds the `coverage` preset (clang -fprofile-instr-generate
 #      -fcoverage-mapping) into build/coverage;
-#   2. replays through diff_replay (--every-op), one profile per process:
-#        corpus/diff_fuzzer, corpus/regressions, and the campaign corpus
-#        work/campaign/diff_fuzzer/corpus when present (or --campaign-corpus DIR);
+#   2. replays, one profile per process: through diff_replay (--every-op)
+#        corpus/diff_fuzzer, corpus/programs, corpus/regressions and the
+#        campaign corpus work/campaign/diff_fuzzer/corpus when present (or
+#        --campaign-corpus DIR); through sched_replay (the concurrent
+#        programs, on the deterministic scheduler) corpus/sched,
+#        corpus/sched_fuzzer, corpus/race, corpus/race_fuzzer,
+#        corpus/regressions-sched and the campaign's sched_fuzzer and
+#        race_fuzzer corpora beside the diff_fuzzer one;
 #   3. merges the profiles (llvm-profdata-14) into build/coverage/mmfuzz.profdata;
 #   4. writes the HTML report (llvm-cov-14 show -format=html) of core/ and
 #      reference/ to build/coverage/html/index.html;
@@ -15,7 +20,7 @@
 #
 #   scripts/coverage.sh [--campaign-corpus DIR | --no-campaign] [--no-build] [EXTRA_DIR...]
 #
-# EXTRA_DIRs (files or directories of programs) are replayed too.  Exit
+# EXTRA_DIRs (files or directories of sequential programs) are replayed too.  Exit
 # status: 0 (a diverging corpus file is reported by diff_replay but does not
 # fail the script), 1 if the build or the tools fail.
 set -euo pipefail
@@ -47,32 +52,50 @@ out=build/coverage
 if ((build)); then
 	echo "== build: coverage preset"
 	cmake --preset coverage >/dev/null
-	cmake --build --preset coverage --target diff_replay
+	cmake --build --preset coverage --target diff_replay sched_replay
 fi
 replay=$out/fuzzers/diff_replay
-[ -x "$replay" ] || { echo "coverage.sh: $replay not built" >&2; exit 1; }
+sched=$out/fuzzers/sched_replay
+for b in "$replay" "$sched"; do
+	[ -x "$b" ] || { echo "coverage.sh: $b not built" >&2; exit 1; }
+done
 
 raw=$out/profraw
 rm -rf "$raw" "$out/html"
 mkdir -p "$raw"
 
-inputs=(corpus/diff_fuzzer corpus/regressions)
+inputs=(corpus/diff_fuzzer corpus/programs corpus/regressions)
+concurrent=(corpus/sched corpus/sched_fuzzer corpus/race corpus/race_fuzzer corpus/regressions-sched)
 if [ -n "$campaign" ]; then
 	if [ -d "$campaign" ]; then
 		inputs+=("$campaign")
 	else
 		echo "coverage.sh: no campaign corpus at $campaign (skipped)"
 	fi
+	# the other targets' corpora of the same campaign
+	for t in sched_fuzzer race_fuzzer; do
+		d=${campaign/diff_fuzzer/$t}
+		[ "$d" != "$campaign" ] && [ -d "$d" ] && concurrent+=("$d")
+	done
 fi
 inputs+=("${extra[@]}")
 
-for d in "${inputs[@]}"; do
+replay_dir() {	# DRIVER DIR ARGS...: one raw profile per process
+	local drv=$1 d=$2 n log
+	shift 2
 	n=$( [ -d "$d" ] && find "$d" -maxdepth 1 -type f ! -name '.*' ! -name 'README*' | wc -l || echo 1)
-	echo "== replay $d ($n files)"
-	# one raw profile per process; a diverging file is not a coverage failure
+	log="$raw/replay-$(echo "$d" | tr / _).log"
+	echo "== $(basename "$drv") $d ($n files)"
+	# a diverging file is not a coverage failure
 	LLVM_PROFILE_FILE="$root/$raw/%p-%m.profraw" MMF_FUZZ_HANG_SECS=30 \
-		"$replay" --every-op "$d" >"$raw/replay-$(echo "$d" | tr / _).log" 2>&1 || true
-	tail -n 1 "$raw/replay-$(echo "$d" | tr / _).log"
+		"$drv" "$@" "$d" >"$log" 2>&1 || true
+	tail -n 1 "$log"
+}
+for d in "${inputs[@]}"; do
+	replay_dir "$replay" "$d" --every-op
+done
+for d in "${concurrent[@]}"; do
+	[ -e "$d" ] && replay_dir "$sched" "$d"
 done
 
 "$profdata" merge -sparse "$raw"/*.profraw -o "$out/mmfuzz.profdata"
@@ -86,7 +109,7 @@ done
 ignore_all="^/usr/|^$root/($(IFS='|'; echo "${others[*]}"))/|^$root/core/tests/"
 
 echo "== HTML report"
-"$cov" show "$replay" -instr-profile="$out/mmfuzz.profdata" -format=html \
+"$cov" show "$replay" -object "$sched" -instr-profile="$out/mmfuzz.profdata" -format=html \
 	-show-branches=count -show-line-counts-or-regions \
 	-ignore-filename-regex="$ignore_all" -output-dir="$out/html"
 
@@ -96,7 +119,7 @@ echo "== HTML report"
 summary() {
 	local keep=$1 drop=core
 	[ "$keep" = core ] && drop=reference
-	"$cov" report "$replay" -instr-profile="$out/mmfuzz.profdata" \
+	"$cov" report "$replay" -object "$sched" -instr-profile="$out/mmfuzz.profdata" \
 		-ignore-filename-regex="$ignore_all|^$root/$drop/" >"$out/report-$keep.txt"
 	awk -v dir="$keep/" '$1 == "TOTAL" {
 		lt = $8; lm = $9; bt = $11; bm = $12

@@ -751,6 +751,46 @@ static void test_load(void)
 	CHECK(mmf_prog_load_as(&q, path, MMF_LOAD_AUTO, MMF_DECODE_KERNEL, err, sizeof(err)) == 0 &&
 	      q.nr_ops == 1 && q.ops[0].kind == MMF_OP_MUNMAP, "kernel-mode binary load");
 
+	/* a text program with a NUL byte is text, and its NUL an error at its
+	 * line: not a binary input, not "too many tokens" (strchr matched the
+	 * terminator: every NUL was an empty token) */
+	{
+		static const char nul_op[] = "fork p0\nmun\0map p0 0x1000 0x1000\n";
+		static const char nul_leading_comment[] = "# c\nfork p0\nfork p0\0\n";
+		static const char nul_comment[] = "fork p0 # x\0y\n";
+		static const char nul_thread[] = "file_create 0x1000\nthread 1\n    fork p0\0\n";
+		static const char nul_directive[] = "fork p0\nthread\0 1\n    fork p0\n";
+		struct mmf_cprog c;
+
+		path = write_file("nul-op.mmf", nul_op, sizeof(nul_op) - 1);
+		CHECK(mmf_prog_load(&q, path, err, sizeof(err)) == -1 &&
+		      strstr(err, "nul-op.mmf:2: NUL byte at column 4 (a text program holds none"),
+		      "NUL in an op: '%s'", err);
+		CHECK(mmf_prog_load_as(&q, path, MMF_LOAD_BINARY, MMF_DECODE_ANY, err,
+				       sizeof(err)) == 0, "forced binary: %s", err);
+		path = write_file("nul-comment.mmf", nul_leading_comment,
+				  sizeof(nul_leading_comment) - 1);
+		CHECK(mmf_prog_load(&q, path, err, sizeof(err)) == -1 &&
+		      strstr(err, "nul-comment.mmf:3: NUL byte at column 8") &&
+		      !strstr(err, "too many tokens"), "NUL, leading comment: '%s'", err);
+		CHECK(mmf_prog_parse(&q, nul_comment, sizeof(nul_comment) - 1, "t.mmf", err,
+				     sizeof(err)) == -1 && strstr(err, "t.mmf:1: NUL byte at column 12"),
+		      "NUL in a comment: '%s'", err);
+		mmf_cprog_init(&c);
+		path = write_file("nul-thread.mmf", nul_thread, sizeof(nul_thread) - 1);
+		CHECK(mmf_cprog_load(&c, path, err, sizeof(err)) != 0 &&
+		      strstr(err, "nul-thread.mmf:3: NUL byte at column 12"),
+		      "concurrent, NUL in an op: '%s'", err);
+		path = write_file("nul-directive.mmf", nul_directive, sizeof(nul_directive) - 1);
+		CHECK(mmf_cprog_load(&c, path, err, sizeof(err)) != 0 &&
+		      strstr(err, "nul-directive.mmf:2: NUL byte at column 7"),
+		      "concurrent, NUL in a directive: '%s'", err);
+		mmf_cprog_free(&c);
+		/* a binary input is mostly NULs and small bytes: still binary */
+		path = write_file("nul-bin", "\0\0\x01\0", 4);
+		CHECK(mmf_prog_load(&q, path, err, sizeof(err)) == 0, "binary: '%s'", err);
+	}
+
 	snprintf(want, sizeof(want), "%s/nonexistent", tmpdir);
 	CHECK(mmf_prog_load(&q, want, err, sizeof(err)) == -1 &&
 	      strstr(err, "nonexistent: cannot open: No such file or directory"), "got '%s'", err);
@@ -767,7 +807,8 @@ static void test_load(void)
 	mmf_prog_free(&q);
 	{
 		const char *names[] = { "all.mmf", "all.bin", "empty", "utf8.mmf", "bad.mmf",
-					"printable", "text-as-bin" };
+					"printable", "text-as-bin", "nul-op.mmf", "nul-comment.mmf",
+					"nul-thread.mmf", "nul-directive.mmf", "nul-bin" };
 		char f[300];
 
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -795,18 +836,6 @@ static void test_append(void)
 
 /* ---- concurrent programs (prog/cprog.c) ---- */
 
-static bool cprog_equal(const struct mmf_cprog *a, const struct mmf_cprog *b)
-{
-	if (a->nr_threads != b->nr_threads || a->flags != b->flags ||
-	    a->sched_len != b->sched_len || memcmp(a->sched, b->sched, a->sched_len) ||
-	    !mmf_prog_equal(&a->setup, &b->setup))
-		return false;
-	for (int t = 0; t < MMF_CPROG_MAX_THREADS; t++)
-		if (!mmf_prog_equal(&a->thread[t], &b->thread[t]))
-			return false;
-	return true;
-}
-
 static char *cprint_to_string(const struct mmf_cprog *c)
 {
 	char *text = NULL;
@@ -832,13 +861,13 @@ static bool cprog_round_trips(const struct mmf_cprog *c, char *why, size_t whyle
 		return false;
 	}
 	mmf_cprog_decode(&d, buf, need, MMF_DECODE_ANY);
-	if (!cprog_equal(c, &d)) {
+	if (!mmf_cprog_equal(c, &d)) {
 		snprintf(why, whylen, "encode -> decode differs");
 		return false;
 	}
 	text = cprint_to_string(c);
 	ok = mmf_cprog_parse(&d, text, strlen(text), "printed", err, sizeof(err)) == 0 &&
-	     cprog_equal(c, &d);
+	     mmf_cprog_equal(c, &d);
 	if (!ok)
 		snprintf(why, whylen, "print -> parse differs (%s):\n%s", err, text);
 	free(text);
