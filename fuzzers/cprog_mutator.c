@@ -147,24 +147,26 @@ static void mutate_cprog(struct mmf_cprog *c, uint64_t *s)
 }
 
 /* Encode c into out, shortening the schedule, then the longest list, until
- * it fits; 0 if nothing fits. */
+ * it fits; 0 if nothing fits or no op is left (an empty program runs
+ * nothing: the engine skips the mutation, as it does for diff_fuzzer's,
+ * whose empty program encodes to no bytes). */
 static size_t encode_fit(struct mmf_cprog *c, uint8_t *out, size_t max)
 {
 	for (;;) {
 		size_t need = mmf_cprog_encode(c, out, max);
 		struct mmf_prog *longest = NULL;
 
+		for (unsigned i = 0; i < NR_LISTS; i++)
+			if (!longest || list(c, i)->nr_ops > longest->nr_ops)
+				longest = list(c, i);
+		if (!longest->nr_ops)
+			return 0;
 		if (need <= max)
 			return need;
 		if (c->sched_len) {
 			c->sched_len /= 2;
 			continue;
 		}
-		for (unsigned i = 0; i < NR_LISTS; i++)
-			if (!longest || list(c, i)->nr_ops > longest->nr_ops)
-				longest = list(c, i);
-		if (!longest->nr_ops)
-			return 0;
 		longest->nr_ops--;
 	}
 }
