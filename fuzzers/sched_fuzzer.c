@@ -210,6 +210,8 @@ static void run_core(struct run *r, const struct mmf_cprog *c, bool record_trace
 		.on_switch = count_switch,
 		.record_trace = record_trace,
 		.max_steps = MAX_STEPS,
+		.choose = mmf_sched_chooser.choose,
+		.choose_ctx = mmf_sched_chooser.ctx,
 	};
 	struct mmf_config cfg = { .check_invariants = false };
 
@@ -415,6 +417,7 @@ out_world:
 }
 
 struct mmf_sched_stats mmf_sched_stats;
+struct mmf_sched_chooser mmf_sched_chooser;
 
 /* ---- the fuzz entry point ------------------------------------------------- */
 

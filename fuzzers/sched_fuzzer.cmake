@@ -9,7 +9,7 @@ if(NOT TARGET mmf_core_sched OR NOT EXISTS ${CMAKE_SOURCE_DIR}/diff/linearize.c)
   return()
 endif()
 
-add_library(mmf_sched_fuzz_common OBJECT sched_fuzzer.c cprog_mutator.c mutate_prog.c bound_op.c fuzz_env.c)
+add_library(mmf_sched_fuzz_common OBJECT sched_fuzzer.c sched_explore.c cprog_mutator.c mutate_prog.c bound_op.c fuzz_env.c)
 target_include_directories(mmf_sched_fuzz_common PUBLIC ${CMAKE_SOURCE_DIR}/core)
 target_link_libraries(mmf_sched_fuzz_common PUBLIC mmf_diff mmf_prog mmf_reference
                       mmf_core_sched mmf_api)
