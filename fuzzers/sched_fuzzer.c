@@ -352,10 +352,7 @@ int mmf_sched_check(const struct mmf_cprog *c, unsigned flags, struct mmf_fuzz_f
 	}
 
 	if (mmf_core.check && mmf_core.check(run.w, msg, sizeof(msg))) {
-		char word[64] = "unnamed";
-
-		sscanf(msg, "%63[^: \n]", word);
-		snprintf(fail->sig, sizeof(fail->sig), "invariant:%s", word);
+		mmf_invariant_sig(fail->sig, sizeof(fail->sig), msg);
 		if (report)
 			fprintf(report, "core invariant broken after the run: %s\n", msg);
 		bad = 1;
