@@ -224,6 +224,38 @@ minimize_late() {	# TARGET DIR: byte-level minimization of a process-ending cras
 	rm -f "$dir/minimize-pending"
 }
 
+# regression_seeds TARGET DIR: the fixed bugs' programs (corpus/regressions
+# for diff_fuzzer, corpus/regressions-sched for the concurrent targets) as
+# the target's binary inputs: seeds beside corpus/<target>.
+regression_seeds() {
+	local t=$1 out=$2 f
+	rm -rf "$out" && mkdir -p "$out"
+	case $t in
+	diff_fuzzer)
+		"$LF_BUILD/fuzzers/diff_replay" --asm "$out" "$ROOT/corpus/regressions" >/dev/null 2>&1 || true ;;
+	sched_fuzzer | race_fuzzer)
+		for f in "$ROOT"/corpus/regressions-sched/*.mmf; do
+			[ -f "$f" ] || continue
+			"$LF_BUILD/tools/mmfuzz" asm --concurrent "$f" -o "$out/$(basename "$f" .mmf)" \
+				>/dev/null 2>&1 || true
+		done ;;
+	esac
+	[ "$ENGINE" != afl ] || cp -n "$out"/* "$tw/afl-in/" 2>/dev/null || true
+}
+
+# replays_clean TARGET INPUT: every one of the target's replays passes.  A
+# deterministic target (diff_fuzzer, sched_fuzzer) replays the same run each
+# time (2 runs); race_fuzzer's races depend on the OS scheduler: 20 runs, so
+# that a race that shows in half of the runs stays with probability 1 - 2^-20.
+replays_clean() {
+	local t=$1 input=$2 n=2 i
+	[ "$t" = race_fuzzer ] && n=20
+	for i in $(seq $n); do
+		MMF_FUZZ_IGNORE= timeout 120 "$(target_build "$t")/fuzzers/$t" -timeout=60 "$input" \
+			</dev/null >/dev/null 2>&1 || return 1
+	done
+}
+
 # ---- workers (each runs as its own process group: `campaign.sh --_worker`) --
 
 libfuzzer_options() {	# the [libfuzzer] section of BIN.options as -key=value
@@ -298,6 +330,38 @@ worker_afl() {	# TARGET ID END ROLE
 	AFL_NO_UI=1 AFL_AUTORESUME=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
 		AFL_NO_AFFINITY=1 AFL_IMPORT_FIRST=1 MMF_FUZZ_IGNORE="$tw/ignore" \
 		afl-fuzz "${args[@]}" -- "$bin" </dev/null >"$tw/logs/afl$id.log" 2>&1
+}
+
+# worker_explore TARGET ID END: the schedule search (sched_replay --explore,
+# fuzzers/sched_explore.c) over the sched seeds and regressions, in rounds of
+# growing run budgets; each find is filed as a crash of TARGET (sched_fuzzer),
+# whose input's schedule bytes replay it.
+worker_explore() {
+	local t=$1 end=$3 tw="$WORKDIR/$1" drv=$LF_BUILD/fuzzers/sched_replay runs f a left out
+	[ -x "$drv" ] || return 0
+	out="$tw/explore"
+	mkdir -p "$out"
+	for runs in 300 3000 30000 300000; do
+		for f in "$ROOT"/corpus/sched/*.mmf "$ROOT"/corpus/regressions-sched/*.mmf; do
+			[ -f "$WORKDIR/stop" ] && return 0
+			left=86400
+			[ "$end" = 0 ] || left=$((end - $(date +%s)))
+			[ "$left" -gt 0 ] || return 0
+			rm -f "$out"/explore-*
+			timeout "$left" nice -n 5 "$drv" --explore --budget "$runs" --out "$out" "$f" \
+				</dev/null >"$out/log" 2>&1
+			for a in "$out"/explore-*; do
+				[ -f "$a" ] || continue
+				case $a in
+				*.abort) cp "$a" "$tw/raw/explore-input" ;;
+				*) "$LF_BUILD/tools/mmfuzz" asm --concurrent "$a" -o "$tw/raw/explore-input" \
+					>/dev/null 2>&1 || continue
+				   grep -m1 -o 'mmfuzz: [^ ]*' "$out/log" >>"$out/log" ;;
+				esac
+				triage "$t" "$tw/raw/explore-input" "$out/log"
+			done
+		done
+	done
 }
 
 if [ "${1:-}" = "--_worker" ]; then
@@ -464,38 +528,6 @@ for t in "${targets[@]}"; do
 	[ "$ENGINE" = afl ] || execs0[$t]=0
 done
 
-# regression_seeds TARGET DIR: the fixed bugs' programs (corpus/regressions
-# for diff_fuzzer, corpus/regressions-sched for the concurrent targets) as
-# the target's binary inputs: seeds beside corpus/<target>.
-regression_seeds() {
-	local t=$1 out=$2 f
-	rm -rf "$out" && mkdir -p "$out"
-	case $t in
-	diff_fuzzer)
-		"$LF_BUILD/fuzzers/diff_replay" --asm "$out" "$ROOT/corpus/regressions" >/dev/null 2>&1 || true ;;
-	sched_fuzzer | race_fuzzer)
-		for f in "$ROOT"/corpus/regressions-sched/*.mmf; do
-			[ -f "$f" ] || continue
-			"$LF_BUILD/tools/mmfuzz" asm --concurrent "$f" -o "$out/$(basename "$f" .mmf)" \
-				>/dev/null 2>&1 || true
-		done ;;
-	esac
-	[ "$ENGINE" != afl ] || cp -n "$out"/* "$tw/afl-in/" 2>/dev/null || true
-}
-
-# replays_clean TARGET INPUT: every one of the target's replays passes.  A
-# deterministic target (diff_fuzzer, sched_fuzzer) replays the same run each
-# time (2 runs); race_fuzzer's races depend on the OS scheduler: 20 runs, so
-# that a race that shows in half of the runs stays with probability 1 - 2^-20.
-replays_clean() {
-	local t=$1 input=$2 n=2 i
-	[ "$t" = race_fuzzer ] && n=20
-	for i in $(seq $n); do
-		MMF_FUZZ_IGNORE= timeout 120 "$(target_build "$t")/fuzzers/$t" -timeout=60 "$input" \
-			</dev/null >/dev/null 2>&1 || return 1
-	done
-}
-
 pgids=()
 descendants() {	# PID...: every process below them
 	local p c
@@ -537,6 +569,11 @@ for ((j = 0; j < JOBS; j++)); do
 	fi
 	pgids+=($!)
 done
+# the schedule search beside sched_fuzzer's workers (one more process)
+if [ "$ENGINE" = libfuzzer ] && printf '%s\n' "${targets[@]}" | grep -qx sched_fuzzer; then
+	setsid "$SELF" --_worker "$SETTINGS" explore sched_fuzzer "$JOBS" "$END" </dev/null &
+	pgids+=($!)
+fi
 
 STOPPING=0
 trap 'STOPPING=1' INT TERM HUP
