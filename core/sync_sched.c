@@ -45,10 +45,12 @@
  * there is a choice), and each non-zero byte is one preemption at a chosen
  * distance: mutating a byte moves or retargets one context switch and
  * leaves the others.
- * (PCT-style priorities with change points were considered; they make a
- * byte's meaning depend on every earlier one, which defeats the fuzzer's
- * byte-local mutations, while run lengths already place a preemption at
- * any depth.)
+ * (PCT-style priorities with change points were considered for the bytes;
+ * they make a byte's meaning depend on every earlier one, which defeats the
+ * fuzzer's byte-local mutations, while run lengths already place a
+ * preemption at any depth.  The schedule search, fuzzers/sched_explore.c,
+ * runs PCT and preemption-bounded schedules through opts.choose instead,
+ * asked at every decision, and encodes each run back into these bytes.)
  *
  * When the bytes run out the scheduler goes round-robin: each decision
  * passes the CPU to the next candidate after the running one, which runs
