@@ -131,6 +131,16 @@ int core_set_anon_name(struct core_mm *mm, uint64_t start, uint64_t len_in,
 	if (end == start)
 		goto out;
 
+#ifdef MMF_ZOO_NAME_PUT_EARLY	/* zoo/README.md */
+	mmap_write_lock(mm);
+	anon_name_put(name);
+	if (mm->dead)
+		ret = -ESRCH;
+	else
+		ret = madvise_walk_vmas(mm, start, end, name_visit, name);
+	mmap_write_unlock(mm);
+out:
+#else
 	mmap_write_lock(mm);
 	if (mm->dead)
 		ret = -ESRCH;
@@ -139,5 +149,6 @@ int core_set_anon_name(struct core_mm *mm, uint64_t start, uint64_t len_in,
 	mmap_write_unlock(mm);
 out:
 	anon_name_put(name);
+#endif
 	return ret;
 }

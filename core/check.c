@@ -21,7 +21,15 @@
 
 #include "mm.h"
 
-#define FAIL(...) do { snprintf(msg, msglen, __VA_ARGS__); ret = -1; goto out; } while (0)
+/* "NAME: what": NAME, the invariant, is the failure's signature (invariant:NAME) */
+#define FAIL(name, ...) do { fail_msg(msg, msglen, name); \
+	snprintf(msg + strlen(msg), msglen - strlen(msg), __VA_ARGS__); \
+	ret = -1; goto out; } while (0)
+
+static void fail_msg(char *msg, size_t msglen, const char *name)
+{
+	snprintf(msg, msglen, "%s: ", name);
+}
 
 struct name_count {
 	struct anon_name *name;
@@ -89,36 +97,36 @@ static int check_mm(struct check_ctx *c, struct core_mm *mm, char *msg, size_t m
 	int ret = 0;
 
 	if (mmf_rwsem_is_locked(&mm->mmap_lock))
-		FAIL("p%d: mmap_lock held between ops", mm->pid);
+		FAIL("mmap_lock_held", "p%d: mmap_lock held between ops", mm->pid);
 	if (vma_tree_check(&mm->mt, msg, msglen))
 		return -1;
 	vma_tree_for_each(&mm->mt, vma, r, 0, MMF_TASK_SIZE) {
 		n++;
 		if (r.start != vma->start || r.end != vma->end)
-			FAIL("p%d: tree range [%#llx,%#llx) but VMA [%#llx,%#llx)", mm->pid,
+			FAIL("tree_range", "p%d: tree range [%#llx,%#llx) but VMA [%#llx,%#llx)", mm->pid,
 			     (unsigned long long)r.start, (unsigned long long)r.end,
 			     (unsigned long long)vma->start, (unsigned long long)vma->end);
 		if (vma->start >= vma->end || (vma->start | vma->end) & (MMF_PAGE_SIZE - 1))
-			FAIL("p%d: bad VMA [%#llx,%#llx)", mm->pid, (unsigned long long)vma->start,
+			FAIL("vma_range", "p%d: bad VMA [%#llx,%#llx)", mm->pid, (unsigned long long)vma->start,
 			     (unsigned long long)vma->end);
 		if (prev && prev->end > vma->start)
-			FAIL("p%d: VMAs overlap at %#llx", mm->pid, (unsigned long long)vma->start);
+			FAIL("vma_overlap", "p%d: VMAs overlap at %#llx", mm->pid, (unsigned long long)vma->start);
 		if (vma->mm != mm)
-			FAIL("p%d: VMA %#llx belongs to another mm", mm->pid,
+			FAIL("vma_mm", "p%d: VMA %#llx belongs to another mm", mm->pid,
 			     (unsigned long long)vma->start);
 		if (mmf_atomic_read(&vma->detached))
-			FAIL("p%d: VMA %#llx in the tree but detached", mm->pid,
+			FAIL("vma_detached", "p%d: VMA %#llx in the tree but detached", mm->pid,
 			     (unsigned long long)vma->start);
 		if (vma_is_write_locked(vma) || mmf_rwsem_is_locked(&vma->vm_lock))
-			FAIL("p%d: VMA %#llx locked between ops", mm->pid,
+			FAIL("vma_locked", "p%d: VMA %#llx locked between ops", mm->pid,
 			     (unsigned long long)vma->start);
 		if (vma->file) {
 			if (!vma->in_i_mmap)
-				FAIL("p%d: file VMA %#llx not in i_mmap", mm->pid,
+				FAIL("vma_not_in_i_mmap", "p%d: file VMA %#llx not in i_mmap", mm->pid,
 				     (unsigned long long)vma->start);
 			count_file(c, vma->file);
 		} else if (vma->in_i_mmap) {
-			FAIL("p%d: anonymous VMA %#llx in an i_mmap", mm->pid,
+			FAIL("anon_in_i_mmap", "p%d: anonymous VMA %#llx in an i_mmap", mm->pid,
 			     (unsigned long long)vma->start);
 		}
 		if (vma->anon_name)
@@ -129,28 +137,28 @@ static int check_mm(struct check_ctx *c, struct core_mm *mm, char *msg, size_t m
 			for (i = 0; i < vma->chain_len; i++)
 				found |= vma->chain[i] == vma->anon_vma;
 			if (!found)
-				FAIL("p%d: VMA %#llx: anon_vma not in its chain", mm->pid,
+				FAIL("anon_vma_chain", "p%d: VMA %#llx: anon_vma not in its chain", mm->pid,
 				     (unsigned long long)vma->start);
 		} else if (vma->chain_len) {
-			FAIL("p%d: VMA %#llx: chain without anon_vma", mm->pid,
+			FAIL("chain_without_anon_vma", "p%d: VMA %#llx: chain without anon_vma", mm->pid,
 			     (unsigned long long)vma->start);
 		}
 		prev = vma;
 	}
 	if (n != (unsigned long)mm->map_count || n != vma_tree_count(&mm->mt))
-		FAIL("p%d: map_count %d, tree count %lu, VMAs %lu", mm->pid, mm->map_count,
+		FAIL("map_count", "p%d: map_count %d, tree count %lu, VMAs %lu", mm->pid, mm->map_count,
 		     vma_tree_count(&mm->mt), n);
 	for (i = 0; i < mm->nr_ptes; i++) {
 		uint64_t addr = mm->ptes[i].vpn << MMF_PAGE_SHIFT;
 
 		vma = vma_lookup(mm, addr);
 		if (!vma)
-			FAIL("p%d: PTE at %#llx outside every VMA", mm->pid, (unsigned long long)addr);
+			FAIL("pte_outside_vma", "p%d: PTE at %#llx outside every VMA", mm->pid, (unsigned long long)addr);
 		if (mm->ptes[i].page->anon && !vma->anon_vma)
-			FAIL("p%d: private page at %#llx in a VMA without anon_vma", mm->pid,
+			FAIL("page_without_anon_vma", "p%d: private page at %#llx in a VMA without anon_vma", mm->pid,
 			     (unsigned long long)addr);
 		if (i && mm->ptes[i - 1].vpn >= mm->ptes[i].vpn)
-			FAIL("p%d: page table out of order", mm->pid);
+			FAIL("page_table_order", "p%d: page table out of order", mm->pid);
 		if (vma->file) {
 			/* truncate never misses a PTE: none lies beyond EOF, and a
 			 * page-cache PTE maps the page the cache holds */
@@ -159,7 +167,7 @@ static int check_mm(struct check_ctx *c, struct core_mm *mm, char *msg, size_t m
 			struct core_page *cached;
 
 			if (index >= (f->size + MMF_PAGE_SIZE - 1) >> MMF_PAGE_SHIFT)
-				FAIL("p%d: PTE at %#llx beyond the end of its file", mm->pid,
+				FAIL("pte_beyond_eof", "p%d: PTE at %#llx beyond the end of its file", mm->pid,
 				     (unsigned long long)addr);
 			if (!mm->ptes[i].page->anon) {
 				mmf_mutex_lock(&f->pages_lock);
@@ -168,7 +176,7 @@ static int check_mm(struct check_ctx *c, struct core_mm *mm, char *msg, size_t m
 				if (cached)
 					page_put(cached);
 				if (cached != mm->ptes[i].page)
-					FAIL("p%d: PTE at %#llx maps a page the page cache does not hold",
+					FAIL("pte_not_in_page_cache", "p%d: PTE at %#llx maps a page the page cache does not hold",
 					     mm->pid, (unsigned long long)addr);
 			}
 		}
@@ -186,22 +194,22 @@ static int check_file(struct check_ctx *c, struct mmf_world *w, struct core_file
 	int ret = 0;
 
 	if (mmf_rwsem_is_locked(&f->i_mmap_rwsem))
-		FAIL("file %d: i_mmap_rwsem held between ops", f->fid);
+		FAIL("i_mmap_held", "file %d: i_mmap_rwsem held between ops", f->fid);
 	for (vma = f->i_mmap; vma; vma = vma->i_next) {
 		struct core_mm *mm = vma->mm;
 
 		n++;
 		if (vma->file != f || !vma->in_i_mmap)
-			FAIL("file %d: i_mmap holds a VMA of another file", f->fid);
+			FAIL("i_mmap_other_file", "file %d: i_mmap holds a VMA of another file", f->fid);
 		if (mmf_atomic_read(&vma->detached) || mm->dead || w->procs[mm->pid] != mm ||
 		    vma_tree_load(&mm->mt, vma->start, NULL) != vma)
-			FAIL("file %d: i_mmap holds a VMA [%#llx,%#llx) that is not mapped",
+			FAIL("i_mmap_unmapped_vma", "file %d: i_mmap holds a VMA [%#llx,%#llx) that is not mapped",
 			     f->fid, (unsigned long long)vma->start, (unsigned long long)vma->end);
 		if (n > expect)
 			break;
 	}
 	if (n != expect || n != f->i_mmap_count)
-		FAIL("file %d: i_mmap has %lu VMAs (count %lu), %lu VMAs map it", f->fid, n,
+		FAIL("i_mmap_count", "file %d: i_mmap has %lu VMAs (count %lu), %lu VMAs map it", f->fid, n,
 		     f->i_mmap_count, expect);
 out:
 	return ret;
@@ -216,9 +224,9 @@ int core_check(struct mmf_world *w, char *msg, size_t msglen)
 
 	locks = mmf_sync_locks_held();
 	if (locks > 0)
-		FAIL("the checking thread holds %d locks", locks);
+		FAIL("checker_locks", "the checking thread holds %d locks", locks);
 	if (mmf_rcu_read_depth() > 0)
-		FAIL("the checking thread is inside an RCU read-side section");
+		FAIL("checker_rcu", "the checking thread is inside an RCU read-side section");
 	for (i = 0; i < MMF_MAX_PROCS; i++) {
 		mm = w->procs[i];
 		if (mm && check_mm(&c, mm, msg, msglen)) {
@@ -228,7 +236,7 @@ int core_check(struct mmf_world *w, char *msg, size_t msglen)
 	}
 	for (mm = w->zombies; mm; mm = mm->zombie_next) {
 		if (mm->map_count || mm->nr_ptes || mm->free_list || mm->nr_free)
-			FAIL("exited p%d: %d VMAs, %zu PTEs, %u on the free list", mm->pid,
+			FAIL("exited_mm", "exited p%d: %d VMAs, %zu PTEs, %u on the free list", mm->pid,
 			     mm->map_count, mm->nr_ptes, mm->nr_free);
 	}
 	/* world files nobody maps must have an empty i_mmap */
@@ -242,7 +250,7 @@ int core_check(struct mmf_world *w, char *msg, size_t msglen)
 		for (j = 0; j < c.nr_files; j++)
 			mapped |= c.files[j].file == f;
 		if (!mapped && (f->i_mmap || f->i_mmap_count))
-			FAIL("file %d: nobody maps it but its i_mmap is not empty", f->fid);
+			FAIL("i_mmap_not_empty", "file %d: nobody maps it but its i_mmap is not empty", f->fid);
 	}
 	for (i = 0; i < c.nr_files; i++)
 		if (check_file(&c, w, c.files[i].file, c.files[i].vmas, msg, msglen)) {
@@ -253,7 +261,7 @@ int core_check(struct mmf_world *w, char *msg, size_t msglen)
 		unsigned long refs = anon_name_refs(c.names[i].name);
 
 		if (refs != c.names[i].holders)
-			FAIL("anon name \"%s\": refcount %lu, %lu VMAs hold it",
+			FAIL("anon_name_refcount", "anon name \"%s\": refcount %lu, %lu VMAs hold it",
 			     c.names[i].name->name, refs, c.names[i].holders);
 	}
 out:

@@ -215,9 +215,15 @@ int core_file_truncate(struct core_file *f, uint64_t size)
 	}
 	/* still under pages_lock: a write that extends the file again, and a
 	 * fault that maps its page, come after the whole truncate */
+#ifdef MMF_ZOO_TRUNCATE_ZAP_UNLOCKED	/* zoo/README.md */
+	mmf_mutex_unlock(&f->pages_lock);
+	if (size < old)
+		unmap_mapping_range(f, keep);
+#else
 	if (size < old)
 		unmap_mapping_range(f, keep);
 	mmf_mutex_unlock(&f->pages_lock);
+#endif
 	return 0;
 }
 

@@ -53,6 +53,9 @@ void core_fork_freeze_parent(struct core_mm *oldmm)
 	struct core_vma *mpnt;
 	struct vma_tree_range r;
 
+#ifdef MMF_ZOO_FORK_NO_FREEZE	/* zoo/README.md */
+	return;
+#endif
 	vma_tree_for_each(&oldmm->mt, mpnt, r, 0, MMF_TASK_SIZE)
 		vma_start_write(mpnt);
 }

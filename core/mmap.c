@@ -317,9 +317,16 @@ static void mmap_region(struct core_mm *mm, struct core_file *file, uint64_t add
 		vma->pgoff = 0;
 	}
 	/* invisible to lockless faults until mmap_write_unlock */
+#ifndef MMF_ZOO_MMAP_LOCK_AFTER_LINK	/* zoo/README.md */
+#ifndef MMF_ZOO_MMAP_NO_WRITE_LOCK
 	vma_start_write(vma);
+#endif
+#endif
 	/* tree store and map_count outside the i_mmap lock ... */
 	vma_link_tree(mm, vma);
+#ifdef MMF_ZOO_MMAP_LOCK_AFTER_LINK
+	vma_start_write(vma);
+#endif
 	/* ... which covers only the i_mmap insertion */
 	if (vma->file) {
 		i_mmap_lock_write(vma->file);

@@ -54,7 +54,9 @@ static struct core_vma *mprotect_fixup(struct core_mm *mm, struct core_vma *prev
 	nv = vma_modify(mm, prev, vma, start, end, flags, vma->anon_name, err);
 	if (!nv)
 		return NULL;
+#ifndef MMF_ZOO_MPROTECT_NO_WRITE_LOCK	/* zoo/README.md */
 	vma_start_write(nv);
+#endif
 	nv->flags = flags;
 	/* an mlocked private mapping made writable is COWed at once */
 	if (cow_now)

@@ -157,8 +157,12 @@ static int64_t move_vma(struct core_mm *mm, struct remap *r)
 
 	if (!map_count_ok(mm, 0))
 		return -ENOMEM;
+#ifdef MMF_ZOO_MREMAP_NO_WRITE_LOCK	/* zoo/README.md */
+	new = copy_vma(mm, r);
+#else
 	vma_start_write(r->vma);
 	new = copy_vma(mm, r);
+#endif
 	move_page_tables(mm, r->addr, r->new_addr, r->old_len);
 	/* the source may have merged into the copy */
 	r->vma = vma_lookup(mm, src_start);

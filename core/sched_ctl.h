@@ -57,6 +57,20 @@ extern "C" {
 
 #define MMF_SCHED_MAX_FIBERS	8
 
+/* What opts.choose is asked (see below). */
+struct mmf_sched_choice {
+	uint64_t clock;		/* mmf_sched_clock() at the question */
+	int nr_candidates;	/* in the order of the top of sync_sched.c */
+	int running;		/* fiber id of the one asking (-1 main, -2 RCU) */
+	/*
+	 * A byte's run length could pass this point without a decision:
+	 * candidate 0 is the one asking, which may keep running; choosing
+	 * another is a preemption.  Otherwise it blocks, ends or spins.
+	 */
+	int skippable;
+	int ids[MMF_SCHED_MAX_FIBERS + 2];	/* candidates' fiber ids (-2: RCU) */
+};
+
 struct mmf_sched_opts {
 	/*
 	 * The schedule: bytes that decide, at each scheduling point, whether
@@ -83,6 +97,17 @@ struct mmf_sched_opts {
 	void *ctx;
 	/* Keep a step-by-step trace (mmf_sched_trace); off: only the hash. */
 	int record_trace;
+	/*
+	 * Exploration (fuzzers/sched_explore.c): when set, the schedule bytes
+	 * are ignored and choose() is asked at every decision point instead,
+	 * including those with 0 or 1 candidates (told, not asked: the return
+	 * value is ignored there), with run length 0, so at every scheduling
+	 * point.  It returns the candidate index, as b & 7 of a byte would.
+	 * A log of its questions and answers encodes as schedule bytes that
+	 * replay the same run (sched_explore.c, mmf_explore_encode).
+	 */
+	int (*choose)(void *ctx, const struct mmf_sched_choice *q);
+	void *choose_ctx;
 };
 
 typedef void (*mmf_fiber_fn)(void *arg);

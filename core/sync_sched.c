@@ -45,10 +45,12 @@
  * there is a choice), and each non-zero byte is one preemption at a chosen
  * distance: mutating a byte moves or retargets one context switch and
  * leaves the others.
- * (PCT-style priorities with change points were considered; they make a
- * byte's meaning depend on every earlier one, which defeats the fuzzer's
- * byte-local mutations, while run lengths already place a preemption at
- * any depth.)
+ * (PCT-style priorities with change points were considered for the bytes;
+ * they make a byte's meaning depend on every earlier one, which defeats the
+ * fuzzer's byte-local mutations, while run lengths already place a
+ * preemption at any depth.  The schedule search, fuzzers/sched_explore.c,
+ * runs PCT and preemption-bounded schedules through opts.choose instead,
+ * asked at every decision, and encodes each run back into these bytes.)
  *
  * When the bytes run out the scheduler goes round-robin: each decision
  * passes the CPU to the next candidate after the running one, which runs
@@ -347,6 +349,8 @@ static struct sched {
 	void (*on_switch)(void *ctx, uint32_t site, int from, int to);
 	void *on_switch_ctx;
 	bool record_trace;
+	int (*choose)(void *ctx, const struct mmf_sched_choice *q);
+	void *choose_ctx;
 
 	/* what this run did */
 	uint64_t clock;			/* scheduling steps */
@@ -576,12 +580,43 @@ enum decide_mode {
 	SPIN,		/* from is runnable but spins: prefer anybody else */
 };
 
+/*
+ * opts.choose instead of bytes: asked at every decide() (run lengths stay
+ * 0, so at every point), told what a byte would face.  A point is
+ * skippable when a run length could pass it without a decision (the
+ * running fiber, or the RCU runner with work, may keep going).
+ */
+static struct fiber *decide_by_chooser(struct fiber *from, enum decide_mode mode,
+				       struct fiber **c, int n)
+{
+	struct mmf_sched_choice q = {
+		.clock = sched.clock,
+		.nr_candidates = n,
+		.skippable = mode == MAY_KEEP && can_run(from),
+		.running = from->id,
+	};
+	int k;
+
+	for (k = 0; k < n; k++)
+		q.ids[k] = c[k]->id;
+	k = sched.choose(sched.choose_ctx, &q);
+	if (n == 0)
+		return mode == SPIN ? from : NULL;
+	sched.run_left = 0;
+	k = (k < 0 ? 0 : k) % n;
+	if (n > 1)
+		hash_mix(0xdec1de00000000ULL | (uint64_t)(uint32_t)c[k]->id << 8 | n);
+	return c[k];
+}
+
 /* Who runs next; NULL when nobody can (all done, or a deadlock). */
 static struct fiber *decide(struct fiber *from, enum decide_mode mode)
 {
 	struct fiber *c[MMF_SCHED_MAX_FIBERS + 2], *choice;
 	int n = candidates(from, mode == MAY_KEEP, c);
 
+	if (sched.choose)
+		return decide_by_chooser(from, mode, c, n);
 	if (n == 0)
 		return mode == SPIN ? from : NULL;
 	if (n == 1) {
@@ -1665,6 +1700,8 @@ void mmf_sched_begin(const struct mmf_sched_opts *opts)
 	sched.on_switch = opts->on_switch;
 	sched.on_switch_ctx = opts->ctx;
 	sched.record_trace = opts->record_trace;
+	sched.choose = opts->choose;
+	sched.choose_ctx = opts->choose_ctx;
 	sched.run_left = 0;
 	sched.clock = 0;
 	sched.hash = 0xcbf29ce484222325ULL;

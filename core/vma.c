@@ -51,7 +51,11 @@ struct core_vma *vm_area_dup(struct core_vma *orig)
 	if (vma->file)
 		core_file_get(vma->file);
 	vma->anon_vma = NULL;
+#ifdef MMF_ZOO_NAME_DUP_NO_GET	/* zoo/README.md */
+	vma->anon_name = orig->anon_name;
+#else
 	vma->anon_name = orig->anon_name ? anon_name_get(orig->mm->w, orig->anon_name) : NULL;
+#endif
 	return vma;
 }
 
@@ -103,7 +107,9 @@ void vma_tree_remove(struct core_mm *mm, struct core_vma *vma)
 		mmf_sync_bug("core: erase of %#llx found another VMA",
 			     (unsigned long long)vma->start);
 	mm->map_count--;
+#ifndef MMF_ZOO_MUNMAP_NO_DETACH	/* zoo/README.md */
 	vma_mark_detached(vma);
+#endif
 }
 
 /* Change the range of a write-locked VMA that is in the tree.  Any other
@@ -160,8 +166,12 @@ static int __split_vma(struct core_mm *mm, struct core_vma *vma, uint64_t addr,
 	new->anon_vma = vma->anon_vma;
 	anon_vma_clone(new, vma);
 
+#ifdef MMF_ZOO_SPLIT_NO_LOCK	/* zoo/README.md */
+	vma_start_write(new);
+#else
 	vma_start_write(vma);
 	vma_start_write(new);
+#endif
 
 	vma_prepare(vma->file);
 	vma_tree_begin(&mm->mt);
@@ -285,8 +295,12 @@ struct core_vma *vma_merge_new_range(struct core_mm *mm, struct vma_merge_req *r
 		tgt = prev;
 		vma_start_write(prev);
 		dup_anon_vma(prev, r->copied_from);
+#ifdef MMF_ZOO_MERGE_NO_LOCK_NEXT	/* zoo/README.md */
+		if (right) {
+#else
 		if (right) {
 			vma_start_write(next);
+#endif
 			dup_anon_vma(prev, next);
 			vma_prepare(r->file);
 			vma_tree_begin(&mm->mt);

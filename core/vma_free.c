@@ -29,7 +29,11 @@ static void vma_free_batch_rcu(struct mmf_rcu_head *head)
 
 static void vma_free_queue(struct core_mm *mm, struct core_vma *batch)
 {
+#ifdef MMF_ZOO_FREE_NO_RCU	/* zoo/README.md */
+	vma_free_batch_rcu(&batch->rcu);
+#else
 	mmf_call_rcu(&batch->rcu, vma_free_batch_rcu);
+#endif
 	core_count(mm->w, call_rcu);
 }
 

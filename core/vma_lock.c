@@ -43,9 +43,13 @@ void vma_start_write(struct core_vma *vma)
 	if (mmf_atomic_read(&vma->vm_lock_seq) == seq)
 		return;		/* already write-locked in this mmap_lock section */
 	/* Wait for the readers that got in before us, then mark. */
+#ifdef MMF_ZOO_START_WRITE_NO_WAIT	/* zoo/README.md */
+	mmf_atomic_set(&vma->vm_lock_seq, seq);
+#else
 	mmf_down_write(&vma->vm_lock);
 	mmf_atomic_set(&vma->vm_lock_seq, seq);
 	mmf_up_write(&vma->vm_lock);
+#endif
 }
 
 bool vma_start_read(struct core_mm *mm, struct core_vma *vma)
@@ -60,10 +64,12 @@ bool vma_start_read(struct core_mm *mm, struct core_vma *vma)
 	 * check above and the trylock; holding vm_lock now, the value is
 	 * stable until we release it.
 	 */
+#ifndef MMF_ZOO_SEQ_RECHECK	/* zoo/README.md */
 	if (mmf_atomic_read(&vma->vm_lock_seq) == mmf_atomic_read_acquire(&mm->mm_lock_seq)) {
 		mmf_up_read(&vma->vm_lock);
 		return false;
 	}
+#endif
 	return true;
 }
 
@@ -95,15 +101,21 @@ struct core_vma *lock_vma_under_rcu(struct core_mm *mm, uint64_t addr)
 	if (!vma_start_read(mm, vma))
 		goto fail;
 	/* Re-checks now that the VMA cannot change under us. */
+#ifndef MMF_ZOO_DETACHED_CHECK	/* zoo/README.md */
 	if (mmf_atomic_read_acquire(&vma->detached))
 		goto fail_unlock;
+#endif
 	if (vma->mm != mm)
 		goto fail_unlock;
+#ifndef MMF_ZOO_RANGE_CHECK	/* zoo/README.md */
 	if (addr < vma->start || addr >= vma->end)
 		goto fail_unlock;
+#endif
 	/* Anonymous faults need an anon_vma, which only mmap_lock may create. */
+#ifndef MMF_ZOO_ANON_VMA_CHECK	/* zoo/README.md */
 	if (vma_is_anonymous(vma) && !mmf_load_acquire(vma->anon_vma))
 		goto fail_unlock;
+#endif
 	mmf_rcu_read_unlock();
 	return vma;
 

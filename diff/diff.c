@@ -10,6 +10,7 @@
  * where <op> is the op's name (for a snapshot: the last op run before it).
  * No global state, no exit: everything lives in the report.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -581,4 +582,23 @@ int mmf_diff_zero_page_variant(const struct mmf_prog *prog, const struct mmf_imp
 	if (w)
 		model->world_free(w);
 	return rewritten;
+}
+
+/*
+ * invariant:NAME from an implementation checker's message "NAME: what"
+ * (core/check.c, reference/world.c): one naming for every tool.
+ */
+void mmf_invariant_sig(char *sig, size_t len, const char *msg)
+{
+	char name[64];
+	size_t n = 0;
+
+	while (msg[n] && n + 1 < sizeof(name) && msg[n] != ':' && !isspace((unsigned char)msg[n])) {
+		unsigned char c = (unsigned char)msg[n];
+
+		name[n] = (isalnum(c) || c == '_' || c == '-' || c == '.') ? (char)c : '_';
+		n++;
+	}
+	name[n] = '\0';
+	snprintf(sig, len, "invariant:%s", n ? name : "unnamed");
 }

@@ -181,4 +181,7 @@ const char *mmf_diff_snap_field(const struct mmf_snap *a, const struct mmf_snap 
 }
 #endif
 
+/* invariant:NAME from a checker message "NAME: what" (every tool names a crash so) */
+void mmf_invariant_sig(char *sig, size_t len, const char *msg);
+
 #endif /* MMFUZZ_DIFF_H */

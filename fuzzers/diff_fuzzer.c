@@ -267,20 +267,6 @@ static void watchdog(bool arm)
 
 /* ---- the check ------------------------------------------------------------- */
 
-static void invariant_sig(char *sig, size_t len, const char *msg)
-{
-	char name[64];
-	size_t n = 0;
-
-	while (msg[n] && n + 1 < sizeof(name) && msg[n] != ':' && !isspace((unsigned char)msg[n])) {
-		unsigned char c = (unsigned char)msg[n];
-
-		name[n] = (isalnum(c) || c == '_' || c == '-' || c == '.') ? (char)c : '_';
-		n++;
-	}
-	name[n] = '\0';
-	snprintf(sig, len, "invariant:%s", n ? name : "unnamed");
-}
 
 static int run_once(const struct mmf_prog *p, unsigned flags, struct mmf_fuzz_fail *fail,
 		    FILE *report)
@@ -310,7 +296,7 @@ static int run_once(const struct mmf_prog *p, unsigned flags, struct mmf_fuzz_fa
 	if (cur.bad_op >= 0) {
 		char buf[512];
 
-		invariant_sig(fail->sig, sizeof(fail->sig), cur.bad_msg);
+		mmf_invariant_sig(fail->sig, sizeof(fail->sig), cur.bad_msg);
 		fail->op = cur.bad_op;
 		if (report) {
 			fprintf(report, "mmfuzz: ---- program (%u ops) ----\n", p->nr_ops);

@@ -443,20 +443,6 @@ static void join_all(const struct mmf_cprog *c, struct worker *wk, uint32_t n)
 
 /* ---- the check ----------------------------------------------------------------- */
 
-static void invariant_sig(char *sig, size_t len, const char *msg)
-{
-	char name[64];
-	size_t n = 0;
-
-	while (msg[n] && n + 1 < sizeof(name) && msg[n] != ':' && !isspace((unsigned char)msg[n])) {
-		unsigned char ch = (unsigned char)msg[n];
-
-		name[n] = (isalnum(ch) || ch == '_' || ch == '-' || ch == '.') ? (char)ch : '_';
-		n++;
-	}
-	name[n] = '\0';
-	snprintf(sig, len, "invariant:%s", n ? name : "unnamed");
-}
 
 static int check_invariants(struct mmf_world *w, const char *when, struct mmf_race_fail *fail,
 			    FILE *report)
@@ -465,7 +451,7 @@ static int check_invariants(struct mmf_world *w, const char *when, struct mmf_ra
 
 	if (!mmf_core.check || mmf_core.check(w, msg, sizeof(msg)) == 0)
 		return 0;
-	invariant_sig(fail->sig, sizeof(fail->sig), msg[0] ? msg : "unnamed");
+	mmf_invariant_sig(fail->sig, sizeof(fail->sig), msg[0] ? msg : "unnamed");
 	if (report)
 		fprintf(report, "mmfuzz: invariant broken %s: %s\n", when, msg);
 	return 1;

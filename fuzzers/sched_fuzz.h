@@ -37,4 +37,51 @@ struct mmf_sched_stats {
 };
 extern struct mmf_sched_stats mmf_sched_stats;
 
+/*
+ * Set by the explorer (sched_explore.c) around its runs: mmf_sched_check
+ * then schedules by choose() (sched_ctl.h opts.choose), not by c->sched.
+ */
+struct mmf_sched_choice;
+struct mmf_sched_chooser {
+	int (*choose)(void *ctx, const struct mmf_sched_choice *q);
+	void *ctx;
+};
+extern struct mmf_sched_chooser mmf_sched_chooser;
+
+/*
+ * The schedule search (sched_explore.c, `sched_replay --explore`): for
+ * one program, schedules of few deviations from the non-preemptive one,
+ * every one up to `bound` deviations (CHESS-style preemption bounding),
+ * then PCT's randomized priority schedules, within `budget` runs; all of
+ * it deterministic in (program, options).  A failing run's schedule is
+ * encoded as schedule bytes (sched_len/sched of the result) whose replay
+ * by mmf_sched_check is checked to fail with the same signature.
+ */
+struct mmf_explore_opts {
+	unsigned bound;			/* deviations of the systematic phase (2) */
+	unsigned long budget;		/* runs in all (2000) */
+	unsigned small_ops;		/* systematic only if no thread has more ops (4) */
+	unsigned depth;			/* PCT's bug depth d (3) */
+	uint64_t seed;			/* PCT's priorities and change points */
+	const char *crash_path;		/* a sanitizer or sync-bug abort saves its schedule here */
+};
+
+struct mmf_explore_result {
+	unsigned long runs;		/* checks run */
+	int bound_done;			/* every schedule of <= this many deviations tried (-1: none) */
+	unsigned long partial;		/* runs of the next bound, when the budget ended it */
+	unsigned long pct_runs;
+	unsigned long steps;		/* scheduling points of the non-preemptive run */
+	int found;			/* 1: sig, sched below */
+	char phase[64];			/* "systematic, 1 deviation", "pct d=3 run 17" */
+	struct mmf_fuzz_fail fail;
+	uint32_t sched_len;
+	uint8_t sched[MMF_CPROG_SCHED_MAX];
+	int replayed;			/* the bytes' own run failed with the same signature */
+};
+
+void mmf_explore_opts_default(struct mmf_explore_opts *o);
+int mmf_explore(const struct mmf_cprog *c, const struct mmf_explore_opts *o,
+		struct mmf_explore_result *r);
+
 #endif /* MMFUZZ_FUZZERS_SCHED_FUZZ_H */

@@ -211,6 +211,8 @@ static void run_core(struct run *r, const struct mmf_cprog *c, bool record_trace
 		.on_switch = count_switch,
 		.record_trace = record_trace,
 		.max_steps = MAX_STEPS,
+		.choose = mmf_sched_chooser.choose,
+		.choose_ctx = mmf_sched_chooser.ctx,
 	};
 	memset(r, 0, sizeof(*r));
 	r->c = c;
@@ -350,10 +352,7 @@ static int check_in_worlds(const struct mmf_cprog *c, unsigned flags,
 	}
 
 	if (mmf_core.check && mmf_core.check(run.w, msg, sizeof(msg))) {
-		char word[64] = "unnamed";
-
-		sscanf(msg, "%63[^: \n]", word);
-		snprintf(fail->sig, sizeof(fail->sig), "invariant:%s", word);
+		mmf_invariant_sig(fail->sig, sizeof(fail->sig), msg);
 		if (report)
 			fprintf(report, "core invariant broken after the run: %s\n", msg);
 		bad = 1;
@@ -444,6 +443,7 @@ int mmf_sched_check(const struct mmf_cprog *c, unsigned flags, struct mmf_fuzz_f
 }
 
 struct mmf_sched_stats mmf_sched_stats;
+struct mmf_sched_chooser mmf_sched_chooser;
 
 /* ---- the fuzz entry point ------------------------------------------------- */
 

@@ -9,7 +9,7 @@ if(NOT TARGET mmf_core_sched OR NOT EXISTS ${CMAKE_SOURCE_DIR}/diff/linearize.c)
   return()
 endif()
 
-add_library(mmf_sched_fuzz_common OBJECT sched_fuzzer.c cprog_mutator.c mutate_prog.c bound_op.c fuzz_env.c)
+add_library(mmf_sched_fuzz_common OBJECT sched_fuzzer.c sched_explore.c cprog_mutator.c mutate_prog.c bound_op.c fuzz_env.c)
 target_include_directories(mmf_sched_fuzz_common PUBLIC ${CMAKE_SOURCE_DIR}/core)
 target_link_libraries(mmf_sched_fuzz_common PUBLIC mmf_diff mmf_prog mmf_reference
                       mmf_core_sched mmf_api)
@@ -32,3 +32,17 @@ endforeach()
 # the concurrent targets' mutator (cprog_mutator.c): mutants of every seed
 # must fit, decode and pass, and some must have a longer schedule
 add_test(NAME sched_mutator_smoke COMMAND sched_replay --mutate 32 ${_corpus}/sched_fuzzer)
+# the schedule search on a known race (zoo/README.md FORK_NO_FREEZE): fork.c
+# built with the bug comes first on the link line, so the core archive's
+# fork.o is never pulled in; the search must find it and its bytes replay it
+add_library(mmf_zoo_fork OBJECT ${CMAKE_SOURCE_DIR}/core/fork.c)
+target_compile_definitions(mmf_zoo_fork PRIVATE MMF_ZOO_FORK_NO_FREEZE=1)
+target_link_libraries(mmf_zoo_fork PRIVATE mmf_core_sched)
+add_executable(sched_replay_zoo_fork sched_replay.c replay_walk.c
+               $<TARGET_OBJECTS:mmf_zoo_fork> $<TARGET_OBJECTS:mmf_sched_fuzz_common>)
+target_link_libraries(sched_replay_zoo_fork PRIVATE mmf_sched_fuzz_common)
+add_test(NAME sched_explore_finds_zoo_fork
+         COMMAND sched_replay_zoo_fork --explore --budget 5000
+                 ${_corpus}/sched/fork_vs_lockless_write.mmf)
+set_tests_properties(sched_explore_finds_zoo_fork PROPERTIES
+  PASS_REGULAR_EXPRESSION "FAIL [^\n]*explore: systematic[^\n]*, replayed\\)")

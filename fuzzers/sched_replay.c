@@ -19,6 +19,15 @@
  *                 still fails with the same signature (diff/minimize.c); every
  *                 run is in a child process, so a sanitizer crash is minimized
  *                 too (signature crash:KIND:FN, diff/isolate.h)
+ *     --explore   search each file's program for a failing schedule
+ *                 (sched_explore.c: every schedule of at most --bound K
+ *                 deviations from the non-preemptive one, default 2, for
+ *                 programs of at most 4 ops per thread, then PCT with depth
+ *                 --depth D, default 3, seed --seed S), at most --budget N
+ *                 runs (default 2000); a find is printed as a program whose
+ *                 schedule bytes replay it, and with --out DIR written there
+ *                 (DIR/explore-NAME.mmf; a run that aborts, a sanitizer
+ *                 report or a deadlock, leaves DIR/explore-NAME.abort)
  *
  * A file is a concurrent program: text (`thread N` sections, `schedule`
  * bytes; see <mmfuzz/prog.h>) or the raw bytes sched_fuzzer saved.  Every
@@ -36,8 +45,10 @@
 #include "replay_walk.h"
 #include "sched_fuzz.h"
 
-static int opt_history, opt_print, opt_abort, opt_stats, opt_minimize;
+static int opt_history, opt_print, opt_abort, opt_stats, opt_minimize, opt_explore;
 static unsigned long opt_mutate;
+static struct mmf_explore_opts opt_xo;
+static const char *opt_out;
 static enum mmf_load_format opt_format;	/* --text, --binary */
 static int passed, failed, errors;
 
@@ -127,6 +138,71 @@ static void mutate_smoke(const struct mmf_cprog *orig, const char *path)
 	}
 }
 
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+static void save_find(struct mmf_cprog *c, const char *path, const struct mmf_explore_result *r)
+{
+	char out[4096];
+	FILE *f;
+
+	snprintf(out, sizeof(out), "%s/explore-%s%s", opt_out, base_name(path),
+		 strstr(path, ".mmf") ? "" : ".mmf");
+	f = fopen(out, "w");
+	if (!f) {
+		perror(out);
+		errors++;
+		return;
+	}
+	fprintf(f, "# found by sched_replay --explore in %s (%s, run %lu): mmfuzz: %s\n", path,
+		r->phase, r->runs, r->fail.sig);
+	mmf_cprog_print(f, c);
+	fclose(f);
+	printf("explore: saved %s\n", out);
+}
+
+/* --explore: the schedule search on one program (sched_explore.c). */
+static void explore_file(struct mmf_cprog *c, const char *path)
+{
+	static struct mmf_explore_result r;
+	char abort_path[4096];
+
+	if (opt_out) {
+		snprintf(abort_path, sizeof(abort_path), "%s/explore-%s.abort", opt_out,
+			 base_name(path));
+		opt_xo.crash_path = abort_path;
+	}
+	mmf_explore(c, &opt_xo, &r);
+	opt_xo.crash_path = NULL;
+	printf("explore %s: %lu runs (%lu scheduling points without preemption); ", path,
+	       r.runs, r.steps);
+	if (r.bound_done >= 0)
+		printf("every schedule of <= %d deviation%s tried", r.bound_done,
+		       r.bound_done == 1 ? "" : "s");
+	if (r.bound_done >= 0 && (unsigned)r.bound_done < opt_xo.bound && r.partial)
+		printf(", %lu of bound %d", r.partial, r.bound_done + 1);
+	printf("; %lu PCT runs\n", r.pct_runs);
+	if (!r.found) {
+		passed++;
+		return;
+	}
+	c->sched_len = r.sched_len;
+	memcpy(c->sched, r.sched, r.sched_len);
+	printf("FAIL %s: mmfuzz: %s (explore: %s; %u schedule bytes, %s)\n", path, r.fail.sig,
+	       r.phase, r.sched_len, r.replayed ? "replayed" : "NOT replayed by its bytes");
+	mmf_cprog_print(stdout, c);
+	if (opt_out && r.replayed)
+		save_find(c, path, &r);
+	if (!r.replayed)
+		errors++;
+	failed++;
+	fflush(stdout);
+}
+
 static void run_file(const char *path, void *ctx)
 {
 	static struct mmf_cprog c;
@@ -148,6 +224,10 @@ static void run_file(const char *path, void *ctx)
 	}
 	if (opt_history)
 		flags |= MMF_SCHED_ALWAYS_HISTORY;
+	if (opt_explore) {
+		explore_file(&c, path);
+		return;
+	}
 	if (opt_minimize) {
 		/* in a child, so that a crash still gives a signature to keep */
 		struct check k = { &c, flags, stdout };
@@ -180,18 +260,21 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sched_replay [--history] [--print] [--abort] [--stats] [--minimize] [--mutate N]\n"
-		"                    [--text|--binary] FILE|DIR...\n"
+		"                    [--explore [--bound K] [--budget N] [--depth D] [--seed S]\n"
+		"                    [--out DIR]] [--text|--binary] FILE|DIR...\n"
 		"Runs each concurrent program on the core under the deterministic scheduler\n"
 		"(twice: the runs must be identical) and checks its linearizability on the\n"
-		"reference.\n");
+		"reference.  --explore searches schedules for a failing one.\n");
 }
 
 int main(int argc, char **argv)
 {
 	int nfiles = 0;
 
+	mmf_explore_opts_default(&opt_xo);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		bool has_value = i + 1 < argc;
 
 		if (!strcmp(a, "--history"))
 			opt_history = 1;
@@ -207,8 +290,20 @@ int main(int argc, char **argv)
 			opt_format = MMF_LOAD_TEXT;
 		else if (!strcmp(a, "--binary"))
 			opt_format = MMF_LOAD_BINARY;
-		else if (!strcmp(a, "--mutate") && i + 1 < argc)
+		else if (!strcmp(a, "--mutate") && has_value)
 			opt_mutate = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(a, "--explore"))
+			opt_explore = 1;
+		else if (!strcmp(a, "--bound") && has_value)
+			opt_xo.bound = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(a, "--budget") && has_value)
+			opt_xo.budget = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(a, "--depth") && has_value)
+			opt_xo.depth = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(a, "--seed") && has_value)
+			opt_xo.seed = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(a, "--out") && has_value)
+			opt_out = argv[++i];
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
@@ -219,7 +314,9 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--mutate")) {
+		if (!strcmp(argv[i], "--mutate") || !strcmp(argv[i], "--bound") ||
+		    !strcmp(argv[i], "--budget") || !strcmp(argv[i], "--depth") ||
+		    !strcmp(argv[i], "--seed") || !strcmp(argv[i], "--out")) {
 			i++;
 			continue;
 		}

@@ -95,6 +95,10 @@ signature() {
 	}
 	/^mmfuzz: [a-z]+:/ { sig = $2 }	# the last one is the target'\''s verdict
 	/^mmf_sync_bug: (deadlock|livelock):/ { s = $2; sub(/:$/, "", s); sig = "sched:" s }
+	# ASan: crash:KIND:FN from the SUMMARY line, as diff/isolate.c names it
+	# for mmfuzz minimize and sched_replay --minimize (one name in every tool)
+	asan == "" && /^SUMMARY: AddressSanitizer: / {
+		asan = "crash:" $3; if ($(NF - 1) == "in") asan = asan ":" $NF }
 	kind == "" && /ERROR: AddressSanitizer: / {
 		kind = $0; sub(/.*AddressSanitizer: /, "", kind); sub(/ .*/, "", kind); kind = "asan:" kind }
 	kind == "" && /ERROR: LeakSanitizer:/ { kind = "leak" }
@@ -108,6 +112,7 @@ signature() {
 		f = $4; if (!skip(f)) { frames = frames (nf ? "," : "") f; nf++ } }
 	END {
 		if (sig != "") { print sig; exit }
+		if (asan != "") { print asan; exit }
 		if (kind == "") kind = "unknown"
 		gsub(/ /, "-", kind)
 		print kind (frames != "" ? ":" frames : "")
@@ -130,10 +135,45 @@ triage() {
 		# restarted workers step over it (MMF_FUZZ_IGNORE) and look for others
 		case $sig in diff:* | invariant:* | error:*) echo "$sig" >>"$WORKDIR/$t/ignore" ;; esac
 		minimize "$t" "$dir" "$sig"
+		if [ "$t" = race_fuzzer ]; then
+			race_replay_count "$dir"
+			race_to_schedule "$dir"
+		fi
 	else
 		echo $(($(cat "$dir/count" 2>/dev/null || echo 0) + 1)) >"$dir/count"
 	fi
 	rm -f "$input"
+}
+
+# race_replay_count DIR: DIR/replays = "N/10", the runs of the race_fuzzer
+# binary that reproduce the crash's signature (mmfuzz repro says the same).
+race_replay_count() {
+	local dir=$1 n=0 i bin
+	bin=$(target_build race_fuzzer)/fuzzers/race_fuzzer
+	for i in $(seq 10); do
+		MMF_FUZZ_IGNORE= timeout 120 "$bin" -timeout=60 "$dir/input" </dev/null >"$dir/replay.log" 2>&1 ||
+			[ "$(signature "$dir/replay.log")" != "$(cat "$dir/signature")" ] || n=$((n + 1))
+	done
+	echo "$n/10" >"$dir/replays"
+}
+
+# race_to_schedule DIR: a race_fuzzer crash (TSan, real threads) has no exact
+# replay; search the deterministic backend for a schedule of the same program
+# that fails (sched_replay --explore: bounded preemptions, then PCT) and file
+# it as DIR/sched/explore-input.mmf with its signature in DIR/sched/signature
+# (replay: mmfuzz repro DIR/sched/explore-input.mmf).
+race_to_schedule() {
+	local dir=$1 drv=$LF_BUILD/fuzzers/sched_replay
+	[ -x "$drv" ] || return 0
+	mkdir -p "$dir/sched"
+	timeout 300 nice -n 5 "$drv" --binary --explore --budget 20000 --out "$dir/sched" "$dir/input" \
+		</dev/null >"$dir/sched/log" 2>&1 || true
+	if [ -f "$dir/sched/explore-input.mmf" ]; then
+		grep -m1 -o 'mmfuzz: [^ ]*' "$dir/sched/log" | sed 's/mmfuzz: //' >"$dir/sched/signature"
+		echo "$(date -u +%H:%M:%S) RACE SCHEDULED [race_fuzzer] $(cat "$dir/signature") -> $(cat "$dir/sched/signature")" >>"$WORKDIR/events"
+	elif [ -f "$dir/sched/explore-input.abort" ]; then
+		echo "crash (see log)" >"$dir/sched/signature"
+	fi
 }
 
 # minimize TARGET DIR SIG: write DIR/program.mmf, the smallest program we can find.
@@ -187,8 +227,51 @@ minimize_late() {	# TARGET DIR: byte-level minimization of a process-ending cras
 	timeout $((MINIMIZE_TIME + 30)) "$bin" "${opts[@]}" -minimize_crash=1 \
 		-max_total_time="$MINIMIZE_TIME" -exact_artifact_path="$dir/input.min" "$dir/input" \
 		</dev/null >"$dir/minimize.log" 2>&1
-	[ -s "$dir/input.min" ] && program_text "$t" "$dir/input.min" "$sig" >"$dir/program.mmf"
+	# libFuzzer's -minimize_crash keeps any crash: keep its result only if it
+	# is still this one
+	if [ -s "$dir/input.min" ]; then
+		MMF_FUZZ_IGNORE= timeout 120 "$bin" "${opts[@]}" "$dir/input.min" </dev/null \
+			>"$dir/minimize.check" 2>&1 || true
+		if [ "$(signature "$dir/minimize.check")" = "$sig" ]; then
+			program_text "$t" "$dir/input.min" "$sig" >"$dir/program.mmf"
+		else
+			echo "campaign: minimized input of $sig is another crash ($(signature "$dir/minimize.check")): dropped"
+			mv "$dir/input.min" "$dir/input.min.other"
+		fi
+	fi
 	rm -f "$dir/minimize-pending"
+}
+
+# regression_seeds TARGET DIR: the fixed bugs' programs (corpus/regressions
+# for diff_fuzzer, corpus/regressions-sched for the concurrent targets) as
+# the target's binary inputs: seeds beside corpus/<target>.
+regression_seeds() {
+	local t=$1 out=$2 f
+	rm -rf "$out" && mkdir -p "$out"
+	case $t in
+	diff_fuzzer)
+		"$LF_BUILD/fuzzers/diff_replay" --asm "$out" "$ROOT/corpus/regressions" >/dev/null 2>&1 || true ;;
+	sched_fuzzer | race_fuzzer)
+		for f in "$ROOT"/corpus/regressions-sched/*.mmf; do
+			[ -f "$f" ] || continue
+			"$LF_BUILD/tools/mmfuzz" asm --concurrent "$f" -o "$out/$(basename "$f" .mmf)" \
+				>/dev/null 2>&1 || true
+		done ;;
+	esac
+	[ "$ENGINE" != afl ] || cp -n "$out"/* "$tw/afl-in/" 2>/dev/null || true
+}
+
+# replays_clean TARGET INPUT: every one of the target's replays passes.  A
+# deterministic target (diff_fuzzer, sched_fuzzer) replays the same run each
+# time (2 runs); race_fuzzer's races depend on the OS scheduler: 20 runs, so
+# that a race that shows in half of the runs stays with probability 1 - 2^-20.
+replays_clean() {
+	local t=$1 input=$2 n=2 i
+	[ "$t" = race_fuzzer ] && n=20
+	for i in $(seq $n); do
+		MMF_FUZZ_IGNORE= timeout 120 "$(target_build "$t")/fuzzers/$t" -timeout=60 "$input" \
+			</dev/null >/dev/null 2>&1 || return 1
+	done
 }
 
 # ---- workers (each runs as its own process group: `campaign.sh --_worker`) --
@@ -221,6 +304,7 @@ worker_libfuzzer() {	# TARGET ID END
 	local tw="$WORKDIR/$t" opts=() seeds=()
 	mapfile -t opts < <(libfuzzer_options "$bin")
 	mapfile -t seeds < <(seed_dirs "$t")
+	[ -n "$(ls -A "$tw/seeds-regressions" 2>/dev/null)" ] && seeds+=("$tw/seeds-regressions")
 	while :; do
 		now=$(date +%s)
 		left=0
@@ -278,6 +362,38 @@ worker_afl() {	# TARGET ID END ROLE
 }
 
 worker_minimize() { minimize_late "$@"; }	# TARGET DIR
+
+# worker_explore TARGET ID END: the schedule search (sched_replay --explore,
+# fuzzers/sched_explore.c) over the sched seeds and regressions, in rounds of
+# growing run budgets; each find is filed as a crash of TARGET (sched_fuzzer),
+# whose input's schedule bytes replay it.
+worker_explore() {
+	local t=$1 end=$3 tw="$WORKDIR/$1" drv=$LF_BUILD/fuzzers/sched_replay runs f a left out
+	[ -x "$drv" ] || return 0
+	out="$tw/explore"
+	mkdir -p "$out"
+	for runs in 300 3000 30000 300000; do
+		for f in "$ROOT"/corpus/sched/*.mmf "$ROOT"/corpus/regressions-sched/*.mmf; do
+			[ -f "$WORKDIR/stop" ] && return 0
+			left=86400
+			[ "$end" = 0 ] || left=$((end - $(date +%s)))
+			[ "$left" -gt 0 ] || return 0
+			rm -f "$out"/explore-*
+			timeout "$left" nice -n 5 "$drv" --explore --budget "$runs" --out "$out" "$f" \
+				</dev/null >"$out/log" 2>&1
+			for a in "$out"/explore-*; do
+				[ -f "$a" ] || continue
+				case $a in
+				*.abort) cp "$a" "$tw/raw/explore-input" ;;
+				*) "$LF_BUILD/tools/mmfuzz" asm --concurrent "$a" -o "$tw/raw/explore-input" \
+					>/dev/null 2>&1 || continue
+				   grep -m1 -o 'mmfuzz: [^ ]*' "$out/log" >>"$out/log" ;;
+				esac
+				triage "$t" "$tw/raw/explore-input" "$out/log"
+			done
+		done
+	done
+}
 
 if [ "${1:-}" = "--_worker" ]; then
 	shift
@@ -480,13 +596,14 @@ for t in "${targets[@]}"; do
 		for d in $(seed_dirs "$t") "$tw/corpus"; do cp -n "$d"/* "$tw/afl-in/" 2>/dev/null; done
 		[ -n "$(ls -A "$tw/afl-in")" ] || printf '\0' >"$tw/afl-in/empty"
 	fi
+	regression_seeds "$t" "$tw/seeds-regressions"
 	# crashes filed by an earlier campaign: still there?  (then they stay
 	# ignored by the workers; if not, they move to fixed/)
 	: >"$tw/ignore"
 	for d in "$tw"/crashes/*/; do
 		[ -f "$d/input" ] || continue
 		d=${d%/}
-		if MMF_FUZZ_IGNORE= timeout 120 "$(target_build "$t")/fuzzers/$t" -timeout=60 "$d/input" </dev/null >/dev/null 2>&1; then
+		if replays_clean "$t" "$d/input"; then
 			mkdir -p "$tw/fixed"
 			mv "$d" "$tw/fixed/$(basename "$d").$(date -u +%Y%m%d-%H%M)"
 			echo "campaign: [$t] no longer reproduces (fixed?): $(cat "$tw/fixed/$(basename "$d")".*/signature | tail -1)"
@@ -555,6 +672,11 @@ for ((j = 0; j < JOBS; j++)); do
 	fi
 	pgids+=($!)
 done
+# the schedule search beside sched_fuzzer's workers (one more process)
+if [ "$ENGINE" = libfuzzer ] && printf '%s\n' "${targets[@]}" | grep -qx sched_fuzzer; then
+	setsid "$SELF" --_worker "$SETTINGS" explore sched_fuzzer "$JOBS" "$END" </dev/null &
+	pgids+=($!)
+fi
 
 # ---- progress -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "repro.h"
@@ -178,20 +179,6 @@ const char *mmf_repro_names(const struct mmf_repro *r, char *buf, size_t len)
 	return buf;
 }
 
-static void invariant_sig(char *sig, size_t len, const char *msg)
-{
-	char name[64];
-	size_t n = 0;
-
-	while (msg[n] && n + 1 < sizeof(name) && msg[n] != ':' && !isspace((unsigned char)msg[n])) {
-		unsigned char c = (unsigned char)msg[n];
-
-		name[n] = (isalnum(c) || c == '_' || c == '-' || c == '.') ? (char)c : '_';
-		n++;
-	}
-	name[n] = '\0';
-	snprintf(sig, len, "invariant:%s", n ? name : "unnamed");
-}
 
 bool mmf_repro_run(const struct mmf_repro *r, const struct mmf_prog *p, FILE *trace,
 		   FILE *report, char *sig, size_t siglen)
@@ -224,7 +211,7 @@ bool mmf_repro_run(const struct mmf_repro *r, const struct mmf_prog *p, FILE *tr
 	if (chk.bad_op >= 0) {
 		char buf[MMF_OP_TEXT_MAX];
 
-		invariant_sig(sig, siglen, chk.bad_msg);
+		mmf_invariant_sig(sig, siglen, chk.bad_msg);
 		if (report)
 			fprintf(report, "invariant broken after op #%d: %s\n%s: %s\n", chk.bad_op,
 				chk.bad_op < (int)p->nr_ops ?
@@ -269,7 +256,9 @@ static void usage(FILE *out)
 		"                     with `thread N` sections (sched_fuzzer).  Concurrent\n"
 		"                     programs are handed to sched_replay --history (the\n"
 		"                     identical interleaving, step by step) or race_replay\n"
-		"                     (TSan build), found beside this mmfuzz in the build tree;\n"
+		"                     (TSan build: this build's, else build/libfuzzer-tsan's\n"
+		"                     or build/tsan's), run --repeat M times (default 10),\n"
+		"                     each its own process: it prints \"reproduced N/M\";\n"
 		"                     a concurrent FILE not named *.mmf is read as raw bytes\n"
 		"                     (a crash file) unless --text says otherwise.\n"
 		"\n"
@@ -298,7 +287,76 @@ static const char *detect_target(const char *path)
 	return "diff_fuzzer";
 }
 
-/* Run the concurrent target's replay driver, <build>/fuzzers/<name>_replay. */
+/* The runs of a race_fuzzer crash (--repeat; races are probabilistic). */
+static unsigned long race_runs = 10;
+
+/*
+ * A race (real threads, TSan): each run is its own process (a TSan report
+ * ends it), M of them; say how many reproduced, and show the first that did.
+ */
+static int run_race_replay(const char *drv, const char *format, const char *path)
+{
+	char out[64];
+	unsigned long hit = 0;
+	bool shown = false;
+
+	snprintf(out, sizeof(out), "/tmp/mmfuzz-repro.%d", (int)getpid());
+	for (unsigned long i = 0; i < race_runs; i++) {
+		int status = 0;
+		pid_t pid;
+
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			if (!freopen(out, "w", stdout) || dup2(fileno(stdout), 2) < 0)
+				_exit(127);
+			execl(drv, drv, format ? format : path, format ? path : (char *)NULL,
+			      (char *)NULL);
+			_exit(127);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+			perror("mmfuzz repro: race_replay");
+			return MMF_EXIT_FAIL;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+			fprintf(stderr, "mmfuzz repro: could not run %s\n", drv);
+			return MMF_EXIT_FAIL;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			continue;
+		hit++;
+		if (!shown) {
+			FILE *f = fopen(out, "r");
+			char line[1024];
+
+			printf("---- run %lu of %lu (the first that reproduced) ----\n", i + 1,
+			       race_runs);
+			while (f && fgets(line, sizeof(line), f))
+				fputs(line, stdout);
+			if (f)
+				fclose(f);
+			shown = true;
+		}
+	}
+	unlink(out);
+	printf("race_fuzzer crash %s: reproduced %lu/%lu runs (%s)\n", path, hit, race_runs, drv);
+	if (!hit)
+		printf("not reproduced: a race on real threads may need more runs (--repeat M)\n");
+	return hit ? MMF_EXIT_FAIL : MMF_EXIT_OK;
+}
+
+/* <dir>/fuzzers/<name> exists: drv filled. */
+static bool find_driver(const char *dir, const char *name, char *drv, size_t len)
+{
+	snprintf(drv, len, "%s/fuzzers/%s", dir, name);
+	return !access(drv, X_OK);
+}
+
+/*
+ * Run the concurrent target's replay driver, <build>/fuzzers/<name>_replay;
+ * race_replay from a TSan build beside it (build/libfuzzer-tsan, build/tsan)
+ * when this build has none.
+ */
 static int exec_replay(const char *target, const char *path, enum mmf_load_format fmt)
 {
 	size_t len = strlen(path);
@@ -321,7 +379,15 @@ static int exec_replay(const char *target, const char *path, enum mmf_load_forma
 	slash = strrchr(self, '/');
 	if (slash)
 		*slash = '\0';	/* <build> */
-	snprintf(drv, sizeof(drv), "%s/fuzzers/%s", self, name);
+	if (!find_driver(self, name, drv, sizeof(drv)) && !sched) {
+		char sib[4200];
+
+		snprintf(sib, sizeof(sib), "%s/../libfuzzer-tsan", self);
+		if (!find_driver(sib, name, drv, sizeof(drv))) {
+			snprintf(sib, sizeof(sib), "%s/../tsan", self);
+			find_driver(sib, name, drv, sizeof(drv));
+		}
+	}
 	if (access(drv, X_OK)) {
 		fprintf(stderr, "mmfuzz repro: %s is not built in %s%s\n", name, self,
 			sched ? "" : " (race_replay is built by the TSan presets: "
@@ -333,7 +399,7 @@ static int exec_replay(const char *target, const char *path, enum mmf_load_forma
 		execl(drv, drv, "--history", format ? format : path, format ? path : (char *)NULL,
 		      (char *)NULL);
 	else
-		execl(drv, drv, format ? format : path, format ? path : (char *)NULL, (char *)NULL);
+		return run_race_replay(drv, format, path);
 	fprintf(stderr, "mmfuzz repro: %s: %s\n", drv, strerror(errno));
 	return MMF_EXIT_FAIL;
 }
@@ -367,6 +433,10 @@ static int repro_main(int argc, char **argv)
 			    strcmp(target, "race_fuzzer"))
 				return mmf_cli_usage_error("repro", "unknown target '%s' (diff_fuzzer, "
 							   "sched_fuzzer or race_fuzzer)", target);
+		} else if (!strcmp(a, "--repeat") && i + 1 < argc) {
+			race_runs = strtoul(argv[++i], NULL, 0);
+			if (!race_runs)
+				return mmf_cli_usage_error("repro", "--repeat needs a count > 0");
 		} else if (a[0] == '-' && a[1] != '\0') {
 			return mmf_cli_usage_error("repro", "unknown option '%s'", a);
 		} else if (path) {

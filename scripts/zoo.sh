@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The bug zoo (zoo/README.md): build the core with each injected bug and run
+# the schedule search of sched_fuzzer's target (sched_replay --explore) over
+# the sched seeds and regressions for a budget; print one line per bug:
+#   bug  time-to-find  target  signature  replays (N/M)
+# A find is replayed M times from the file the search saved (its schedule
+# bytes; an aborting run's bytes are in *.abort).
+#   scripts/zoo.sh [--budget SECONDS] [--replays M] [BUG...]   (default: every bug, 300 s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget=300 replays=3 bugs=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--budget) budget=$2; shift 2 ;;
+	--replays) replays=$2; shift 2 ;;
+	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	-*) echo "zoo: unknown option $1" >&2; exit 2 ;;
+	*) bugs+=("$1"); shift ;;
+	esac
+done
+all=$(grep -rhoE 'MMF_ZOO_[A-Z_]+' core | sed 's/MMF_ZOO_//' | sort -u)
+[ ${#bugs[@]} -gt 0 ] || mapfile -t bugs <<<"$all"
+for b in "${bugs[@]}"; do
+	grep -qx "$b" <<<"$all" || { echo "zoo: no bug $b (known: $(echo $all))" >&2; exit 2; }
+done
+
+# crash:KIND:FN from a sanitizer report, else the mmfuzz: line
+signature() {
+	local s
+	s=$(grep -m1 -oE 'SUMMARY: [A-Za-z]+Sanitizer: [a-z-]+ [^ ]+ in [A-Za-z0-9_]+' "$1" |
+		awk '{ print "crash:" $3 ":" $NF }') || true
+	[ -n "$s" ] || s=$(grep -m1 -oE 'mmfuzz: [^ ]+' "$1" | sed 's/mmfuzz: //') || true
+	[ -n "$s" ] || s=$(grep -m1 -oE 'mmf_sync_bug: [a-z]+' "$1" | sed 's/mmf_sync_bug: /sync:/') || true
+	echo "${s:-unknown}"
+}
+
+printf '%-24s %-8s %-16s %-44s %s\n' bug found target signature replays
+for bug in "${bugs[@]}"; do
+	dir=build/zoo/$bug out=build/zoo/$bug/finds
+	if ! { cmake -S . -B "$dir" -G Ninja -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=Debug \
+		-DMMF_SANITIZE='address;undefined' -DMMF_ZOO="$bug" >/dev/null &&
+	       nice -n 10 cmake --build "$dir" --target sched_replay >/dev/null; }; then
+		printf '%-24s %s\n' "$bug" "BUILD FAILED"
+		continue
+	fi
+	rm -rf "$out"; mkdir -p "$out"
+	start=$(date +%s.%N)
+	# one file at a time, so that the first find stops the search; rounds
+	# of growing run budgets, so that every seed gets its small schedules first
+	found=""
+	for runs in 300 3000 30000 300000; do
+		for f in corpus/sched/*.mmf corpus/regressions-sched/*.mmf; do
+			left=$(awk -v s="$start" -v b="$budget" -v n="$(date +%s.%N)" \
+				'BEGIN { l = b - (n - s); print (l > 0 ? int(l) + 1 : 0) }')
+			[ "$left" -gt 0 ] || break 2
+			timeout "$left" nice -n 10 "$dir/fuzzers/sched_replay" --explore --budget "$runs" \
+				--out "$out" "$f" >"$out/log" 2>&1 || true
+			found=$(ls "$out"/explore-* 2>/dev/null | head -1) || true
+			[ -z "$found" ] || break 2
+		done
+	done
+	if [ -z "$found" ]; then
+		printf '%-24s %-8s %-16s %-44s %s\n' "$bug" "no(${budget}s)" sched_explore - -
+		continue
+	fi
+	t=$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.0fs", n - s }')
+	fmt=--text; case $found in *.abort) fmt=--binary ;; esac
+	sig="" ok=0
+	for i in $(seq "$replays"); do
+		"$dir/fuzzers/sched_replay" "$fmt" "$found" >"$out/replay.$i" 2>&1 || true
+		s=$(signature "$out/replay.$i")
+		[ -n "$sig" ] || sig=$s
+		grep -q ' 1 failed\|Sanitizer\|mmf_sync_bug' "$out/replay.$i" && [ "$s" = "$sig" ] && ok=$((ok + 1))
+	done
+	printf '%-24s %-8s %-16s %-44s %s\n' "$bug" "$t" sched_explore "$sig" "$ok/$replays ($(basename "$found"))"
+done
