@@ -25,7 +25,8 @@
  * merge), mmap.c (mmap, munmap, placement), mprotect.c, madvise.c (advice
  * and anon names), mremap.c, fault.c (page faults, stack growth, the page
  * table), fork.c, file.c (files and the page cache), world.c (handles,
- * dispatch, snapshot, clone), hash.c (the state hash), table.c (a sorted
+ * dispatch, snapshot, clone), check.c (the invariants), hash.c (the
+ * state hash), table.c (a sorted
  * table of 64-bit keys).
  */
 #ifndef MMFUZZ_REFERENCE_REF_H
@@ -266,6 +267,9 @@ static inline uint64_t new_anon_vma(struct ref_world *w)
 }
 
 void proc_release(struct ref_world *w, struct ref_proc *p);
+
+/* check.c: the invariants (mmf_impl.check); 0, or -1 with msg set. */
+int world_check(struct ref_world *w, char *msg, size_t msglen);
 
 /* hash.c: a hash of everything an op can observe (mmf_impl.state_hash). */
 uint64_t world_state_hash(struct ref_world *w);
