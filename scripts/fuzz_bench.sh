@@ -22,7 +22,9 @@
 #          it is not feedback).  The builds of one target fuzz side by side,
 #          at the same time, so they share the machine's load alike.
 #
-# CPU time is user+sys of the target process (getrusage): on a shared
+# Each build runs with its own .options (the [libfuzzer] section as flags,
+# [asan] as ASAN_OPTIONS, as scripts/campaign.sh does) unless ASAN_OPTIONS
+# is set.  CPU time is user+sys of the target process (getrusage): on a shared
 # machine compare rates per CPU-second, not per wall second.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -97,6 +99,19 @@ options_args() {
 	     s && /=/ && !/^#/ { gsub(/[ \t]/, ""); print "-" $0 }' "$1"
 }
 
+# asan_options BIN: its .options [asan] section as ASAN_OPTIONS (what
+# campaigns run with: scripts/campaign.sh); an ASAN_OPTIONS set by the
+# caller wins
+asan_options() {
+	if [ -n "${ASAN_OPTIONS+set}" ]; then
+		echo "$ASAN_OPTIONS"
+		return
+	fi
+	[ -f "$1.options" ] || return 0
+	awk '/^\[/ { sec = ($0 == "[asan]"); next }
+	     sec && /=/ && !/^#/ { gsub(/[ \t]/, ""); printf "%s%s", n++ ? ":" : "", $0 }' "$1.options"
+}
+
 printf '%-14s %-26s %7s %12s %14s\n' target build inputs "us/input" "execs/CPU-s"
 for t in $targets; do
 	corpus=$here/corpus/$t
@@ -107,9 +122,10 @@ for t in $targets; do
 		[ -x "$bin" ] || continue
 		# the best of 3: other load only ever adds time
 		best=
+		ao=$(asan_options "$bin")
 		for _ in 1 2 3; do
-			c1=$(cpu "$bin" -runs=1 "$corpus"/*)
-			c2=$(cpu "$bin" -runs=$((replay + 1)) "$corpus"/*)
+			c1=$(ASAN_OPTIONS=$ao cpu "$bin" -runs=1 "$corpus"/*)
+			c2=$(ASAN_OPTIONS=$ao cpu "$bin" -runs=$((replay + 1)) "$corpus"/*)
 			best=$(awk -v n="$n" -v r="$replay" -v a="$c1" -v b="$c2" -v m="$best" 'BEGIN {
 				per = (b - a) / (r * n); if (per <= 0) per = 1e-9
 				if (m != "" && m + 0 < per) per = m; printf "%.9f\n", per }')
@@ -134,7 +150,7 @@ for t in $targets; do
 		cp "$here/corpus/$t"/* "$w/corpus/"
 		# shellcheck disable=SC2046
 		(cd "$(dirname "$bin")" &&
-		 cputime "$w/log" "$bin" \
+		 ASAN_OPTIONS=$(asan_options "$bin") cputime "$w/log" "$bin" \
 			$(options_args "$bin.options") -max_total_time="$fuzz" \
 			-print_final_stats=1 -print_coverage=1 -artifact_prefix="$w/" \
 			"$w/corpus" >"$w/time" || true) &
