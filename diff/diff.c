@@ -166,6 +166,8 @@ struct run {
 	struct mmf_res res[MMF_DIFF_MAX_IMPLS];
 	const struct mmf_diff_opts *opts;
 	struct mmf_diff_report *rep;
+	struct mmf_snap *s;		/* opts->snaps, or own */
+	struct mmf_snap own[MMF_DIFF_MAX_IMPLS];
 };
 
 static void set_op(struct run *r, int i)
@@ -179,12 +181,12 @@ static void set_op(struct run *r, int i)
 static bool compare_snaps(struct run *r, int i)
 {
 	struct mmf_diff_report *rep = r->rep;
-	struct mmf_snap s[MMF_DIFF_MAX_IMPLS];
+	struct mmf_snap *s = r->s;
 	bool same = true;
 	int bad = -1;
 
 	for (int k = 0; k < r->n; k++) {
-		mmf_snap_init(&s[k]);
+		mmf_snap_reset(&s[k]);
 		r->impls[k]->snapshot(r->w[k], &s[k]);
 		if (r->impls[k] == &mmf_kernel && *mmf_kernel_error(r->w[k]))
 			bad = k;
@@ -222,14 +224,13 @@ static bool compare_snaps(struct run *r, int i)
 			snprintf(rep->what, sizeof(rep->what), "snapshot differs (%s): %s",
 				 f ? f : what, why);
 		}
+		/* the report takes these two */
 		rep->snap_a = s[0];
 		rep->snap_b = s[k];
 		mmf_snap_init(&s[0]);
 		mmf_snap_init(&s[k]);
 	}
 out:
-	for (int k = 0; k < r->n; k++)
-		mmf_snap_free(&s[k]);
 	return same;
 }
 
@@ -330,6 +331,7 @@ enum mmf_diff_status mmf_diff_run(const struct mmf_prog *prog,
 	r.n = n;
 	r.opts = opts;
 	r.rep = rep;
+	r.s = opts->snaps ? opts->snaps : r.own;
 	if (n < 2 || n > MMF_DIFF_MAX_IMPLS) {
 		rep->status = MMF_DIFF_ERROR;
 		snprintf(rep->what, sizeof(rep->what), "mmf_diff_run: %d implementations (2..%d)",
@@ -378,6 +380,7 @@ out:
 	for (int k = 0; k < n; k++) {
 		if (r.w[k])
 			impls[k]->world_free(r.w[k]);
+		mmf_snap_free(&r.own[k]);
 	}
 	return rep->status;
 }
