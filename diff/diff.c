@@ -166,8 +166,11 @@ struct run {
 	struct mmf_res res[MMF_DIFF_MAX_IMPLS];
 	const struct mmf_diff_opts *opts;
 	struct mmf_diff_report *rep;
-	struct mmf_snap *s;		/* opts->snaps, or own */
-	struct mmf_snap own[MMF_DIFF_MAX_IMPLS];
+	/* one snapshot per implementation, refilled at every snapshot point
+	 * (mmf_snap_reset keeps the buffers), freed when the run ends; not kept
+	 * from run to run: their capacity would make snapshot.c's branches
+	 * depend on earlier inputs (AFL++ stability, ctest afl_stability) */
+	struct mmf_snap s[MMF_DIFF_MAX_IMPLS];
 };
 
 static void set_op(struct run *r, int i)
@@ -331,7 +334,6 @@ enum mmf_diff_status mmf_diff_run(const struct mmf_prog *prog,
 	r.n = n;
 	r.opts = opts;
 	r.rep = rep;
-	r.s = opts->snaps ? opts->snaps : r.own;
 	if (n < 2 || n > MMF_DIFF_MAX_IMPLS) {
 		rep->status = MMF_DIFF_ERROR;
 		snprintf(rep->what, sizeof(rep->what), "mmf_diff_run: %d implementations (2..%d)",
@@ -380,7 +382,7 @@ out:
 	for (int k = 0; k < n; k++) {
 		if (r.w[k])
 			impls[k]->world_free(r.w[k]);
-		mmf_snap_free(&r.own[k]);
+		mmf_snap_free(&r.s[k]);
 	}
 	return rep->status;
 }

@@ -78,11 +78,6 @@ struct mmf_diff_opts {
 	bool snap_every_op;		/* compare snapshots after every op */
 	const struct mmf_config *cfg;	/* passed to every world_new (may be NULL) */
 	FILE *trace;			/* if set: every op and its results */
-	/* if set: MMF_DIFF_MAX_IMPLS snapshots (mmf_snap_init'ed) that the
-	 * engine fills at every snapshot point, from run to run, without
-	 * freeing them (the caller does, or keeps them: a fuzzer's buffers);
-	 * NULL: the engine's own, freed when the run ends */
-	struct mmf_snap *snaps;
 };
 
 enum mmf_diff_status {

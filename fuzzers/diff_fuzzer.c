@@ -361,11 +361,8 @@ static int run_once(const struct mmf_prog *p, struct depth d, struct mmf_fuzz_fa
 {
 	/* one thread drives every world: deferred work runs synchronously */
 	static const struct mmf_config cfg = { .single_threaded = true };
-	/* snapshot buffers kept from input to input */
-	static struct mmf_snap snaps[MMF_DIFF_MAX_IMPLS];
 	const struct mmf_impl *impls[NR_LANES];
-	struct mmf_diff_opts opts = { .snap_every_op = d.snap_every_op, .cfg = &cfg,
-				      .snaps = snaps };
+	struct mmf_diff_opts opts = { .snap_every_op = d.snap_every_op, .cfg = &cfg };
 	struct mmf_diff_report rep;
 	enum mmf_diff_status st;
 	int n = setup_lanes(d.clone), ret = 0;

@@ -179,9 +179,8 @@ struct mmf_snap {
 /* Builders an implementation uses to fill a snapshot (lib/snapshot.c). */
 void mmf_snap_init(struct mmf_snap *s);
 void mmf_snap_free(struct mmf_snap *s);
-/* Empty s for the next fill, keeping its buffers (the engine reuses a
- * snapshot per implementation from one snapshot point, and input, to the
- * next: no allocation once they have grown). */
+/* Empty s for the next fill, keeping its buffers (the engine refills one
+ * snapshot per implementation at every snapshot point of a run). */
 void mmf_snap_reset(struct mmf_snap *s);
 struct mmf_snap_proc *mmf_snap_add_proc(struct mmf_snap *s, int pid);
 struct mmf_snap_vma *mmf_snap_add_vma(struct mmf_snap_proc *p);	/* zeroed */
