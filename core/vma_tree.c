@@ -760,3 +760,26 @@ int vma_tree_check(const struct vma_tree *t, char *msg, size_t msglen)
 	free(c.vals);
 	return ret;
 }
+
+static int walk_node(const struct vt_node *n,
+		     int (*fn)(void *val, const struct vma_tree_range *r, void *arg), void *arg)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < n->n && !ret; i++) {
+		if (n->leaf) {
+			struct vma_tree_range r = { n->start[i], n->end[i] };
+
+			ret = fn(n->slot[i], &r, arg);
+		} else {
+			ret = walk_node(n->slot[i], fn, arg);
+		}
+	}
+	return ret;
+}
+
+int vma_tree_walk(const struct vma_tree *t,
+		  int (*fn)(void *val, const struct vma_tree_range *r, void *arg), void *arg)
+{
+	return t->wroot ? walk_node(t->wroot, fn, arg) : 0;
+}

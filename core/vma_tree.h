@@ -165,6 +165,15 @@ int vma_tree_height(const struct vma_tree *t);			/* 0: empty */
  */
 int vma_tree_check(const struct vma_tree *t, char *msg, size_t msglen);
 
+/*
+ * Every entry in address order, writer's view (same rule as vma_tree_check):
+ * fn(val, range, arg) for each until one returns non-zero, which is
+ * returned.  O(n): vma_tree_for_each costs a lookup per entry.  For the
+ * invariant checker (core/check.c); no update may run meanwhile.
+ */
+int vma_tree_walk(const struct vma_tree *t,
+		  int (*fn)(void *val, const struct vma_tree_range *r, void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

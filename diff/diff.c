@@ -181,6 +181,11 @@ struct run {
 	int nr_may_skip;
 	const struct mmf_diff_opts *opts;
 	struct mmf_diff_report *rep;
+	/* one snapshot per implementation, refilled at every snapshot point
+	 * (mmf_snap_reset keeps the buffers), freed when the run ends; not kept
+	 * from run to run: their capacity would make snapshot.c's branches
+	 * depend on earlier inputs (AFL++ stability, ctest afl_stability) */
+	struct mmf_snap s[MMF_DIFF_MAX_IMPLS];
 };
 
 /*
@@ -223,12 +228,12 @@ static void set_op(struct run *r, int i)
 static bool compare_snaps(struct run *r, int i)
 {
 	struct mmf_diff_report *rep = r->rep;
-	struct mmf_snap s[MMF_DIFF_MAX_IMPLS];
+	struct mmf_snap *s = r->s;
 	bool same = true;
 	int bad = -1;
 
 	for (int k = 0; k < r->n; k++) {
-		mmf_snap_init(&s[k]);
+		mmf_snap_reset(&s[k]);
 		r->impls[k]->snapshot(r->w[k], &s[k]);
 		if (r->impls[k] == &mmf_kernel && *mmf_kernel_error(r->w[k]))
 			bad = k;
@@ -266,14 +271,13 @@ static bool compare_snaps(struct run *r, int i)
 			snprintf(rep->what, sizeof(rep->what), "snapshot differs (%s): %s",
 				 f ? f : what, why);
 		}
+		/* the report takes these two */
 		rep->snap_a = s[0];
 		rep->snap_b = s[k];
 		mmf_snap_init(&s[0]);
 		mmf_snap_init(&s[k]);
 	}
 out:
-	for (int k = 0; k < r->n; k++)
-		mmf_snap_free(&s[k]);
 	return same;
 }
 
@@ -437,6 +441,7 @@ out:
 	for (int k = 0; k < n; k++) {
 		if (r.w[k])
 			impls[k]->world_free(r.w[k]);
+		mmf_snap_free(&r.s[k]);
 	}
 	return rep->status;
 }

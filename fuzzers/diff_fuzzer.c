@@ -16,14 +16,26 @@
  *      (and ASan catches a clone that still shares memory with its origin)
  *
  * Every lane is a thin wrapper (struct lane_world) that also runs
- * impl->check after each op, when the implementation has one; a failed check
- * stops the engine (as a harness error) and becomes the signature
+ * impl->check, when the implementation has one; a failed check stops the
+ * engine (as a harness error) and becomes the signature
  * "invariant:<first word of the message>".
  *
  * A program that asks for exactly PROT_EXEC somewhere runs twice: as on x86
  * without protection keys, and in worlds with mmf_config.exec_only_pkey
  * (x86 PKU execute-only memory); the report says which failed
  * (mmf_diff_opts.both_pkey_worlds).  Other programs behave the same in both.
+ *
+ * What runs on an input (struct depth): the checks run where snapshots are
+ * taken (fork/exit, the end: a broken invariant is seen by the next one),
+ * and after every op on 1 input in CHECK_EVERY_OP_ONE_IN; the clone lanes
+ * run on 1 input in CLONE_ONE_IN.  Both are chosen by a hash of the
+ * program's ops, so a replay of an input does exactly what the fuzzer did;
+ * MMF_FUZZ_EVERY_OP (replay --every-op, ctest, the minimizer, campaigns'
+ * MMF_CHECK_EVERY_OP) runs everything on every input.  A failure is located
+ * by a second run with snapshots and checks after every op (the same
+ * lanes), so that it is named by the first op after which it shows.
+ * (Before sampling, the checks after every op and two clone lanes were
+ * ~2/3 of the time of an input: issue 12.)
  *
  * Snapshots are compared after fork/exit and at the end, or after every op
  * when MMF_CHECK_EVERY_OP is set in the environment or at build time.  A
@@ -87,10 +99,23 @@ struct lane {
 	char name[40];
 };
 
+/* 1 input in N gets the invariant checks after every op; 1 in N the clone
+ * lanes (see the top of the file) */
+#define CHECK_EVERY_OP_ONE_IN	8
+#define CLONE_ONE_IN		4
+
+/* What runs on one input. */
+struct depth {
+	bool snap_every_op;	/* compare snapshots after every op */
+	bool check_every_op;	/* impl->check after every op, not only at snapshots */
+	bool clone;		/* the clone lanes */
+};
+
 /* The state of the one run in progress (the fuzzer is single-threaded). */
 static struct {
 	struct lane lane[NR_LANES];
 	uint32_t clone_at;
+	bool check_every_op;
 	/* first invariant failure */
 	int bad_op;
 	char bad_msg[512];
@@ -123,12 +148,32 @@ static void lane_free(struct mmf_world *w)
 	free(lw);
 }
 
+/* impl->check of one lane; false (and the failure recorded) if broken */
+static bool lane_check(struct lane_world *lw)
+{
+	const struct lane *l = &cur.lane[lw->slot];
+	char msg[512];
+
+	if (!l->inner->check)
+		return true;
+	msg[0] = '\0';
+	if (l->inner->check(lw->w, msg, sizeof(msg)) == 0)
+		return true;
+	if (cur.bad_op < 0) {
+		snprintf(cur.bad_msg, sizeof(cur.bad_msg), "%s", msg[0] ? msg : "unnamed");
+		cur.bad_op = (int)lw->ops - 1;
+		snprintf(cur.bad_lane, sizeof(cur.bad_lane), "%s", l->name);
+	}
+	return false;
+}
+
 static void lane_exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_res *res)
 {
 	struct lane_world *lw = (struct lane_world *)w;
 	const struct lane *l = &cur.lane[lw->slot];
-	char msg[512];
 
+	if (cur.bad_op >= 0)		/* a snapshot point's check failed */
+		goto stop;
 	if (l->clone && lw->ops == cur.clone_at) {
 		struct mmf_world *c = l->inner->clone(lw->w);
 
@@ -141,26 +186,28 @@ static void lane_exec(struct mmf_world *w, const struct mmf_op *op, struct mmf_r
 	}
 	cur.op = (int)lw->ops++;
 	l->inner->exec(lw->w, op, res);
-	if (!l->inner->check)
+	if (!cur.check_every_op || lane_check(lw))
 		return;
-	msg[0] = '\0';
-	if (l->inner->check(lw->w, msg, sizeof(msg)) == 0)
-		return;
-	snprintf(cur.bad_msg, sizeof(cur.bad_msg), "%s", msg[0] ? msg : "unnamed");
+	goto stop;
 bad:
 	if (cur.bad_op < 0) {
 		cur.bad_op = (int)lw->ops - 1;
 		snprintf(cur.bad_lane, sizeof(cur.bad_lane), "%s", l->name);
 	}
+stop:
 	/* stop the engine here (a harness error); reported as invariant:<name> */
 	memset(res, 0, sizeof(*res));
 	res->ret = MMF_RES_HARNESS;
 }
 
+/* A snapshot point: the invariants are checked here too (when not after
+ * every op); a failure stops the engine at the next op. */
 static void lane_snapshot(struct mmf_world *w, struct mmf_snap *s)
 {
 	struct lane_world *lw = (struct lane_world *)w;
 
+	if (!cur.check_every_op && cur.bad_op < 0)
+		lane_check(lw);
 	cur.lane[lw->slot].inner->snapshot(lw->w, s);
 }
 
@@ -199,19 +246,19 @@ static int add_lane(int n, const struct mmf_impl *inner, bool clone, const char 
 	return n + 1;
 }
 
-static int setup_lanes(void)
+static int setup_lanes(bool clone)
 {
 	int n = 0;
 
 	n = add_lane(n, &mmf_reference, false, "reference");
 #ifdef MMF_HAVE_CORE
 	n = add_lane(n, &mmf_core, false, "core");
-	if (mmf_core.clone)
+	if (clone && mmf_core.clone)
 		n = add_lane(n, &mmf_core, true, "core(clone)");
 #else
 	n = add_lane(n, &mmf_reference, false, "reference#2");
 #endif
-	if (mmf_reference.clone)
+	if (clone && mmf_reference.clone)
 		n = add_lane(n, &mmf_reference, true, "reference(clone)");
 	return n;
 }
@@ -268,20 +315,53 @@ static void watchdog(bool arm)
 /* ---- the check ------------------------------------------------------------- */
 
 
-static int run_once(const struct mmf_prog *p, unsigned flags, struct mmf_fuzz_fail *fail,
+/* A hash of the program's ops (every field but the name's unused bytes):
+ * what the sampling of struct depth is decided on. */
+static uint64_t prog_hash(const struct mmf_prog *p)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (uint32_t i = 0; i < p->nr_ops; i++) {
+		const struct mmf_op *o = &p->ops[i];
+		const uint64_t f[] = { o->kind, (uint32_t)o->proc, (uint32_t)o->file, o->addr,
+				       o->len, o->new_len, o->new_addr, o->pgoff, o->value,
+				       o->prot, o->flags, o->advice, o->name_null };
+
+		for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+			h = (h ^ f[k]) * 0x100000001b3ull;
+		for (const char *c = o->name; *c; c++)
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static struct depth depth_of(const struct mmf_prog *p, unsigned flags)
+{
+	uint64_t h = prog_hash(p);
+
+	if (flags & MMF_FUZZ_EVERY_OP)
+		return (struct depth){ true, true, true };
+	return (struct depth){
+		.check_every_op = h % CHECK_EVERY_OP_ONE_IN == 0,
+		.clone = (h >> 32) % CLONE_ONE_IN == 0,
+	};
+}
+
+static int run_once(const struct mmf_prog *p, struct depth d, struct mmf_fuzz_fail *fail,
 		    FILE *report)
 {
 	/* one thread drives every world: deferred work runs synchronously */
 	static const struct mmf_config cfg = { .single_threaded = true };
 	const struct mmf_impl *impls[NR_LANES];
-	struct mmf_diff_opts opts = { .snap_every_op = (flags & MMF_FUZZ_EVERY_OP) != 0,
-				      .cfg = &cfg, .both_pkey_worlds = true };
+	struct mmf_diff_opts opts = { .snap_every_op = d.snap_every_op, .cfg = &cfg,
+				      .both_pkey_worlds = true };
 	struct mmf_diff_report rep;
 	enum mmf_diff_status st;
-	int n = setup_lanes(), ret = 0;
+	int n = setup_lanes(d.clone), ret = 0;
 
 	for (int i = 0; i < n; i++)
 		impls[i] = &lane_impl[i];
+	cur.check_every_op = d.check_every_op;
 	cur.clone_at = p->nr_ops / 2;
 	cur.bad_op = -1;
 	cur.bad_msg[0] = '\0';
@@ -357,22 +437,26 @@ int mmf_fuzz_check(const struct mmf_prog *p, unsigned flags,
 static int check_bounded(const struct mmf_prog *p, unsigned flags,
 			 struct mmf_fuzz_fail *fail, FILE *report)
 {
+	struct depth d = depth_of(p, flags), every = d;
+
 	memset(fail, 0, sizeof(*fail));
 	fail->op = -1;
-	if (flags & MMF_FUZZ_EVERY_OP)
-		return run_once(p, flags, fail, report);
-	if (!run_once(p, flags, fail, NULL))
+	if (d.snap_every_op)
+		return run_once(p, d, fail, report);
+	if (!run_once(p, d, fail, NULL))
 		return 0;
-	/* locate it precisely (and print the report) with every-op snapshots */
+	/* locate it precisely (and print the report) with every-op snapshots
+	 * and checks, on the same lanes */
+	every.snap_every_op = every.check_every_op = true;
 	{
 		struct mmf_fuzz_fail lazy = *fail;
 
-		if (run_once(p, flags | MMF_FUZZ_EVERY_OP, fail, report))
+		if (run_once(p, every, fail, report))
 			return 1;
 		*fail = lazy;
 		if (report) {
 			fprintf(report, "mmfuzz: warning: the difference disappears with every-op snapshots\n");
-			run_once(p, flags, fail, report);
+			run_once(p, d, fail, report);
 		}
 		snprintf(fail->sig, sizeof(fail->sig), "diff:nondeterministic");
 	}

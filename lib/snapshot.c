@@ -22,16 +22,17 @@ static void *xrealloc(void *p, size_t n)
 	return p;
 }
 
-/* Grow an array of `count` elements of `size` bytes so one more fits. */
-static void *grow(void *arr, uint32_t count, size_t size)
+/* Make room for one more element in an array of *cap (*count in use) of
+ * `size` bytes, doubling; new slots are zeroed (freeing walks them). */
+static void *grow(void *arr, uint32_t count, uint32_t *cap, size_t size)
 {
-	/* capacity is the next power of two >= count+1 (at least 4) */
-	uint32_t cap = 4;
+	uint32_t old = *cap;
 
-	while (cap < count + 1)
-		cap *= 2;
-	if (count == 0 || (count & (count - 1)) == 0 || count < 4)
-		arr = xrealloc(arr, (size_t)cap * size);
+	if (count < old)
+		return arr;
+	*cap = old ? 2 * old : 4;
+	arr = xrealloc(arr, (size_t)*cap * size);
+	memset((char *)arr + (size_t)old * size, 0, (size_t)(*cap - old) * size);
 	return arr;
 }
 
@@ -42,25 +43,32 @@ void mmf_snap_init(struct mmf_snap *s)
 
 void mmf_snap_free(struct mmf_snap *s)
 {
-	for (uint32_t i = 0; i < s->nr_procs; i++) {
+	for (uint32_t i = 0; i < s->cap_procs; i++) {
 		free(s->procs[i].vmas);
 		free(s->procs[i].pages);
 	}
-	for (uint32_t i = 0; i < s->nr_files; i++)
+	for (uint32_t i = 0; i < s->cap_files; i++)
 		free(s->files[i].pages);
 	free(s->procs);
 	free(s->files);
 	memset(s, 0, sizeof(*s));
 }
 
+void mmf_snap_reset(struct mmf_snap *s)
+{
+	s->nr_procs = 0;
+	s->nr_files = 0;
+}
+
 struct mmf_snap_proc *mmf_snap_add_proc(struct mmf_snap *s, int pid)
 {
 	struct mmf_snap_proc *p;
 
-	s->procs = grow(s->procs, s->nr_procs, sizeof(*s->procs));
+	s->procs = grow(s->procs, s->nr_procs, &s->cap_procs, sizeof(*s->procs));
 	p = &s->procs[s->nr_procs++];
-	memset(p, 0, sizeof(*p));
 	p->pid = pid;
+	p->nr_vmas = 0;
+	p->nr_pages = 0;
 	return p;
 }
 
@@ -68,7 +76,7 @@ struct mmf_snap_vma *mmf_snap_add_vma(struct mmf_snap_proc *p)
 {
 	struct mmf_snap_vma *v;
 
-	p->vmas = grow(p->vmas, p->nr_vmas, sizeof(*p->vmas));
+	p->vmas = grow(p->vmas, p->nr_vmas, &p->cap_vmas, sizeof(*p->vmas));
 	v = &p->vmas[p->nr_vmas++];
 	memset(v, 0, sizeof(*v));
 	return v;
@@ -78,7 +86,7 @@ void mmf_snap_add_page(struct mmf_snap_proc *p, uint64_t addr, uint64_t value)
 {
 	struct mmf_snap_page *pg;
 
-	p->pages = grow(p->pages, p->nr_pages, sizeof(*p->pages));
+	p->pages = grow(p->pages, p->nr_pages, &p->cap_pages, sizeof(*p->pages));
 	pg = &p->pages[p->nr_pages++];
 	memset(pg, 0, sizeof(*pg));
 	pg->addr = addr;
@@ -89,11 +97,11 @@ struct mmf_snap_file *mmf_snap_add_file(struct mmf_snap *s, int fid, uint64_t si
 {
 	struct mmf_snap_file *f;
 
-	s->files = grow(s->files, s->nr_files, sizeof(*s->files));
+	s->files = grow(s->files, s->nr_files, &s->cap_files, sizeof(*s->files));
 	f = &s->files[s->nr_files++];
-	memset(f, 0, sizeof(*f));
 	f->fid = fid;
 	f->size = size;
+	f->nr_pages = 0;
 	return f;
 }
 
@@ -101,7 +109,7 @@ void mmf_snap_add_fpage(struct mmf_snap_file *f, uint64_t index, uint64_t value)
 {
 	struct mmf_snap_fpage *pg;
 
-	f->pages = grow(f->pages, f->nr_pages, sizeof(*f->pages));
+	f->pages = grow(f->pages, f->nr_pages, &f->cap_pages, sizeof(*f->pages));
 	pg = &f->pages[f->nr_pages++];
 	memset(pg, 0, sizeof(*pg));
 	pg->index = index;

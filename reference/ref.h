@@ -27,7 +27,8 @@
  * merge), mmap.c (mmap, munmap, placement), mprotect.c, madvise.c (advice
  * and anon names), mremap.c, fault.c (page faults, stack growth, the page
  * table), fork.c, file.c (files and the page cache), world.c (handles,
- * dispatch, snapshot, clone), hash.c (the state hash), table.c (a sorted
+ * dispatch, snapshot, clone), check.c (the invariants), hash.c (the
+ * state hash), table.c (a sorted
  * table of 64-bit keys).
  */
 #ifndef MMFUZZ_REFERENCE_REF_H
@@ -294,6 +295,9 @@ static inline uint32_t exec_only_pkey_flag(const struct ref_world *w, uint32_t r
 {
 	return w->exec_only_pkey && req_prot == PROT_EXEC ? REF_VM_PKEY_XONLY : 0;
 }
+
+/* check.c: the invariants (mmf_impl.check); 0, or -1 with msg set. */
+int world_check(struct ref_world *w, char *msg, size_t msglen);
 
 /* hash.c: a hash of everything an op can observe (mmf_impl.state_hash). */
 uint64_t world_state_hash(struct ref_world *w);

@@ -298,6 +298,12 @@ libfuzzer_options() {	# the [libfuzzer] section of BIN.options as -key=value
 			printf "-%s=%s\n", k, v }' "$opts"
 }
 
+asan_options() {	# the [asan] section of BIN.options as k=v:k=v (ASAN_OPTIONS)
+	[ -f "$1.options" ] || return 0
+	awk '/^\[/ { sec = ($0 == "[asan]"); next }
+	     sec && /=/ && !/^#/ { gsub(/[ \t]/, ""); printf "%s%s", n++ ? ":" : "", $0 }' "$1.options"
+}
+
 worker_libfuzzer() {	# TARGET ID END
 	local t=$1 id=$2 end=$3 bin run=0 rc now left
 	bin=$(target_build "$t")/fuzzers/$t
@@ -314,6 +320,7 @@ worker_libfuzzer() {	# TARGET ID END
 		fi
 		run=$((run + 1))
 		local log="$tw/logs/w$id.run$run.log"
+		ASAN_OPTIONS=${ASAN_OPTIONS-$(asan_options "$bin")} \
 		MMF_FUZZ_STATS="$tw/stats/w$id.r$run" MMF_FUZZ_IGNORE="$tw/ignore" \
 			"$bin" "${opts[@]}" -max_total_time="$left" -print_final_stats=1 \
 			-artifact_prefix="$tw/raw/w$id-" "$tw/corpus" "${seeds[@]}" \

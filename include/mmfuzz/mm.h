@@ -158,6 +158,7 @@ struct mmf_snap_proc {
 	uint32_t nr_vmas, nr_pages;
 	struct mmf_snap_vma *vmas;	/* ascending start */
 	struct mmf_snap_page *pages;	/* ascending addr */
+	uint32_t cap_vmas, cap_pages;	/* allocated (the builders' business) */
 };
 
 struct mmf_snap_file {
@@ -165,17 +166,22 @@ struct mmf_snap_file {
 	uint32_t nr_pages;
 	uint64_t size;			/* bytes */
 	struct mmf_snap_fpage *pages;	/* ascending index */
+	uint32_t cap_pages;
 };
 
 struct mmf_snap {
 	uint32_t nr_procs, nr_files;	/* live processes / files, ascending handle */
 	struct mmf_snap_proc *procs;
 	struct mmf_snap_file *files;
+	uint32_t cap_procs, cap_files;	/* entries allocated, zeroed when new */
 };
 
 /* Builders an implementation uses to fill a snapshot (lib/snapshot.c). */
 void mmf_snap_init(struct mmf_snap *s);
 void mmf_snap_free(struct mmf_snap *s);
+/* Empty s for the next fill, keeping its buffers (the engine refills one
+ * snapshot per implementation at every snapshot point of a run). */
+void mmf_snap_reset(struct mmf_snap *s);
 struct mmf_snap_proc *mmf_snap_add_proc(struct mmf_snap *s, int pid);
 struct mmf_snap_vma *mmf_snap_add_vma(struct mmf_snap_proc *p);	/* zeroed */
 void mmf_snap_add_page(struct mmf_snap_proc *p, uint64_t addr, uint64_t value);
