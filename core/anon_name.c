@@ -42,7 +42,7 @@ struct anon_name *anon_name_alloc(struct mmf_world *w, const char *name)
 /* A reference for another holder, or a copy if the count is saturated. */
 struct anon_name *anon_name_get(struct mmf_world *w, struct anon_name *n)
 {
-	if (mmf_refcount_inc(&n->ref))
+	if (!(w->legacy & CORE_LEGACY_NAME_COPY) && mmf_refcount_inc(&n->ref))
 		return n;
 	core_count(w, name_copy);
 	return name_new(n->name);

@@ -51,9 +51,10 @@ static void copy_page_range(struct core_mm *dst, struct core_mm *src, struct cor
 void core_fork_freeze_parent(struct core_mm *oldmm)
 {
 	struct core_vma *mpnt;
+	struct vma_tree_iter it;
 	struct vma_tree_range r;
 
-	vma_tree_for_each(&oldmm->mt, mpnt, r, 0, MMF_TASK_SIZE)
+	vma_tree_walk(&oldmm->mt, it, mpnt, r, 0, MMF_TASK_SIZE)
 		vma_start_write(mpnt);
 }
 
@@ -61,9 +62,13 @@ void core_fork_freeze_parent(struct core_mm *oldmm)
 int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 {
 	struct core_vma *mpnt, *tmp;
+	struct vma_tree_iter it;
 	struct vma_tree_range r;
 
-	vma_tree_for_each(&oldmm->mt, mpnt, r, 0, MMF_TASK_SIZE) {
+	/* the parent's tree is not updated: one in-order walk; the child's
+	 * tree is built in one transaction (its nodes are updated in place) */
+	vma_tree_begin(&mm->mt);
+	vma_tree_walk(&oldmm->mt, it, mpnt, r, 0, MMF_TASK_SIZE) {
 		if (mpnt->flags & VM_DONTCOPY)
 			continue;
 		tmp = vm_area_dup(mpnt);
@@ -84,5 +89,6 @@ int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 		if (!(mpnt->flags & VM_WIPEONFORK) && mpnt->anon_vma)
 			copy_page_range(mm, oldmm, mpnt);
 	}
+	vma_tree_commit(&mm->mt);
 	return 0;
 }

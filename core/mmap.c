@@ -172,10 +172,12 @@ void unmap_vmas_batch(struct core_mm *mm, struct core_vma **vmas, size_t n)
 static void remove_range(struct core_mm *mm, uint64_t start, uint64_t end)
 {
 	struct core_vma *stack[16], **vmas = stack, *vma;
+	struct vma_tree_iter it;
 	struct vma_tree_range r;
 	size_t n = 0, cap = 16, i;
+	bool all = start == 0 && end == MMF_TASK_SIZE && !mm->mt.txn_depth;
 
-	vma_tree_for_each(&mm->mt, vma, r, start, end) {
+	vma_tree_walk(&mm->mt, it, vma, r, start, end) {
 		if (n == cap) {
 			struct core_vma **nv = malloc(2 * cap * sizeof(*nv));
 
@@ -194,10 +196,18 @@ static void remove_range(struct core_mm *mm, uint64_t start, uint64_t end)
 		return;
 	for (i = 0; i < n; i++)
 		vma_start_write(vmas[i]);
-	vma_tree_begin(&mm->mt);
-	for (i = 0; i < n; i++)
-		vma_tree_remove(mm, vmas[i]);
-	vma_tree_commit(&mm->mt);
+	if (all) {
+		/* exit: the whole tree goes at once (nodes through RCU) */
+		for (i = 0; i < n; i++)
+			vma_mark_detached(vmas[i]);
+		vma_tree_destroy(&mm->mt, true);
+		mm->map_count = 0;
+	} else {
+		vma_tree_begin(&mm->mt);
+		for (i = 0; i < n; i++)
+			vma_tree_remove(mm, vmas[i]);
+		vma_tree_commit(&mm->mt);
+	}
 	zap_page_range(mm, start, end);
 	unmap_vmas_batch(mm, vmas, n);
 	if (vmas != stack)
@@ -318,6 +328,13 @@ static void mmap_region(struct core_mm *mm, struct core_file *file, uint64_t add
 	}
 	/* invisible to lockless faults until mmap_write_unlock */
 	vma_start_write(vma);
+	if (vma->file && (mm->w->legacy & CORE_LEGACY_I_MMAP_TREE)) {
+		i_mmap_lock_write(vma->file);
+		vma_link_tree(mm, vma);
+		i_mmap_insert(vma->file, vma);
+		i_mmap_unlock_write(vma->file);
+		return;
+	}
 	/* tree store and map_count outside the i_mmap lock ... */
 	vma_link_tree(mm, vma);
 	/* ... which covers only the i_mmap insertion */

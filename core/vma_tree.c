@@ -291,6 +291,64 @@ void *vma_tree_find_prev(const struct vma_tree *t, uint64_t addr, struct vma_tre
 	return n->slot[i];
 }
 
+/* ---- in-order iteration ---------------------------------------------------- */
+
+static void *iter_leaf_entry(struct vma_tree_iter *it, struct vma_tree_range *r)
+{
+	const struct vt_node *n = it->node[it->depth];
+	int i = it->idx[it->depth];
+
+	r->start = n->start[i];
+	r->end = n->end[i];
+	return n->slot[i];
+}
+
+void *vma_tree_iter_start(const struct vma_tree *t, struct vma_tree_iter *it, uint64_t addr,
+			  struct vma_tree_range *r)
+{
+	const struct vt_node *n = view(t);
+	int d = 0, i;
+
+	it->depth = -1;
+	if (!n)
+		return NULL;
+	for (;; d++) {
+		if (d == VMA_TREE_MAX_HEIGHT)
+			mmf_sync_bug("vma_tree: deeper than %d", VMA_TREE_MAX_HEIGHT);
+		i = first_end_above(n, addr);
+		if (i == n->n)
+			return NULL;
+		it->node[d] = n;
+		it->idx[d] = i;
+		if (n->leaf)
+			break;
+		n = child(n, i);
+	}
+	it->depth = d;
+	return iter_leaf_entry(it, r);
+}
+
+void *vma_tree_iter_next(struct vma_tree_iter *it, struct vma_tree_range *r)
+{
+	int d = it->depth, leaf = it->depth;
+
+	if (d < 0)
+		return NULL;
+	/* climb to the lowest level with a next item, then descend leftmost */
+	while (d >= 0 && it->idx[d] + 1 >= it->node[d]->n)
+		d--;
+	if (d < 0) {
+		it->depth = -1;
+		return NULL;
+	}
+	it->idx[d]++;
+	for (; d < leaf; d++) {
+		it->node[d + 1] = child(it->node[d], it->idx[d]);
+		it->idx[d + 1] = 0;
+	}
+	return iter_leaf_entry(it, r);
+}
+
 /* ---- transactions ---------------------------------------------------------- */
 
 static void assert_writer(const struct vma_tree *t)

@@ -126,6 +126,41 @@ static inline void *vma_tree_prev(const struct vma_tree *t, struct vma_tree_rang
 	     (val) && (r).start < (to);					\
 	     (val) = vma_tree_find((t), (r).end, &(r)))
 
+/*
+ * In-order iterator: each step is O(1) amortised (it keeps its path from
+ * the root instead of descending again).  The walk sees one version of the
+ * tree: the one visible to the caller when vma_tree_iter_start ran.
+ *  - Writers (mmap_lock held): the tree must not be updated between
+ *    vma_tree_iter_start and the last vma_tree_iter_next (collect first,
+ *    then erase; updating another tree is fine, as fork does).
+ *  - Readers under one mmf_rcu_read_lock() section: a consistent snapshot
+ *    (published nodes never change), however the writer proceeds.
+ * Usage:
+ *	struct vma_tree_iter it;
+ *	struct vma_tree_range r;
+ *	for (v = vma_tree_iter_start(t, &it, from, &r); v && r.start < to;
+ *	     v = vma_tree_iter_next(&it, &r))
+ * or vma_tree_walk(t, it, v, r, from, to).
+ */
+#define VMA_TREE_MAX_HEIGHT	16	/* VT_MIN = 8: enough for 2^45 entries */
+
+struct vma_tree_iter {
+	const struct vt_node *node[VMA_TREE_MAX_HEIGHT];
+	int idx[VMA_TREE_MAX_HEIGHT];
+	int depth;			/* the leaf is node[depth]; -1: done */
+};
+
+/* The first entry with end > addr (as vma_tree_find), or NULL. */
+void *vma_tree_iter_start(const struct vma_tree *t, struct vma_tree_iter *it, uint64_t addr,
+			  struct vma_tree_range *r);
+/* The entry after the last one returned, or NULL. */
+void *vma_tree_iter_next(struct vma_tree_iter *it, struct vma_tree_range *r);
+
+#define vma_tree_walk(t, it, val, r, from, to)				\
+	for ((val) = vma_tree_iter_start((t), &(it), (from), &(r));	\
+	     (val) && (r).start < (to);					\
+	     (val) = vma_tree_iter_next(&(it), &(r)))
+
 /* ---- Updates: mmap_lock held for write --------------------------------------- */
 
 void vma_tree_begin(struct vma_tree *t);
