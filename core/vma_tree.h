@@ -127,6 +127,19 @@ static inline void *vma_tree_prev(const struct vma_tree *t, struct vma_tree_rang
 	     (val) = vma_tree_find((t), (r).end, &(r)))
 
 /*
+ * Gap search (placement, O(log n)): every internal item also records the
+ * largest gap between consecutive entries inside its child.  These return
+ * the highest (_rev) / lowest gap [*gs, *ge) between two consecutive
+ * entries (*gs: the end of one, *ge: the start of the next) that keeps at
+ * least len bytes inside [low, high); false if there is none.  The space
+ * before the first and after the last entry is not a gap here.
+ */
+bool vma_tree_gap_rev(const struct vma_tree *t, uint64_t low, uint64_t high, uint64_t len,
+		      uint64_t *gs, uint64_t *ge);
+bool vma_tree_gap(const struct vma_tree *t, uint64_t low, uint64_t high, uint64_t len,
+		  uint64_t *gs, uint64_t *ge);
+
+/*
  * In-order iterator: each step is O(1) amortised (it keeps its path from
  * the root instead of descending again).  The walk sees one version of the
  * tree: the one visible to the caller when vma_tree_iter_start ran.
