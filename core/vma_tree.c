@@ -454,6 +454,52 @@ void *vma_tree_iter_next(struct vma_tree_iter *it, struct vma_tree_range *r)
 	return iter_leaf_entry(it, r);
 }
 
+static void *iter_check_private(struct vma_tree *t, struct vma_tree_iter *it)
+{
+	if (it->depth < 0 || it->node[it->depth]->gen != t->gen || t->txn_depth <= 0)
+		mmf_sync_bug("vma_tree_iter_replace outside the tree's own transaction");
+	return (void *)it->node[it->depth];
+}
+
+void vma_tree_iter_replace(struct vma_tree *t, struct vma_tree_iter *it, void *val)
+{
+	struct vt_node *n = iter_check_private(t, it);
+
+	if (!val)
+		mmf_sync_bug("vma_tree_iter_replace with NULL");
+	n->slot[it->idx[it->depth]] = val;
+}
+
+static void assert_writer(const struct vma_tree *t);
+
+/* ---- bulk copy ------------------------------------------------------------- */
+
+static struct vt_node *dup_node(struct vma_tree *t, const struct vt_node *src)
+{
+	struct vt_node *n = node_alloc(t, src->leaf);
+	int i;
+
+	n->n = src->n;
+	memcpy(n->start, src->start, sizeof(n->start));
+	memcpy(n->end, src->end, sizeof(n->end));
+	memcpy(n->slot, src->slot, sizeof(n->slot));
+	memcpy(n->gap, src->gap, sizeof(n->gap));
+	if (!n->leaf)
+		for (i = 0; i < n->n; i++)
+			n->slot[i] = dup_node(t, src->slot[i]);
+	return n;
+}
+
+void vma_tree_dup(struct vma_tree *dst, const struct vma_tree *src)
+{
+	assert_writer(dst);
+	if (dst->txn_depth <= 0 || dst->wroot)
+		mmf_sync_bug("vma_tree_dup: the destination must be empty, in a transaction");
+	if (src->wroot)
+		dst->wroot = dup_node(dst, src->wroot);
+	dst->count = src->count;
+}
+
 /* ---- transactions ---------------------------------------------------------- */
 
 static void assert_writer(const struct vma_tree *t)

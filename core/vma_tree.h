@@ -169,6 +169,22 @@ void *vma_tree_iter_start(const struct vma_tree *t, struct vma_tree_iter *it, ui
 /* The entry after the last one returned, or NULL. */
 void *vma_tree_iter_next(struct vma_tree_iter *it, struct vma_tree_range *r);
 
+/*
+ * Inside t's own transaction, on an entry the walk returned from a node
+ * the transaction created (a tree filled by vma_tree_dup in it): replace
+ * the entry's value, keeping its range.  Fork uses it to put the child's
+ * VMAs in place of the parent's.
+ */
+void vma_tree_iter_replace(struct vma_tree *t, struct vma_tree_iter *it, void *val);
+
+/*
+ * Bulk copy (the maple tree's dup, as fork does it): dst, empty and inside
+ * a transaction opened by vma_tree_begin(dst), becomes a node-for-node copy
+ * of src's writer view with the same values and ranges, in O(nodes).
+ * Replace the values with vma_tree_iter_replace before the commit.
+ */
+void vma_tree_dup(struct vma_tree *dst, const struct vma_tree *src);
+
 #define vma_tree_walk(t, it, val, r, from, to)				\
 	for ((val) = vma_tree_iter_start((t), &(it), (from), &(r));	\
 	     (val) && (r).start < (to);					\
