@@ -22,7 +22,9 @@
  *   3. announce itself (vm_readers++), then re-read vm_lock_seq: a writer
  *      that marked before our announcement is seen here, one that marks
  *      after it sees us and waits on vm_lock;
- *   4. trylock vm_lock for read (a waiting writer holds or queues on it);
+ *   4. trylock vm_lock for read (a waiting writer holds or queues on it),
+ *      and re-read vm_lock_seq: a writer that saw us may have finished
+ *      its wait on vm_lock before our trylock;
  *   5. re-check that the VMA is still attached (not detached on its way
  *      to vm_area_free), still belongs to this mm and still covers addr:
  *      it may have been split, shrunk, moved or replaced before we locked.
@@ -78,6 +80,15 @@ bool vma_start_read(struct core_mm *mm, struct core_vma *vma)
 		goto fail;
 	if (!mmf_down_read_trylock(&vma->vm_lock))
 		goto fail;
+	/*
+	 * A writer that saw us announced may have taken and dropped vm_lock
+	 * (its wait) before our trylock: holding vm_lock now, vm_lock_seq
+	 * is stable until we release it.
+	 */
+	if (mmf_atomic_read(&vma->vm_lock_seq) == mmf_atomic_read_acquire(&mm->mm_lock_seq)) {
+		mmf_up_read(&vma->vm_lock);
+		goto fail;
+	}
 	return true;
 fail:
 	mmf_atomic_sub_return(&vma->vm_readers, 1);
