@@ -13,10 +13,11 @@
  *                                  to free its slot as it dies)
  *       mmap_lock of a new child  (fork: unreachable until published, so
  *                                  never contended)
- *     vma->vm_lock                (per-VMA rwsem; a writer holds it only for
- *                                  an instant inside the mmap_lock write
- *                                  section, to set vm_lock_seq, and waits
- *                                  for nothing while holding it; faults hold
+ *     vma->vm_lock                (per-VMA rwsem; a writer takes it only
+ *                                  when a reader is announced, for an
+ *                                  instant inside the mmap_lock write
+ *                                  section, to wait for the readers, and
+ *                                  waits for nothing while holding it; faults hold
  *                                  it for read instead of mmap_lock, taken
  *                                  by trylock under RCU)
  *       anon_vma->root->lock      (anon_vma counts and chains; never held
