@@ -36,7 +36,8 @@
  *             mm->free_lock       (throttled VMA free list: taken alone)
  *
  *   RCU read-side sections nest inside anything and contain only the
- *   vm_lock trylock (lock_vma_under_rcu) and tree lookups.
+ *   vm_lock trylock (lock_vma_under_rcu), its release (vma_end_read)
+ *   and tree lookups.
  *   truncate and MADV_REMOVE reach other processes' page tables through
  *   i_mmap and never take their mmap_lock.
  *

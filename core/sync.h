@@ -228,6 +228,9 @@ MMF_SYNC_INLINE type T##_read(const T##_t *a)				\
 { MMF_SYNC_POINT(); return __atomic_load_n(&a->v, __ATOMIC_RELAXED); }	\
 MMF_SYNC_INLINE type T##_read_acquire(const T##_t *a)			\
 { MMF_SYNC_POINT(); return __atomic_load_n(&a->v, __ATOMIC_ACQUIRE); }	\
+/* sequentially consistent load: orders after an earlier SC RMW (Dekker) */ \
+MMF_SYNC_INLINE type T##_read_sc(const T##_t *a)			\
+{ MMF_SYNC_POINT(); return __atomic_load_n(&a->v, __ATOMIC_SEQ_CST); }	\
 MMF_SYNC_INLINE void T##_set(T##_t *a, type i)				\
 { MMF_SYNC_POINT(); __atomic_store_n(&a->v, i, __ATOMIC_RELAXED); }	\
 MMF_SYNC_INLINE void T##_set_release(T##_t *a, type i)			\

@@ -11,8 +11,9 @@
  * The writer's mark costs no lock round trip when no reader is inside:
  * readers announce themselves in vma->vm_readers before they look at
  * vm_lock_seq, and the writer sets vm_lock_seq before it looks at
- * vm_readers (both sequentially consistent read-modify-writes, so at least
- * one of the two sees the other).  Only when a reader is inside or entering
+ * vm_readers (each a sequentially consistent read-modify-write followed
+ * by a sequentially consistent load, so at least one of the two sees the
+ * other).  Only when a reader is inside or entering
  * does the writer take vm_lock for write, which waits for the readers that
  * hold it for read.
  *
@@ -58,7 +59,7 @@ void vma_start_write(struct core_vma *vma)
 	/* Mark (only this writer writes vm_lock_seq: the cmpxchg succeeds) ... */
 	mmf_atomic_cmpxchg(&vma->vm_lock_seq, old, seq);
 	/* ... then wait for the readers that got in before the mark, if any. */
-	if (mmf_atomic_add_return(&vma->vm_readers, 0) == 0)
+	if (mmf_atomic_read_sc(&vma->vm_readers) == 0)
 		return;
 	mmf_down_write(&vma->vm_lock);
 	mmf_up_write(&vma->vm_lock);
@@ -75,7 +76,7 @@ bool vma_start_read(struct core_mm *mm, struct core_vma *vma)
 	 * before our announcement (we see its mark now) or it sees vm_readers
 	 * and waits on vm_lock, which we then hold for read or fail to take.
 	 */
-	if (mmf_atomic_add_return(&vma->vm_lock_seq, 0) ==
+	if (mmf_atomic_read_sc(&vma->vm_lock_seq) ==
 	    mmf_atomic_read_acquire(&mm->mm_lock_seq))
 		goto fail;
 	if (!mmf_down_read_trylock(&vma->vm_lock))
@@ -95,10 +96,18 @@ fail:
 	return false;
 }
 
+/*
+ * Once vm_lock is released and vm_readers dropped, a writer may detach and
+ * free the VMA; whichever of the two comes last still touches it.  Inside
+ * an RCU read-side section both are safe: the VMA's memory goes through
+ * call_rcu, queued only after the writer saw us leave.
+ */
 void vma_end_read(struct core_vma *vma)
 {
+	mmf_rcu_read_lock();
 	mmf_up_read(&vma->vm_lock);
 	mmf_atomic_sub_return(&vma->vm_readers, 1);
+	mmf_rcu_read_unlock();
 }
 
 /* The VMA becomes reachable (it is write-locked by the caller). */
