@@ -48,7 +48,7 @@ struct anon_name *anon_name_get(struct mmf_world *w, struct anon_name *n)
 #ifdef CORE_BROKEN_NAME_REF
 	mmf_refcount_inc(&n->ref);
 #endif
-	if (mmf_refcount_inc(&n->ref))
+	if (!(w->legacy & CORE_LEGACY_NAME_COPY) && mmf_refcount_inc(&n->ref))
 		return n;
 	core_count(w, name_copy);
 	return name_new(n->name);

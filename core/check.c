@@ -228,6 +228,9 @@ out:
  * table: O(VMAs + PTEs), no lookup per VMA or per PTE. */
 static int check_mm(struct check_ctx *c, struct core_mm *mm, char *msg, size_t msglen)
 {
+	struct vma_tree_iter it;
+	struct vma_tree_range r;
+	struct core_vma *vma;
 	int ret = 0;
 
 	if (mmf_rwsem_is_locked(&mm->mmap_lock))
@@ -240,8 +243,9 @@ static int check_mm(struct check_ctx *c, struct core_mm *mm, char *msg, size_t m
 	c->pte = 0;
 	c->msg = msg;
 	c->msglen = msglen;
-	if (vma_tree_walk(&mm->mt, check_vma, c))
-		return -1;
+	vma_tree_walk(&mm->mt, it, vma, r, 0, MMF_TASK_SIZE)
+		if (check_vma(vma, &r, c))
+			return -1;
 	if (check_ptes_below(c, UINT64_MAX, NULL))	/* PTEs past the last VMA */
 		return -1;
 	if (c->nr_vmas != (unsigned long)mm->map_count || c->nr_vmas != vma_tree_count(&mm->mt))

@@ -17,6 +17,7 @@
  *  - every file VMA is inserted into its file's i_mmap.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "mm.h"
 
@@ -51,24 +52,41 @@ static void copy_page_range(struct core_mm *dst, struct core_mm *src, struct cor
 void core_fork_freeze_parent(struct core_mm *oldmm)
 {
 	struct core_vma *mpnt;
+	struct vma_tree_iter it;
 	struct vma_tree_range r;
 
 #ifdef MMF_ZOO_FORK_NO_FREEZE	/* zoo/README.md */
 	return;
 #endif
-	vma_tree_for_each(&oldmm->mt, mpnt, r, 0, MMF_TASK_SIZE)
+	vma_tree_walk(&oldmm->mt, it, mpnt, r, 0, MMF_TASK_SIZE)
 		vma_start_write(mpnt);
 }
 
-/* Both mmap_locks held for write, the parent frozen (core_fork_freeze_parent). */
+/* Both mmap_locks held for write, the parent frozen (core_fork_freeze_parent).
+ * The child's tree starts as a copy of the parent's (vma_tree_dup, one
+ * transaction): each entry then gets the child's VMA, and the MADV_DONTFORK
+ * entries are erased at the end. */
 int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 {
 	struct core_vma *mpnt, *tmp;
+	struct vma_tree_iter it;
 	struct vma_tree_range r;
+	uint64_t *skip = NULL;
+	size_t nskip = 0, cap = 0, i;
 
-	vma_tree_for_each(&oldmm->mt, mpnt, r, 0, MMF_TASK_SIZE) {
-		if (mpnt->flags & VM_DONTCOPY)
+	vma_tree_begin(&mm->mt);
+	vma_tree_dup(&mm->mt, &oldmm->mt);
+	vma_tree_walk(&mm->mt, it, mpnt, r, 0, MMF_TASK_SIZE) {
+		if (mpnt->flags & VM_DONTCOPY) {
+			if (nskip == cap) {
+				cap = cap ? 2 * cap : 16;
+				skip = realloc(skip, cap * sizeof(*skip));
+				if (!skip)
+					abort();
+			}
+			skip[nskip++] = mpnt->start;
 			continue;
+		}
 		tmp = vm_area_dup(mpnt);
 		tmp->mm = mm;
 		tmp->flags &= ~VM_LOCKED;	/* mlock is not inherited */
@@ -78,7 +96,9 @@ int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 			anon_vma_fork(tmp, mpnt);
 		}
 		vma_start_write(tmp);
-		vma_link_tree(mm, tmp);
+		vma_tree_iter_replace(&mm->mt, &it, tmp);
+		mm->map_count++;
+		vma_mark_attached(tmp);
 		if (tmp->file) {
 			i_mmap_lock_write(tmp->file);
 			i_mmap_insert(tmp->file, tmp);
@@ -87,5 +107,10 @@ int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 		if (!(mpnt->flags & VM_WIPEONFORK) && mpnt->anon_vma)
 			copy_page_range(mm, oldmm, mpnt);
 	}
+	/* the entries left hold the parent's DONTFORK VMAs: drop them */
+	for (i = 0; i < nskip; i++)
+		vma_tree_erase(&mm->mt, skip[i], NULL);
+	vma_tree_commit(&mm->mt);
+	free(skip);
 	return 0;
 }

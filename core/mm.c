@@ -3,8 +3,10 @@
  * core/mm.c - the world and its processes: lifecycle, dispatch of ops,
  * snapshot and counters.  The ops table is mmf_core.
  *
- * world->lock protects only the handle tables (procs[], files[]).  An op
- * looks its process (mm) or file up under it and then runs without it:
+ * world->lock serialises the writers of the handle tables (procs[],
+ * files[]), which store slots with release stores.  An op looks its
+ * process (mm) or file up with an acquire load, without the lock (a fault
+ * takes no global lock), and then runs without it:
  * ops on different processes run in parallel, and ops on one process
  * synchronise through its mmap_lock / per-VMA locks.  An exited mm stays
  * allocated (on the zombie list) until the world is freed, so an op that
@@ -94,6 +96,11 @@ static void world_free(struct mmf_world *w)
 	free(w);
 }
 
+void core_set_legacy(struct mmf_world *w, unsigned int bits)
+{
+	w->legacy = bits;
+}
+
 /* ---- handles ---------------------------------------------------------------------- */
 
 /*
@@ -110,9 +117,8 @@ static struct core_mm *lookup_proc(struct mmf_world *w, int pid)
 
 	if (pid < 0 || pid >= MMF_MAX_PROCS)
 		return NULL;
-	mmf_mutex_lock(&w->lock);
-	mm = w->procs[pid];
-	mmf_mutex_unlock(&w->lock);
+	/* lockless: slots change under world->lock by release stores only */
+	mm = mmf_load_acquire(w->procs[pid]);
 	return mm;
 }
 
@@ -122,9 +128,7 @@ static struct core_file *lookup_file(struct mmf_world *w, int fid)
 
 	if (fid < 0 || fid >= MMF_MAX_FILES)
 		return NULL;
-	mmf_mutex_lock(&w->lock);
-	f = w->files[fid];
-	mmf_mutex_unlock(&w->lock);
+	f = mmf_load_acquire(w->files[fid]);
 	return f;
 }
 
@@ -177,7 +181,7 @@ static int64_t core_fork(struct mmf_world *w, struct core_mm *parent)
 	}
 	child = core_mm_new(w, pid);
 	mmap_write_lock(child);
-	w->procs[pid] = child;
+	mmf_store_release(w->procs[pid], child);
 	mmf_mutex_unlock(&w->lock);
 
 	core_dup_mm(parent, child);
@@ -203,7 +207,7 @@ static int64_t core_exit(struct mmf_world *w, struct core_mm *mm)
 	mmf_mutex_lock(&w->lock);
 	mm->dead = true;
 	if (w->procs[mm->pid] == mm)
-		w->procs[mm->pid] = NULL;
+		mmf_store_release(w->procs[mm->pid], NULL);
 	mm->zombie_next = w->zombies;
 	w->zombies = mm;
 	mmf_mutex_unlock(&w->lock);
@@ -220,7 +224,7 @@ static int64_t core_file_create(struct mmf_world *w, uint64_t size)
 	mmf_mutex_lock(&w->lock);
 	for (fid = 0; fid < MMF_MAX_FILES; fid++) {
 		if (!w->files[fid]) {
-			w->files[fid] = core_file_new(w, fid, size);
+			mmf_store_release(w->files[fid], core_file_new(w, fid, size));
 			break;
 		}
 	}
@@ -332,12 +336,13 @@ static void snapshot_mm(struct mmf_snap *s, struct core_mm *mm)
 {
 	struct mmf_snap_proc *sp = mmf_snap_add_proc(s, mm->pid);
 	struct core_vma *vma;
+	struct vma_tree_iter it;
 	struct vma_tree_range r;
 	size_t i;
 
 	/* not counted as an mmap_lock acquisition: observation only */
 	mmf_down_read(&mm->mmap_lock);
-	vma_tree_for_each(&mm->mt, vma, r, 0, MMF_TASK_SIZE) {
+	vma_tree_walk(&mm->mt, it, vma, r, 0, MMF_TASK_SIZE) {
 		struct mmf_snap_vma *sv = mmf_snap_add_vma(sp);
 
 		sv->start = vma->start;
@@ -522,12 +527,14 @@ static struct core_mm *clone_mm(struct clone_ctx *c, struct core_mm *old)
 {
 	struct core_mm *mm = core_mm_new(c->w, old->pid);
 	struct core_vma *v, *n;
+	struct vma_tree_iter it;
 	struct vma_tree_range r;
 	unsigned int i;
 	size_t j;
 
 	mmf_down_write(&mm->mmap_lock);
-	vma_tree_for_each(&old->mt, v, r, 0, MMF_TASK_SIZE) {
+	vma_tree_begin(&mm->mt);
+	vma_tree_walk(&old->mt, it, v, r, 0, MMF_TASK_SIZE) {
 		n = calloc(1, sizeof(*n));
 		if (!n)
 			abort();
@@ -555,6 +562,7 @@ static struct core_mm *clone_mm(struct clone_ctx *c, struct core_mm *old)
 		if (n->file)
 			i_mmap_insert(n->file, n);
 	}
+	vma_tree_commit(&mm->mt);
 	mm->nr_ptes = mm->cap_ptes = old->nr_ptes;
 	if (old->nr_ptes) {
 		mm->ptes = malloc(old->nr_ptes * sizeof(*mm->ptes));
@@ -582,6 +590,7 @@ static struct mmf_world *world_clone(struct mmf_world *old)
 		abort();
 	w->cfg = old->cfg;
 	w->max_map_count = old->max_map_count;
+	w->legacy = old->legacy;
 	mmf_mutex_init(&w->lock);
 	w->zero_page.zero = true;
 	mmf_atomic_set(&w->zero_page.ref, 1);

@@ -214,6 +214,7 @@ struct core_vma {
 	/* per-VMA lock (core/vma_lock.c) */
 	struct mmf_rwsem vm_lock;
 	mmf_atomic_t vm_lock_seq;
+	mmf_atomic_t vm_readers;	/* readers inside or entering vma_start_read */
 	mmf_atomic_t detached;
 
 	/* i_mmap linkage, under file->i_mmap_rwsem */
@@ -279,7 +280,26 @@ struct mmf_world {
 	struct core_counters cnt;
 	struct core_page zero_page;
 	struct vma_tree_stats tree_stats;	/* shared by every mm's tree */
+	unsigned int legacy;			/* CORE_LEGACY_* (bench only) */
 };
+
+/*
+ * Pre-patch behaviour of each mechanism, for bench/ only (set with
+ * core_set_legacy before the first op; the fuzzers never set it, and each
+ * costs one test of a bit on its path):
+ *   UNLINK      one i_mmap_rwsem acquisition per unlinked file VMA
+ *   I_MMAP_TREE mmap_region stores the VMA in the tree under i_mmap_rwsem
+ *   NO_VMA_LOCK every fault takes mmap_lock (no lock_vma_under_rcu)
+ *   RCU_PER_VMA one call_rcu per freed VMA
+ *   NAME_COPY   every duplicated VMA copies its name (strdup)
+ */
+#define CORE_LEGACY_UNLINK	0x01u
+#define CORE_LEGACY_I_MMAP_TREE	0x02u
+#define CORE_LEGACY_NO_VMA_LOCK	0x04u
+#define CORE_LEGACY_RCU_PER_VMA	0x08u
+#define CORE_LEGACY_NAME_COPY	0x10u
+
+void core_set_legacy(struct mmf_world *w, unsigned int bits);
 
 #define core_count(w, name) mmf_atomic_long_inc(&(w)->cnt.name)
 

@@ -56,36 +56,59 @@ static bool gap_between(const struct core_vma *prev, const struct core_vma *next
 	return *start < *end;
 }
 
+/*
+ * The tree finds candidate gaps between VMAs in O(log n) (vma_tree_gap*);
+ * a candidate is the raw space [prev->end, next->start), which holds the
+ * usable one (next's stack guard gap taken off), so a candidate that does
+ * not fit once the guard is applied only moves the search past it.  The
+ * space above the last VMA and below the first is looked at here.
+ */
+static bool gap_fits_len(const struct core_vma *prev, const struct core_vma *next,
+			 uint64_t low, uint64_t high, uint64_t len, uint64_t *s, uint64_t *e)
+{
+	return gap_between(prev, next, low, high, s, e) && *e - *s >= len;
+}
+
 static int64_t unmapped_area_topdown(struct core_mm *mm, uint64_t len, uint64_t low,
 				     uint64_t high)
 {
-	struct core_vma *next = NULL;
-	struct core_vma *prev = vma_tree_find_prev(&mm->mt, MMF_TASK_SIZE, NULL);
-	uint64_t s, e;
+	struct core_vma *last = vma_tree_find_prev(&mm->mt, MMF_TASK_SIZE, NULL);
+	uint64_t s, e, gs, ge, top = high;
 
-	for (;;) {
-		if (gap_between(prev, next, low, high, &s, &e) && e - s >= len)
+	if (gap_fits_len(last, NULL, low, high, len, &s, &e))
+		return (int64_t)(e - len);
+	if (!last)
+		return -ENOMEM;
+	while (vma_tree_gap_rev(&mm->mt, low, top, len, &gs, &ge)) {
+		if (gap_fits_len(vma_lookup(mm, gs - 1), vma_lookup(mm, ge), low, high, len,
+				 &s, &e))
 			return (int64_t)(e - len);
-		if (!prev)
-			return -ENOMEM;
-		next = prev;
-		prev = vma_prev_of(mm, prev);
+		top = gs;
 	}
+	if (gap_fits_len(NULL, find_vma(mm, 0), low, high, len, &s, &e))
+		return (int64_t)(e - len);
+	return -ENOMEM;
 }
 
 static int64_t unmapped_area(struct core_mm *mm, uint64_t len, uint64_t low, uint64_t high)
 {
-	struct core_vma *prev = NULL, *next = find_vma(mm, 0);
-	uint64_t s, e;
+	struct core_vma *first = find_vma(mm, 0);
+	uint64_t s, e, gs, ge, bottom = low;
 
-	for (;;) {
-		if (gap_between(prev, next, low, high, &s, &e) && e - s >= len)
+	if (gap_fits_len(NULL, first, low, high, len, &s, &e))
+		return (int64_t)s;
+	if (!first)
+		return -ENOMEM;
+	while (vma_tree_gap(&mm->mt, bottom, high, len, &gs, &ge)) {
+		if (gap_fits_len(vma_lookup(mm, gs - 1), vma_lookup(mm, ge), low, high, len,
+				 &s, &e))
 			return (int64_t)s;
-		if (!next)
-			return -ENOMEM;
-		prev = next;
-		next = vma_next_of(mm, next);
+		bottom = ge;
 	}
+	if (gap_fits_len(vma_tree_find_prev(&mm->mt, MMF_TASK_SIZE, NULL), NULL, low, high,
+			 len, &s, &e))
+		return (int64_t)s;
+	return -ENOMEM;
 }
 
 static bool hint_fits(struct core_mm *mm, uint64_t addr, uint64_t len)
@@ -172,10 +195,12 @@ void unmap_vmas_batch(struct core_mm *mm, struct core_vma **vmas, size_t n)
 static void remove_range(struct core_mm *mm, uint64_t start, uint64_t end)
 {
 	struct core_vma *stack[16], **vmas = stack, *vma;
+	struct vma_tree_iter it;
 	struct vma_tree_range r;
 	size_t n = 0, cap = 16, i;
+	bool all = start == 0 && end == MMF_TASK_SIZE && !mm->mt.txn_depth;
 
-	vma_tree_for_each(&mm->mt, vma, r, start, end) {
+	vma_tree_walk(&mm->mt, it, vma, r, start, end) {
 		if (n == cap) {
 			struct core_vma **nv = malloc(2 * cap * sizeof(*nv));
 
@@ -194,10 +219,18 @@ static void remove_range(struct core_mm *mm, uint64_t start, uint64_t end)
 		return;
 	for (i = 0; i < n; i++)
 		vma_start_write(vmas[i]);
-	vma_tree_begin(&mm->mt);
-	for (i = 0; i < n; i++)
-		vma_tree_remove(mm, vmas[i]);
-	vma_tree_commit(&mm->mt);
+	if (all) {
+		/* exit: the whole tree goes at once (nodes through RCU) */
+		for (i = 0; i < n; i++)
+			vma_mark_detached(vmas[i]);
+		vma_tree_destroy(&mm->mt, true);
+		mm->map_count = 0;
+	} else {
+		vma_tree_begin(&mm->mt);
+		for (i = 0; i < n; i++)
+			vma_tree_remove(mm, vmas[i]);
+		vma_tree_commit(&mm->mt);
+	}
 	zap_page_range(mm, start, end);
 	unmap_vmas_batch(mm, vmas, n);
 	if (vmas != stack)
@@ -322,6 +355,13 @@ static void mmap_region(struct core_mm *mm, struct core_file *file, uint64_t add
 	vma_start_write(vma);
 #endif
 #endif
+	if (vma->file && (mm->w->legacy & CORE_LEGACY_I_MMAP_TREE)) {
+		i_mmap_lock_write(vma->file);
+		vma_link_tree(mm, vma);
+		i_mmap_insert(vma->file, vma);
+		i_mmap_unlock_write(vma->file);
+		return;
+	}
 	/* tree store and map_count outside the i_mmap lock ... */
 	vma_link_tree(mm, vma);
 #ifdef MMF_ZOO_MMAP_LOCK_AFTER_LINK

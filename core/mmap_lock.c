@@ -13,10 +13,11 @@
  *                                  to free its slot as it dies)
  *       mmap_lock of a new child  (fork: unreachable until published, so
  *                                  never contended)
- *     vma->vm_lock                (per-VMA rwsem; a writer holds it only for
- *                                  an instant inside the mmap_lock write
- *                                  section, to set vm_lock_seq, and waits
- *                                  for nothing while holding it; faults hold
+ *     vma->vm_lock                (per-VMA rwsem; a writer takes it only
+ *                                  when a reader is announced, for an
+ *                                  instant inside the mmap_lock write
+ *                                  section, to wait for the readers, and
+ *                                  waits for nothing while holding it; faults hold
  *                                  it for read instead of mmap_lock, taken
  *                                  by trylock under RCU)
  *       anon_vma->root->lock      (anon_vma counts and chains; never held
@@ -35,7 +36,8 @@
  *             mm->free_lock       (throttled VMA free list: taken alone)
  *
  *   RCU read-side sections nest inside anything and contain only the
- *   vm_lock trylock (lock_vma_under_rcu) and tree lookups.
+ *   vm_lock trylock (lock_vma_under_rcu), its release (vma_end_read)
+ *   and tree lookups.
  *   truncate and MADV_REMOVE reach other processes' page tables through
  *   i_mmap and never take their mmap_lock.
  *

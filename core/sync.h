@@ -61,11 +61,13 @@
  *                      bounds/flags, map_count.  Read: faults that fell back,
  *                      snapshot.  Unlocking for write also ends every VMA
  *                      write lock at once by advancing mm->mm_lock_seq.
- *  vma->vm_lock        mmf_rwsem per VMA + vma->vm_lock_seq (per-VMA locks).
- *                      Readers: mmf_down_read_trylock under RCU only, then
+ *  vma->vm_lock        mmf_rwsem per VMA + vma->vm_lock_seq + vm_readers
+ *                      (per-VMA locks, core/vma_lock.c).  Readers: announce
+ *                      in vm_readers, mmf_down_read_trylock under RCU only,
  *                      re-check vm_lock_seq, attachment, mm, and range.
- *                      Writers: hold mmap_lock for write, take vm_lock for
- *                      write briefly to set vm_lock_seq = mm_lock_seq.
+ *                      Writers: hold mmap_lock for write, set vm_lock_seq =
+ *                      mm_lock_seq, and take vm_lock for write briefly only
+ *                      when a reader is announced (to wait for it).
  *  file->i_mmap_rwsem  mmf_rwsem per file: the file's i_mmap set (rmap walk
  *                      by truncate takes it for read, (un)link for write).
  *  mm free list lock   protects the per-mm list of VMAs awaiting call_rcu
@@ -227,6 +229,9 @@ MMF_SYNC_INLINE type T##_read(const T##_t *a)				\
 { MMF_SYNC_POINT(); return __atomic_load_n(&a->v, __ATOMIC_RELAXED); }	\
 MMF_SYNC_INLINE type T##_read_acquire(const T##_t *a)			\
 { MMF_SYNC_POINT(); return __atomic_load_n(&a->v, __ATOMIC_ACQUIRE); }	\
+/* sequentially consistent load: orders after an earlier SC RMW (Dekker) */ \
+MMF_SYNC_INLINE type T##_read_sc(const T##_t *a)			\
+{ MMF_SYNC_POINT(); return __atomic_load_n(&a->v, __ATOMIC_SEQ_CST); }	\
 MMF_SYNC_INLINE void T##_set(T##_t *a, type i)				\
 { MMF_SYNC_POINT(); __atomic_store_n(&a->v, i, __ATOMIC_RELAXED); }	\
 MMF_SYNC_INLINE void T##_set_release(T##_t *a, type i)			\

@@ -539,9 +539,12 @@ void mmf_call_rcu(struct mmf_rcu_head *head, void (*fn)(struct mmf_rcu_head *hea
 {
 	static bool atfork_done;
 
+	bool was_empty;
+
 	head->func = fn;
 	CB_NEXT(head) = NULL;
 	pthread_mutex_lock(&cb_lock);
+	was_empty = !cb_first;
 	*cb_last = head;
 	cb_last = &CB_NEXT(head);
 	cb_queued++;
@@ -559,7 +562,9 @@ void mmf_call_rcu(struct mmf_rcu_head *head, void (*fn)(struct mmf_rcu_head *hea
 			atfork_done = true;
 		}
 	}
-	pthread_cond_signal(&cb_more);
+	/* the worker waits only on an empty queue: wake it on the first entry */
+	if (was_empty)
+		pthread_cond_signal(&cb_more);
 	pthread_mutex_unlock(&cb_lock);
 }
 

@@ -32,7 +32,8 @@ void unlink_file_vma_batch_add(struct unlink_vma_file_batch *vb, struct core_vma
 	if (!vma->file)
 		return;
 	if (vb->count > 0 &&
-	    (vb->count == CORE_UNLINK_BATCH || vb->vmas[0]->file != vma->file))
+	    (vb->count == CORE_UNLINK_BATCH || vb->vmas[0]->file != vma->file ||
+	     (vma->mm->w->legacy & CORE_LEGACY_UNLINK)))
 		unlink_file_vma_batch_process(vb);
 	vb->vmas[vb->count++] = vma;
 }

@@ -51,7 +51,7 @@ void vm_area_free(struct core_vma *vma)
 	mmf_spin_lock(&mm->free_lock);
 	vma->free_next = mm->free_list;
 	mm->free_list = vma;
-	if (++mm->nr_free >= CORE_FREE_BATCH) {
+	if (++mm->nr_free >= CORE_FREE_BATCH || (mm->w->legacy & CORE_LEGACY_RCU_PER_VMA)) {
 		batch = mm->free_list;
 		mm->free_list = NULL;
 		mm->nr_free = 0;

@@ -8,12 +8,24 @@
  * mmap_write_unlock() advances mm_lock_seq and so releases every VMA
  * write lock at once.
  *
+ * The writer's mark costs no lock round trip when no reader is inside:
+ * readers announce themselves in vma->vm_readers before they look at
+ * vm_lock_seq, and the writer sets vm_lock_seq before it looks at
+ * vm_readers (each a sequentially consistent read-modify-write followed
+ * by a sequentially consistent load, so at least one of the two sees the
+ * other).  Only when a reader is inside or entering
+ * does the writer take vm_lock for write, which waits for the readers that
+ * hold it for read.
+ *
  * The reader's protocol (lock_vma_under_rcu):
  *   1. under rcu_read_lock, find the VMA covering addr;
  *   2. if vm_lock_seq == mm_lock_seq it is write-locked: give up;
- *   3. trylock vm_lock for read (a writer in vma_start_write holds it);
- *   4. re-read vm_lock_seq: a writer may have finished marking between 2
- *      and 3;
+ *   3. announce itself (vm_readers++), then re-read vm_lock_seq: a writer
+ *      that marked before our announcement is seen here, one that marks
+ *      after it sees us and waits on vm_lock;
+ *   4. trylock vm_lock for read (a waiting writer holds or queues on it),
+ *      and re-read vm_lock_seq: a writer that saw us may have finished
+ *      its wait on vm_lock before our trylock;
  *   5. re-check that the VMA is still attached (not detached on its way
  *      to vm_area_free), still belongs to this mm and still covers addr:
  *      it may have been split, shrunk, moved or replaced before we locked.
@@ -26,6 +38,7 @@ void vma_lock_init(struct core_vma *vma)
 {
 	mmf_rwsem_init(&vma->vm_lock);
 	mmf_atomic_set(&vma->vm_lock_seq, -1);
+	mmf_atomic_set(&vma->vm_readers, 0);
 	mmf_atomic_set(&vma->detached, 1);
 }
 
@@ -39,15 +52,19 @@ bool vma_is_write_locked(struct core_vma *vma)
 void vma_start_write(struct core_vma *vma)
 {
 	int seq = mmf_atomic_read(&vma->mm->mm_lock_seq);
+	int old = mmf_atomic_read(&vma->vm_lock_seq);
 
-	if (mmf_atomic_read(&vma->vm_lock_seq) == seq)
+	if (old == seq)
 		return;		/* already write-locked in this mmap_lock section */
-	/* Wait for the readers that got in before us, then mark. */
-#ifdef MMF_ZOO_START_WRITE_NO_WAIT	/* zoo/README.md */
+#ifdef MMF_ZOO_START_WRITE_NO_WAIT	/* zoo/README.md: mark, never wait */
 	mmf_atomic_set(&vma->vm_lock_seq, seq);
 #else
+	/* Mark (only this writer writes vm_lock_seq: the cmpxchg succeeds) ... */
+	mmf_atomic_cmpxchg(&vma->vm_lock_seq, old, seq);
+	/* ... then wait for the readers that got in before the mark, if any. */
+	if (mmf_atomic_read_sc(&vma->vm_readers) == 0)
+		return;
 	mmf_down_write(&vma->vm_lock);
-	mmf_atomic_set(&vma->vm_lock_seq, seq);
 	mmf_up_write(&vma->vm_lock);
 #endif
 }
@@ -57,25 +74,46 @@ bool vma_start_read(struct core_mm *mm, struct core_vma *vma)
 	/* Cheap check first: write-locked in the current mmap_lock section. */
 	if (mmf_atomic_read(&vma->vm_lock_seq) == mmf_atomic_read_acquire(&mm->mm_lock_seq))
 		return false;
-	if (!mmf_down_read_trylock(&vma->vm_lock))
-		return false;
+	mmf_atomic_add_return(&vma->vm_readers, 1);
 	/*
-	 * A writer may have set vm_lock_seq and dropped vm_lock between the
-	 * check above and the trylock; holding vm_lock now, the value is
-	 * stable until we release it.
+	 * A writer may have marked the VMA since the check above: it did so
+	 * before our announcement (we see its mark now) or it sees vm_readers
+	 * and waits on vm_lock, which we then hold for read or fail to take.
+	 */
+	if (mmf_atomic_read_sc(&vma->vm_lock_seq) ==
+	    mmf_atomic_read_acquire(&mm->mm_lock_seq))
+		goto fail;
+	if (!mmf_down_read_trylock(&vma->vm_lock))
+		goto fail;
+	/*
+	 * A writer that saw us announced may have taken and dropped vm_lock
+	 * (its wait) before our trylock: holding vm_lock now, vm_lock_seq
+	 * is stable until we release it.
 	 */
 #ifndef MMF_ZOO_SEQ_RECHECK	/* zoo/README.md */
 	if (mmf_atomic_read(&vma->vm_lock_seq) == mmf_atomic_read_acquire(&mm->mm_lock_seq)) {
 		mmf_up_read(&vma->vm_lock);
-		return false;
+		goto fail;
 	}
 #endif
 	return true;
+fail:
+	mmf_atomic_sub_return(&vma->vm_readers, 1);
+	return false;
 }
 
+/*
+ * Once vm_lock is released and vm_readers dropped, a writer may detach and
+ * free the VMA; whichever of the two comes last still touches it.  Inside
+ * an RCU read-side section both are safe: the VMA's memory goes through
+ * call_rcu, queued only after the writer saw us leave.
+ */
 void vma_end_read(struct core_vma *vma)
 {
+	mmf_rcu_read_lock();
 	mmf_up_read(&vma->vm_lock);
+	mmf_atomic_sub_return(&vma->vm_readers, 1);
+	mmf_rcu_read_unlock();
 }
 
 /* The VMA becomes reachable (it is write-locked by the caller). */
@@ -94,6 +132,8 @@ struct core_vma *lock_vma_under_rcu(struct core_mm *mm, uint64_t addr)
 {
 	struct core_vma *vma;
 
+	if (mm->w->legacy & CORE_LEGACY_NO_VMA_LOCK)
+		return NULL;
 	mmf_rcu_read_lock();
 	vma = vma_tree_find(&mm->mt, addr, NULL);
 	if (!vma)

@@ -44,6 +44,7 @@ struct vt_node {
 	uint64_t start[VT_SLOTS];
 	uint64_t end[VT_SLOTS];
 	void *slot[VT_SLOTS];
+	uint64_t gap[VT_SLOTS];		/* internal: largest gap inside child i */
 	uint64_t gen;			/* transaction that allocated it */
 	uint8_t leaf;
 	uint8_t n;			/* items in use */
@@ -114,12 +115,28 @@ static struct vt_node *cow(struct vma_tree *t, struct vt_node *n)
 	memcpy(c->start, n->start, sizeof(c->start));
 	memcpy(c->end, n->end, sizeof(c->end));
 	memcpy(c->slot, n->slot, sizeof(c->slot));
+	memcpy(c->gap, n->gap, sizeof(c->gap));
 	node_drop(t, n);
 	return c;
 }
 
 static inline uint64_t node_first(const struct vt_node *n) { return n->start[0]; }
 static inline uint64_t node_last(const struct vt_node *n) { return n->end[n->n - 1]; }
+
+/* The largest gap between two consecutive entries of the subtree n. */
+static uint64_t node_max_gap(const struct vt_node *n)
+{
+	uint64_t g = 0;
+	int i;
+
+	for (i = 0; i < n->n; i++) {
+		if (i > 0 && n->start[i] - n->end[i - 1] > g)
+			g = n->start[i] - n->end[i - 1];
+		if (!n->leaf && n->gap[i] > g)
+			g = n->gap[i];
+	}
+	return g;
+}
 
 /* Refresh the summary of child i of internal node p. */
 static void update_key(struct vt_node *p, int i)
@@ -128,6 +145,7 @@ static void update_key(struct vt_node *p, int i)
 
 	p->start[i] = node_first(c);
 	p->end[i] = node_last(c);
+	p->gap[i] = node_max_gap(c);
 }
 
 static void item_move(struct vt_node *dst, int di, const struct vt_node *src, int si, int cnt)
@@ -135,6 +153,7 @@ static void item_move(struct vt_node *dst, int di, const struct vt_node *src, in
 	memmove(&dst->start[di], &src->start[si], cnt * sizeof(dst->start[0]));
 	memmove(&dst->end[di], &src->end[si], cnt * sizeof(dst->end[0]));
 	memmove(&dst->slot[di], &src->slot[si], cnt * sizeof(dst->slot[0]));
+	memmove(&dst->gap[di], &src->gap[si], cnt * sizeof(dst->gap[0]));
 }
 
 static void item_remove(struct vt_node *n, int i)
@@ -150,8 +169,9 @@ static void item_remove(struct vt_node *n, int i)
 static struct vt_node *item_insert(struct vma_tree *t, struct vt_node *n, int pos,
 				   uint64_t start, uint64_t end, void *slot)
 {
-	uint64_t ts[VT_SLOTS + 1], te[VT_SLOTS + 1];
+	uint64_t ts[VT_SLOTS + 1], te[VT_SLOTS + 1], tg[VT_SLOTS + 1];
 	void *tp[VT_SLOTS + 1];
+	uint64_t gap = n->leaf ? 0 : node_max_gap(slot);
 	struct vt_node *r;
 	int total, nl;
 
@@ -160,6 +180,7 @@ static struct vt_node *item_insert(struct vma_tree *t, struct vt_node *n, int po
 		n->start[pos] = start;
 		n->end[pos] = end;
 		n->slot[pos] = slot;
+		n->gap[pos] = gap;
 		n->n++;
 		return NULL;
 	}
@@ -167,22 +188,27 @@ static struct vt_node *item_insert(struct vma_tree *t, struct vt_node *n, int po
 	memcpy(ts, n->start, pos * sizeof(ts[0]));
 	memcpy(te, n->end, pos * sizeof(te[0]));
 	memcpy(tp, n->slot, pos * sizeof(tp[0]));
+	memcpy(tg, n->gap, pos * sizeof(tg[0]));
 	ts[pos] = start;
 	te[pos] = end;
 	tp[pos] = slot;
+	tg[pos] = gap;
 	memcpy(&ts[pos + 1], &n->start[pos], (VT_SLOTS - pos) * sizeof(ts[0]));
 	memcpy(&te[pos + 1], &n->end[pos], (VT_SLOTS - pos) * sizeof(te[0]));
 	memcpy(&tp[pos + 1], &n->slot[pos], (VT_SLOTS - pos) * sizeof(tp[0]));
+	memcpy(&tg[pos + 1], &n->gap[pos], (VT_SLOTS - pos) * sizeof(tg[0]));
 
 	nl = total / 2;
 	r = node_alloc(t, n->leaf);
 	memcpy(n->start, ts, nl * sizeof(ts[0]));
 	memcpy(n->end, te, nl * sizeof(te[0]));
 	memcpy(n->slot, tp, nl * sizeof(tp[0]));
+	memcpy(n->gap, tg, nl * sizeof(tg[0]));
 	n->n = nl;
 	memcpy(r->start, &ts[nl], (total - nl) * sizeof(ts[0]));
 	memcpy(r->end, &te[nl], (total - nl) * sizeof(te[0]));
 	memcpy(r->slot, &tp[nl], (total - nl) * sizeof(tp[0]));
+	memcpy(r->gap, &tg[nl], (total - nl) * sizeof(tg[0]));
 	r->n = total - nl;
 	return r;
 }
@@ -289,6 +315,189 @@ void *vma_tree_find_prev(const struct vma_tree *t, uint64_t addr, struct vma_tre
 		r->end = n->end[i];
 	}
 	return n->slot[i];
+}
+
+/* ---- gaps ------------------------------------------------------------------ */
+
+/* Does [a, b) keep at least len bytes inside [low, high)? */
+static inline bool gap_fits(uint64_t a, uint64_t b, uint64_t low, uint64_t high, uint64_t len)
+{
+	if (a < low)
+		a = low;
+	if (b > high)
+		b = high;
+	return a < b && b - a >= len;
+}
+
+/* Could child i of internal node n hold a fitting gap? */
+static inline bool child_may_fit(const struct vt_node *n, int i, uint64_t low, uint64_t high,
+				 uint64_t len)
+{
+	return n->gap[i] >= len && gap_fits(n->start[i], n->end[i], low, high, len);
+}
+
+static bool gap_rev(const struct vt_node *n, uint64_t low, uint64_t high, uint64_t len,
+		    uint64_t *gs, uint64_t *ge)
+{
+	int i;
+
+	for (i = n->n - 1; i >= 0; i--) {
+		if (!n->leaf && child_may_fit(n, i, low, high, len) &&
+		    gap_rev(child(n, i), low, high, len, gs, ge))
+			return true;
+		if (i == 0)
+			break;
+		if (gap_fits(n->end[i - 1], n->start[i], low, high, len)) {
+			*gs = n->end[i - 1];
+			*ge = n->start[i];
+			return true;
+		}
+		if (n->end[i - 1] <= low)
+			break;
+	}
+	return false;
+}
+
+static bool gap_fwd(const struct vt_node *n, uint64_t low, uint64_t high, uint64_t len,
+		    uint64_t *gs, uint64_t *ge)
+{
+	int i;
+
+	for (i = 0; i < n->n; i++) {
+		if (i > 0) {
+			if (gap_fits(n->end[i - 1], n->start[i], low, high, len)) {
+				*gs = n->end[i - 1];
+				*ge = n->start[i];
+				return true;
+			}
+			if (n->start[i] >= high)
+				break;
+		}
+		if (!n->leaf && child_may_fit(n, i, low, high, len) &&
+		    gap_fwd(child(n, i), low, high, len, gs, ge))
+			return true;
+	}
+	return false;
+}
+
+bool vma_tree_gap_rev(const struct vma_tree *t, uint64_t low, uint64_t high, uint64_t len,
+		      uint64_t *gs, uint64_t *ge)
+{
+	const struct vt_node *n = view(t);
+
+	return n && gap_rev(n, low, high, len, gs, ge);
+}
+
+bool vma_tree_gap(const struct vma_tree *t, uint64_t low, uint64_t high, uint64_t len,
+		  uint64_t *gs, uint64_t *ge)
+{
+	const struct vt_node *n = view(t);
+
+	return n && gap_fwd(n, low, high, len, gs, ge);
+}
+
+/* ---- in-order iteration ---------------------------------------------------- */
+
+static void *iter_leaf_entry(struct vma_tree_iter *it, struct vma_tree_range *r)
+{
+	const struct vt_node *n = it->node[it->depth];
+	int i = it->idx[it->depth];
+
+	r->start = n->start[i];
+	r->end = n->end[i];
+	return n->slot[i];
+}
+
+void *vma_tree_iter_start(const struct vma_tree *t, struct vma_tree_iter *it, uint64_t addr,
+			  struct vma_tree_range *r)
+{
+	const struct vt_node *n = view(t);
+	int d = 0, i;
+
+	it->depth = -1;
+	if (!n)
+		return NULL;
+	for (;; d++) {
+		if (d == VMA_TREE_MAX_HEIGHT)
+			mmf_sync_bug("vma_tree: deeper than %d", VMA_TREE_MAX_HEIGHT);
+		i = first_end_above(n, addr);
+		if (i == n->n)
+			return NULL;
+		it->node[d] = n;
+		it->idx[d] = i;
+		if (n->leaf)
+			break;
+		n = child(n, i);
+	}
+	it->depth = d;
+	return iter_leaf_entry(it, r);
+}
+
+void *vma_tree_iter_next(struct vma_tree_iter *it, struct vma_tree_range *r)
+{
+	int d = it->depth, leaf = it->depth;
+
+	if (d < 0)
+		return NULL;
+	/* climb to the lowest level with a next item, then descend leftmost */
+	while (d >= 0 && it->idx[d] + 1 >= it->node[d]->n)
+		d--;
+	if (d < 0) {
+		it->depth = -1;
+		return NULL;
+	}
+	it->idx[d]++;
+	for (; d < leaf; d++) {
+		it->node[d + 1] = child(it->node[d], it->idx[d]);
+		it->idx[d + 1] = 0;
+	}
+	return iter_leaf_entry(it, r);
+}
+
+static void *iter_check_private(struct vma_tree *t, struct vma_tree_iter *it)
+{
+	if (it->depth < 0 || it->node[it->depth]->gen != t->gen || t->txn_depth <= 0)
+		mmf_sync_bug("vma_tree_iter_replace outside the tree's own transaction");
+	return (void *)it->node[it->depth];
+}
+
+void vma_tree_iter_replace(struct vma_tree *t, struct vma_tree_iter *it, void *val)
+{
+	struct vt_node *n = iter_check_private(t, it);
+
+	if (!val)
+		mmf_sync_bug("vma_tree_iter_replace with NULL");
+	n->slot[it->idx[it->depth]] = val;
+}
+
+static void assert_writer(const struct vma_tree *t);
+
+/* ---- bulk copy ------------------------------------------------------------- */
+
+static struct vt_node *dup_node(struct vma_tree *t, const struct vt_node *src)
+{
+	struct vt_node *n = node_alloc(t, src->leaf);
+	int i;
+
+	n->n = src->n;
+	memcpy(n->start, src->start, sizeof(n->start));
+	memcpy(n->end, src->end, sizeof(n->end));
+	memcpy(n->slot, src->slot, sizeof(n->slot));
+	memcpy(n->gap, src->gap, sizeof(n->gap));
+	if (!n->leaf)
+		for (i = 0; i < n->n; i++)
+			n->slot[i] = dup_node(t, src->slot[i]);
+	return n;
+}
+
+void vma_tree_dup(struct vma_tree *dst, const struct vma_tree *src)
+{
+	assert_writer(dst);
+	if (dst->txn_depth <= 0 || dst->wroot)
+		mmf_sync_bug("vma_tree_dup: the destination must be empty, in a transaction");
+	if (src->wroot)
+		dst->wroot = dup_node(dst, src->wroot);
+	dst->count = src->count;
 }
 
 /* ---- transactions ---------------------------------------------------------- */
@@ -438,6 +647,7 @@ static void rebalance(struct vma_tree *t, struct vt_node *p, int i)
 		L->start[L->n] = R->start[0];
 		L->end[L->n] = R->end[0];
 		L->slot[L->n] = R->slot[0];
+		L->gap[L->n] = R->gap[0];
 		L->n++;
 		item_remove(R, 0);
 	} else {			/* give L's last to R */
@@ -445,6 +655,7 @@ static void rebalance(struct vma_tree *t, struct vt_node *p, int i)
 		R->start[0] = L->start[L->n - 1];
 		R->end[0] = L->end[L->n - 1];
 		R->slot[0] = L->slot[L->n - 1];
+		R->gap[0] = L->gap[L->n - 1];
 		R->n++;
 		L->n--;
 	}
@@ -671,6 +882,9 @@ static int check_node(struct check_ctx *c, const struct vt_node *n, int depth, b
 		if (ch->n == 0 || n->start[i] != node_first(ch) || n->end[i] != node_last(ch))
 			FAIL(c, "vma_tree: stale summary [%#llx, %#llx) of child %d",
 			     (unsigned long long)n->start[i], (unsigned long long)n->end[i], i);
+		if (n->gap[i] != node_max_gap(ch))
+			FAIL(c, "vma_tree: stale gap %#llx of child %d (largest is %#llx)",
+			     (unsigned long long)n->gap[i], i, (unsigned long long)node_max_gap(ch));
 		if (check_node(c, ch, depth + 1, false))
 			return -1;
 	}
@@ -759,27 +973,4 @@ int vma_tree_check(const struct vma_tree *t, char *msg, size_t msglen)
 	}
 	free(c.vals);
 	return ret;
-}
-
-static int walk_node(const struct vt_node *n,
-		     int (*fn)(void *val, const struct vma_tree_range *r, void *arg), void *arg)
-{
-	int i, ret = 0;
-
-	for (i = 0; i < n->n && !ret; i++) {
-		if (n->leaf) {
-			struct vma_tree_range r = { n->start[i], n->end[i] };
-
-			ret = fn(n->slot[i], &r, arg);
-		} else {
-			ret = walk_node(n->slot[i], fn, arg);
-		}
-	}
-	return ret;
-}
-
-int vma_tree_walk(const struct vma_tree *t,
-		  int (*fn)(void *val, const struct vma_tree_range *r, void *arg), void *arg)
-{
-	return t->wroot ? walk_node(t->wroot, fn, arg) : 0;
 }

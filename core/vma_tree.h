@@ -126,6 +126,70 @@ static inline void *vma_tree_prev(const struct vma_tree *t, struct vma_tree_rang
 	     (val) && (r).start < (to);					\
 	     (val) = vma_tree_find((t), (r).end, &(r)))
 
+/*
+ * Gap search (placement, O(log n)): every internal item also records the
+ * largest gap between consecutive entries inside its child.  These return
+ * the highest (_rev) / lowest gap [*gs, *ge) between two consecutive
+ * entries (*gs: the end of one, *ge: the start of the next) that keeps at
+ * least len bytes inside [low, high); false if there is none.  The space
+ * before the first and after the last entry is not a gap here.
+ */
+bool vma_tree_gap_rev(const struct vma_tree *t, uint64_t low, uint64_t high, uint64_t len,
+		      uint64_t *gs, uint64_t *ge);
+bool vma_tree_gap(const struct vma_tree *t, uint64_t low, uint64_t high, uint64_t len,
+		  uint64_t *gs, uint64_t *ge);
+
+/*
+ * In-order iterator: each step is O(1) amortised (it keeps its path from
+ * the root instead of descending again).  The walk sees one version of the
+ * tree: the one visible to the caller when vma_tree_iter_start ran.
+ *  - Writers (mmap_lock held): the tree must not be updated between
+ *    vma_tree_iter_start and the last vma_tree_iter_next (collect first,
+ *    then erase; updating another tree is fine, as fork does).
+ *  - Readers under one mmf_rcu_read_lock() section: a consistent snapshot
+ *    (published nodes never change), however the writer proceeds.
+ * Usage:
+ *	struct vma_tree_iter it;
+ *	struct vma_tree_range r;
+ *	for (v = vma_tree_iter_start(t, &it, from, &r); v && r.start < to;
+ *	     v = vma_tree_iter_next(&it, &r))
+ * or vma_tree_walk(t, it, v, r, from, to).
+ */
+#define VMA_TREE_MAX_HEIGHT	16	/* VT_MIN = 8: enough for 2^45 entries */
+
+struct vma_tree_iter {
+	const struct vt_node *node[VMA_TREE_MAX_HEIGHT];
+	int idx[VMA_TREE_MAX_HEIGHT];
+	int depth;			/* the leaf is node[depth]; -1: done */
+};
+
+/* The first entry with end > addr (as vma_tree_find), or NULL. */
+void *vma_tree_iter_start(const struct vma_tree *t, struct vma_tree_iter *it, uint64_t addr,
+			  struct vma_tree_range *r);
+/* The entry after the last one returned, or NULL. */
+void *vma_tree_iter_next(struct vma_tree_iter *it, struct vma_tree_range *r);
+
+/*
+ * Inside t's own transaction, on an entry the walk returned from a node
+ * the transaction created (a tree filled by vma_tree_dup in it): replace
+ * the entry's value, keeping its range.  Fork uses it to put the child's
+ * VMAs in place of the parent's.
+ */
+void vma_tree_iter_replace(struct vma_tree *t, struct vma_tree_iter *it, void *val);
+
+/*
+ * Bulk copy (the maple tree's dup, as fork does it): dst, empty and inside
+ * a transaction opened by vma_tree_begin(dst), becomes a node-for-node copy
+ * of src's writer view with the same values and ranges, in O(nodes).
+ * Replace the values with vma_tree_iter_replace before the commit.
+ */
+void vma_tree_dup(struct vma_tree *dst, const struct vma_tree *src);
+
+#define vma_tree_walk(t, it, val, r, from, to)				\
+	for ((val) = vma_tree_iter_start((t), &(it), (from), &(r));	\
+	     (val) && (r).start < (to);					\
+	     (val) = vma_tree_iter_next(&(it), &(r)))
+
 /* ---- Updates: mmap_lock held for write --------------------------------------- */
 
 void vma_tree_begin(struct vma_tree *t);
@@ -164,15 +228,6 @@ int vma_tree_height(const struct vma_tree *t);			/* 0: empty */
  * transaction open.  0 if sound; else -1 and a message in msg.
  */
 int vma_tree_check(const struct vma_tree *t, char *msg, size_t msglen);
-
-/*
- * Every entry in address order, writer's view (same rule as vma_tree_check):
- * fn(val, range, arg) for each until one returns non-zero, which is
- * returned.  O(n): vma_tree_for_each costs a lookup per entry.  For the
- * invariant checker (core/check.c); no update may run meanwhile.
- */
-int vma_tree_walk(const struct vma_tree *t,
-		  int (*fn)(void *val, const struct vma_tree_range *r, void *arg), void *arg);
 
 #ifdef __cplusplus
 }
