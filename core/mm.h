@@ -115,6 +115,7 @@
 #define VM_NOHUGEPAGE	0x4000u		/* MADV_NOHUGEPAGE, MAP_STACK */
 #define VM_DROPPABLE	0x8000u		/* MAP_DROPPABLE */
 #define VM_LOCKED	0x10000u	/* MAP_LOCKED (mlock): kept populated */
+#define VM_SYNC		0x20000u	/* MAP_SYNC (kept unless refused) */
 
 #define VM_PROT_MASK	(VM_READ | VM_WRITE | VM_EXEC)
 

@@ -449,7 +449,9 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 		   (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) |
 		   (flags & MAP_NORESERVE ? VM_NORESERVE : 0) |
 		   /* calc_vm_flag_bits: thread stacks get no huge pages */
-		   (flags & MAP_STACK ? VM_NOHUGEPAGE : 0);
+		   (flags & MAP_STACK ? VM_NOHUGEPAGE : 0) |
+		   /* so is MAP_SYNC, whatever the mapping type */
+		   (flags & MAP_SYNC ? VM_SYNC : 0);
 	/* accountable_mapping: private writable memory is charged */
 	if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
 		vm_flags |= VM_ACCOUNT;

@@ -396,6 +396,14 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	if (flags & MAP_STACK)
 		m.flags |= REF_VM_NOHUGEPAGE;
 	/*
+	 * calc_vm_flag_bits() also turns MAP_SYNC into VM_SYNC before the
+	 * mapping type is looked at: only MAP_SHARED_VALIDATE refuses it (the
+	 * model's files cannot sync), so private, legacy shared and anonymous
+	 * mappings keep it, and it blocks their merges.
+	 */
+	if (flags & MAP_SYNC)
+		m.flags |= REF_VM_SYNC;
+	/*
 	 * MAP_DROPPABLE: private anonymous memory the kernel may drop, never
 	 * charged, not inherited, not dumped.
 	 */

@@ -112,6 +112,7 @@ uint64_t file_page_value(const struct ref_file *f, uint64_t index);
 #define REF_VM_NOHUGEPAGE 0x8000u /* MADV_NOHUGEPAGE, MAP_STACK */
 #define REF_VM_DROPPABLE 0x10000u /* MAP_DROPPABLE */
 #define REF_VM_LOCKED	0x20000u /* MAP_LOCKED (mlock): kept populated */
+#define REF_VM_SYNC	0x40000u /* MAP_SYNC, on any mapping the flag is not refused on */
 #define REF_VM_SNAPSHOT_FLAGS \
 	(MMF_VMA_SHARED | MMF_VMA_GROWSDOWN | MMF_VMA_DONTCOPY | MMF_VMA_WIPEONFORK)
 

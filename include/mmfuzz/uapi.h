@@ -22,6 +22,9 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE	0x100000
 #endif
+#ifndef MAP_SYNC
+#define MAP_SYNC		0x80000
+#endif
 #ifndef MAP_UNINITIALIZED
 #define MAP_UNINITIALIZED	0x4000000
 #endif
