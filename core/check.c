@@ -151,7 +151,7 @@ static int check_mm(struct check_ctx *c, struct core_mm *mm, char *msg, size_t m
 			     (unsigned long long)addr);
 		if (i && mm->ptes[i - 1].vpn >= mm->ptes[i].vpn)
 			FAIL("p%d: page table out of order", mm->pid);
-		if (vma->file) {
+		if (vma->file && !mm->ptes[i].page->guard) {
 			/* truncate never misses a PTE: none lies beyond EOF, and a
 			 * page-cache PTE maps the page the cache holds */
 			struct core_file *f = vma->file;

@@ -198,7 +198,7 @@ static void remove_range(struct core_mm *mm, uint64_t start, uint64_t end)
 	for (i = 0; i < n; i++)
 		vma_tree_remove(mm, vmas[i]);
 	vma_tree_commit(&mm->mt);
-	zap_page_range(mm, start, end);
+	unmap_page_range(mm, start, end);
 	unmap_vmas_batch(mm, vmas, n);
 	if (vmas != stack)
 		free(vmas);
@@ -244,7 +244,7 @@ int64_t core_munmap(struct core_mm *mm, uint64_t start, uint64_t len)
 void exit_mmap(struct core_mm *mm)
 {
 	remove_range(mm, 0, MMF_TASK_SIZE);
-	zap_page_range(mm, 0, MMF_TASK_SIZE);
+	unmap_page_range(mm, 0, MMF_TASK_SIZE);
 	vm_area_free_drain(mm);
 }
 

@@ -53,7 +53,7 @@
  *            | 'mergeable' | 'unmergeable' | 'hugepage' | 'nohugepage'
  *            | 'dontdump' | 'dodump' | 'wipeonfork' | 'keeponfork'
  *            | 'cold' | 'pageout' | 'populate_read' | 'populate_write'
- *            | 'hwpoison'
+ *            | 'hwpoison' | 'guard_install' | 'guard_remove'
  *   line    := op ['=' RESULT]              RESULT: what the op is expected to
  *                                           return, spelt as `mmfuzz run` prints
  *                                           it: 0x10000, 0, -ENOMEM, -22, p1,
@@ -117,7 +117,8 @@ static const struct {
 	{ "hugepage", 14 }, { "nohugepage", 15 }, { "dontdump", 16 },
 	{ "dodump", 17 }, { "wipeonfork", 18 }, { "keeponfork", 19 },
 	{ "cold", 20 }, { "pageout", 21 }, { "populate_read", 22 },
-	{ "populate_write", 23 }, { "hwpoison", 100 },
+	{ "populate_write", 23 }, { "hwpoison", 100 }, { "guard_install", 102 },
+	{ "guard_remove", 103 },
 };
 #define NR_ADVICES (sizeof(advices) / sizeof(advices[0]))
 

@@ -188,7 +188,7 @@ int do_munmap(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t 
 	if (v && v->start < end && v->end > end)
 		__split_vma(w, p, v, end);
 
-	zap_ptes(p, start, end);
+	unmap_ptes(p, start, end);
 	i = vma_index_of(p, start);
 	while (i < p->nr_vmas && p->vmas[i]->start < end) {
 		struct ref_vma *gone = p->vmas[i];

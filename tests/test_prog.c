@@ -500,7 +500,8 @@ static bool kernel_ok(const struct mmf_op *op, char *why, size_t whylen)
 		if (!in || op->len > MMF_MMAP_BASE - op->addr || (op->prot & ~7u) ||
 		    (op->kind == MMF_OP_MADVISE && op->advice != MADV_DONTNEED &&
 		     op->advice != MADV_DONTFORK && op->advice != MADV_DOFORK &&
-		     op->advice != MADV_WIPEONFORK && op->advice != MADV_KEEPONFORK)) {
+		     op->advice != MADV_WIPEONFORK && op->advice != MADV_KEEPONFORK &&
+		     op->advice != MADV_GUARD_INSTALL && op->advice != MADV_GUARD_REMOVE)) {
 			snprintf(why, whylen, "%s", mmf_op_name(op->kind));
 			return false;
 		}

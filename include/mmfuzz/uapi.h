@@ -59,4 +59,11 @@
 #define MADV_DONTNEED_LOCKED	24
 #endif
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE	103
+#endif
+
 #endif /* MMFUZZ_UAPI_H */
