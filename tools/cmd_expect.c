@@ -5,7 +5,11 @@
  * core and, when mmf_kernel_probe() says it can run here, the host kernel,
  * and report every result that differs from what the program says.
  *
- * A program without any expectation only has to run.  The kernel backend
+ * The reference and the core run each program twice: as upstream Linux,
+ * and as a host without the shared zero page (mmf_config.no_zero_page),
+ * so that a program's expectations are known to hold on both kinds of
+ * host whichever this one is.  A program without any expectation only
+ * has to run.  The kernel backend
  * runs a program only if it expects something; an op the backend cannot
  * run (MMF_RES_SKIPPED: non-fixed placement, set_name without
  * CONFIG_ANON_VMA_NAME) ends that program's kernel run with a note, since
@@ -27,9 +31,10 @@ static void usage(FILE *out)
 		"usage: mmfuzz expect [OPTIONS] PATH...\n"
 		"\n"
 		"Run text programs (PATH: a file, or a directory: its *.mmf files) on the\n"
-		"reference, the core and the host kernel, and check every op that ends in\n"
-		"'= RESULT' (RESULT as 'mmfuzz run' prints it) returns exactly that.  Each\n"
-		"difference is printed as 'FILE:LINE: IMPL: OP = GOT, expected RESULT'.\n"
+		"reference and the core (each also as a host without the zero page) and on\n"
+		"the host kernel, and check every op that ends in '= RESULT' (RESULT as\n"
+		"'mmfuzz run' prints it) returns exactly that.  Each difference is printed\n"
+		"as 'FILE:LINE: IMPL: OP = GOT, expected RESULT'.\n"
 		"\n"
 		"options:\n"
 		"  --no-kernel    do not run the host kernel\n"
@@ -47,14 +52,17 @@ struct expect_run {
 
 /* Run p on impl; 0 if every expectation held. */
 static int run_one(struct expect_run *er, const char *path, const struct mmf_prog *p,
-		   const struct mmf_expect *ex, const struct mmf_impl *impl)
+		   const struct mmf_expect *ex, const struct mmf_impl *impl, bool no_zero_page)
 {
-	struct mmf_world *w = impl->world_new(NULL);
+	struct mmf_config cfg = { .no_zero_page = no_zero_page };
+	char name[64];
+	struct mmf_world *w = impl->world_new(&cfg);
 	unsigned failed = 0, checked = 0;
 	uint32_t i;
 
+	snprintf(name, sizeof(name), "%s%s", impl->name, no_zero_page ? "/no-zero-page" : "");
 	if (!w) {
-		fprintf(stderr, "%s: %s: cannot create a world\n", path, impl->name);
+		fprintf(stderr, "%s: %s: cannot create a world\n", path, name);
 		er->failed++;
 		return -1;
 	}
@@ -68,11 +76,11 @@ static int run_one(struct expect_run *er, const char *path, const struct mmf_pro
 		if (res.ret == MMF_RES_SKIPPED && !res.sig) {
 			if (er->verbose)
 				printf("%s:%u: note: %s skips this op; the rest is not checked there\n",
-				       path, ex->line[i], impl->name);
+				       path, ex->line[i], name);
 			break;
 		}
 		if (res.ret == MMF_RES_HARNESS && !res.sig) {
-			printf("%s:%u: %s: harness failure: %s\n", path, ex->line[i], impl->name,
+			printf("%s:%u: %s: harness failure: %s\n", path, ex->line[i], name,
 			       impl == &mmf_kernel ? mmf_kernel_error(w) : "?");
 			failed++;
 			break;
@@ -83,14 +91,14 @@ static int run_one(struct expect_run *er, const char *path, const struct mmf_pro
 		checked++;
 		mmf_res_str(p->ops[i].kind, &res, got, sizeof(got));
 		if (strcmp(got, ex->res[i])) {
-			printf("%s:%u: %s: %s = %s, expected %s\n", path, ex->line[i], impl->name,
+			printf("%s:%u: %s: %s = %s, expected %s\n", path, ex->line[i], name,
 			       mmf_op_format(&p->ops[i], text, sizeof(text)), got, ex->res[i]);
 			failed++;
 		}
 	}
 	impl->world_free(w);
 	if (er->verbose)
-		printf("%s: %s: %u of %u expectations held\n", path, impl->name,
+		printf("%s: %s: %u of %u expectations held\n", path, name,
 		       checked - failed, checked);
 	er->checked += checked;
 	er->failed += failed;
@@ -113,11 +121,11 @@ static int check_file(struct expect_run *er, const char *path,
 		return r == -2 ? MMF_EXIT_USAGE : MMF_EXIT_FAIL;
 	}
 	er->programs++;
-	for (int k = 0; k < nr_impls; k++)
-		if (run_one(er, path, &p, &ex, impls[k]))
+	for (int k = 0; k < 2 * nr_impls; k++)
+		if (run_one(er, path, &p, &ex, impls[k % nr_impls], k >= nr_impls))
 			ret = MMF_EXIT_FAIL;
 #ifdef MMF_HAVE_DIFF
-	if (kernel && ex.nr_expected && run_one(er, path, &p, &ex, &mmf_kernel))
+	if (kernel && ex.nr_expected && run_one(er, path, &p, &ex, &mmf_kernel, false))
 		ret = MMF_EXIT_FAIL;
 #else
 	(void)kernel;
@@ -235,7 +243,8 @@ static int expect_main(int argc, char **argv)
 		if (r > ret)
 			ret = r;
 	}
-	printf("mmfuzz expect: %u programs on %s%s%s: %u results checked, %u differ\n",
+	printf("mmfuzz expect: %u programs on %s%s (with and without zero page)%s: "
+	       "%u results checked, %u differ\n",
 	       er.programs, impls[0]->name, nr_impls > 1 ? ", core" : "",
 	       kernel ? ", kernel" : "", er.checked, er.failed);
 	if (!ret && er.failed)
