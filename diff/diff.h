@@ -65,6 +65,8 @@ extern const struct mmf_impl mmf_kernel;
  * copies it and the VMA's merges change: see mmf_diff_zero_page_variant().
  */
 #define MMF_KERNEL_ZERO_PAGE	0x4u
+/* MADV_GUARD_INSTALL works in anonymous and file mappings (Linux 6.15+). */
+#define MMF_KERNEL_GUARD	0x80u
 /* Probe the host: MMF_KERNEL_* bits; if not OK, why in msg. */
 unsigned mmf_kernel_probe(char *msg, size_t msglen);
 /* The last harness failure of a kernel world ("" if none). */

@@ -80,6 +80,10 @@
  *     neighbours.  mmf_kernel_probe() reports it (no MMF_KERNEL_ZERO_PAGE);
  *     `mmfuzz conform` rewrites such reads (mmf_diff_zero_page_variant);
  *   - no CONFIG_ANON_VMA_NAME: set_name is skipped (MMF_KERNEL_NAMES);
+ *   - guard regions (MADV_GUARD_INSTALL/REMOVE) are modelled as in Linux
+ *     6.15+; an older host answers -EINVAL (before 6.13, or 6.13-6.14 in
+ *     file mappings): mmf_kernel_probe() reports it (no MMF_KERNEL_GUARD),
+ *     `mmfuzz expect` then leaves programs that use them off the host;
  *   - THP is disabled in every model process (PR_SET_THP_DISABLE): the
  *     model has no huge pages.
  * Timeouts: KTIMEOUT_MS per op reply, KSNAP_TIMEOUT_MS per snapshot message.
@@ -1095,6 +1099,33 @@ static bool probe_zero_page(void)
 	return zero;
 }
 
+/*
+ * Does this host have guard regions as the model does (Linux 6.15+: in
+ * private anonymous and in file mappings)?
+ */
+static bool probe_guard_regions(void)
+{
+	void *anon, *file = MAP_FAILED;
+	bool ok = false;
+	int fd;
+
+	anon = mmap(NULL, MMF_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (anon == MAP_FAILED)
+		return false;
+	fd = (int)syscall(SYS_memfd_create, "mmfuzz-probe", 0u);
+	if (fd >= 0 && ftruncate(fd, MMF_PAGE_SIZE) == 0)
+		file = mmap(NULL, MMF_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (file != MAP_FAILED) {
+		ok = madvise(anon, MMF_PAGE_SIZE, MADV_GUARD_INSTALL) == 0 &&
+		     madvise(file, MMF_PAGE_SIZE, MADV_GUARD_INSTALL) == 0;
+		munmap(file, MMF_PAGE_SIZE);
+	}
+	if (fd >= 0)
+		close(fd);
+	munmap(anon, MMF_PAGE_SIZE);
+	return ok;
+}
+
 unsigned mmf_kernel_probe(char *msg, size_t msglen)
 {
 	char dummy[8];
@@ -1111,6 +1142,8 @@ unsigned mmf_kernel_probe(char *msg, size_t msglen)
 		r |= MMF_KERNEL_NAMES;
 	if (probe_zero_page())
 		r |= MMF_KERNEL_ZERO_PAGE;
+	if (probe_guard_regions())
+		r |= MMF_KERNEL_GUARD;
 	return r;
 }
 

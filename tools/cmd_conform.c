@@ -339,11 +339,13 @@ static int conform_main(int argc, char **argv)
 		printf("  errors       %u\n", errors);
 		printf("  ops compared %llu, skipped %llu\n", (unsigned long long)ops_compared,
 		       (unsigned long long)ops_skipped);
-		printf("  host         %s, %s\n",
+		printf("  host         %s, %s, %s\n",
 		       probe & MMF_KERNEL_NAMES ? "anon names" : "no anon names (set_name skipped)",
 		       probe & MMF_KERNEL_ZERO_PAGE ? "zero page" :
 		       rewrite ? "no zero page: reads of untouched private anon pages rewritten" :
-		       "no zero page (reads NOT rewritten)");
+		       "no zero page (reads NOT rewritten)",
+		       probe & MMF_KERNEL_GUARD ? "guard regions" :
+		       "no guard regions (MADV_GUARD_* diverge: -EINVAL)");
 		if (rewrite)
 			printf("  rewritten    %llu reads\n", (unsigned long long)rewritten);
 		printf("  time         %.2f s (%.1f ms per program)\n", secs,

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "mmfuzz/uapi.h"
 #ifdef MMF_HAVE_DIFF
 #include "diff.h"
 #endif
@@ -47,6 +48,7 @@ static void usage(FILE *out)
 
 struct expect_run {
 	bool verbose;
+	bool kernel_guard;	/* the host has guard regions (MMF_KERNEL_GUARD) */
 	unsigned checked, failed, programs;
 };
 
@@ -105,6 +107,15 @@ static int run_one(struct expect_run *er, const char *path, const struct mmf_pro
 	return failed ? -1 : 0;
 }
 
+static bool uses_guard_regions(const struct mmf_prog *p)
+{
+	for (uint32_t i = 0; i < p->nr_ops; i++)
+		if (p->ops[i].kind == MMF_OP_MADVISE &&
+		    (p->ops[i].advice == MADV_GUARD_INSTALL || p->ops[i].advice == MADV_GUARD_REMOVE))
+			return true;
+	return false;
+}
+
 static int check_file(struct expect_run *er, const char *path,
 		      const struct mmf_impl *const impls[], int nr_impls, bool kernel)
 {
@@ -125,6 +136,11 @@ static int check_file(struct expect_run *er, const char *path,
 		if (run_one(er, path, &p, &ex, impls[k % nr_impls], k >= nr_impls))
 			ret = MMF_EXIT_FAIL;
 #ifdef MMF_HAVE_DIFF
+	if (kernel && ex.nr_expected && !er->kernel_guard && uses_guard_regions(&p)) {
+		printf("%s: note: the host has no guard regions (Linux < 6.15): not run on it\n",
+		       path);
+		kernel = false;
+	}
 	if (kernel && ex.nr_expected && run_one(er, path, &p, &ex, &mmf_kernel, false))
 		ret = MMF_EXIT_FAIL;
 #else
@@ -216,7 +232,10 @@ static int expect_main(int argc, char **argv)
 	if (!no_kernel) {
 		char why[256];
 
-		kernel = mmf_kernel_probe(why, sizeof(why)) & MMF_KERNEL_OK;
+		unsigned probe = mmf_kernel_probe(why, sizeof(why));
+
+		kernel = probe & MMF_KERNEL_OK;
+		er.kernel_guard = probe & MMF_KERNEL_GUARD;
 		if (!kernel)
 			printf("mmfuzz expect: note: the host kernel backend cannot run: %s\n", why);
 	}
