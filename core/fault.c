@@ -14,9 +14,10 @@
  * What a PTE maps: the zero page (read fault on private anonymous memory),
  * a private anonymous page (refcounted: fork shares it copy-on-write),
  * a page-cache page (shared mappings, and private file mappings not yet
- * written), or the guard marker (MADV_GUARD_INSTALL: no page at all).  page_table_lock protects one mm's PTEs.  File faults hold the
- * file's pages_lock while they check EOF and install the PTE, so truncate
- * either sees the PTE in its i_mmap walk or the fault sees the new size.
+ * written), or the guard marker (MADV_GUARD_INSTALL: no page at all).
+ * page_table_lock protects one mm's PTEs.  File faults hold the file's
+ * pages_lock while they check EOF and install the PTE, so truncate either
+ * sees the PTE in its i_mmap walk or the fault sees the new size.
  */
 #include <errno.h>
 #include <signal.h>
