@@ -120,7 +120,7 @@ static int check_pte(struct core_mm *mm, size_t i, struct core_vma *vma, char *m
 	if (mm->ptes[i].page->anon && !vma->anon_vma)
 		FAIL("page_without_anon_vma", "p%d: private page at %#llx in a VMA without anon_vma", mm->pid,
 		     (unsigned long long)addr);
-	if (!f)
+	if (!f || mm->ptes[i].page->guard)	/* a guard marker maps no page */
 		goto out;
 	index = vma->pgoff + ((addr - vma->start) >> MMF_PAGE_SHIFT);
 	if (index >= (f->size + MMF_PAGE_SIZE - 1) >> MMF_PAGE_SHIFT)

@@ -12,11 +12,12 @@
  *    or a private file VMA whose write would need one first.
  *
  * What a PTE maps: the zero page (read fault on private anonymous memory),
- * a private anonymous page (refcounted: fork shares it copy-on-write), or
+ * a private anonymous page (refcounted: fork shares it copy-on-write),
  * a page-cache page (shared mappings, and private file mappings not yet
- * written).  page_table_lock protects one mm's PTEs.  File faults hold the
- * file's pages_lock while they check EOF and install the PTE, so truncate
- * either sees the PTE in its i_mmap walk or the fault sees the new size.
+ * written), or the guard marker (MADV_GUARD_INSTALL: no page at all).
+ * page_table_lock protects one mm's PTEs.  File faults hold the file's
+ * pages_lock while they check EOF and install the PTE, so truncate either
+ * sees the PTE in its i_mmap walk or the fault sees the new size.
  */
 #include <errno.h>
 #include <signal.h>
@@ -42,13 +43,13 @@ struct core_page *page_alloc(struct mmf_world *w, bool anon, uint64_t value)
 
 void page_get(struct core_page *p)
 {
-	if (!p->zero)
+	if (!p->zero && !p->guard)
 		mmf_atomic_inc(&p->ref);
 }
 
 void page_put(struct core_page *p)
 {
-	if (!p->zero && mmf_atomic_dec_and_test(&p->ref))
+	if (!p->zero && !p->guard && mmf_atomic_dec_and_test(&p->ref))
 		free(p);
 }
 
@@ -100,7 +101,19 @@ void pte_set(struct core_mm *mm, uint64_t vpn, struct core_page *page)
 	mm->nr_ptes++;
 }
 
-size_t zap_page_range_filter(struct core_mm *mm, uint64_t start, uint64_t end, bool keep_anon)
+/* What a zap leaves in place. */
+#define ZAP_KEEP_ANON	0x1u	/* private anonymous pages (a hole punch) */
+#define ZAP_KEEP_GUARD	0x2u	/* guard markers (every zap but an unmap) */
+#define ZAP_KEEP_PAGES	0x4u	/* every page: only markers go (MADV_GUARD_REMOVE) */
+
+static bool zap_keeps(const struct core_page *page, unsigned int keep)
+{
+	if (page->guard)
+		return keep & ZAP_KEEP_GUARD;
+	return (keep & ZAP_KEEP_PAGES) || ((keep & ZAP_KEEP_ANON) && page->anon);
+}
+
+static size_t zap_ptes(struct core_mm *mm, uint64_t start, uint64_t end, unsigned int keep)
 {
 	size_t lo, hi, i, j;
 
@@ -112,7 +125,7 @@ size_t zap_page_range_filter(struct core_mm *mm, uint64_t start, uint64_t end, b
 		return 0;
 	}
 	for (i = j = lo; i < hi; i++) {
-		if (keep_anon && mm->ptes[i].page->anon)
+		if (zap_keeps(mm->ptes[i].page, keep))
 			mm->ptes[j++] = mm->ptes[i];
 		else
 			page_put(mm->ptes[i].page);
@@ -123,9 +136,37 @@ size_t zap_page_range_filter(struct core_mm *mm, uint64_t start, uint64_t end, b
 	return hi - j;
 }
 
+size_t zap_page_range_filter(struct core_mm *mm, uint64_t start, uint64_t end, bool keep_anon)
+{
+	return zap_ptes(mm, start, end, ZAP_KEEP_GUARD | (keep_anon ? ZAP_KEEP_ANON : 0));
+}
+
 size_t zap_page_range(struct core_mm *mm, uint64_t start, uint64_t end)
 {
-	return zap_page_range_filter(mm, start, end, false);
+	return zap_ptes(mm, start, end, ZAP_KEEP_GUARD);
+}
+
+void unmap_page_range(struct core_mm *mm, uint64_t start, uint64_t end)
+{
+	zap_ptes(mm, start, end, 0);
+}
+
+/*
+ * madvise_guard_install's page-table part: in one page_table_lock section
+ * (so no fault slips a page in between), every page of [start, end) gives
+ * way to the guard marker.
+ */
+void guard_install_range(struct core_mm *mm, uint64_t start, uint64_t end)
+{
+	mmf_spin_lock(&mm->page_table_lock);
+	for (uint64_t vpn = start >> MMF_PAGE_SHIFT; vpn < end >> MMF_PAGE_SHIFT; vpn++)
+		pte_set(mm, vpn, &mm->w->guard_marker);
+	mmf_spin_unlock(&mm->page_table_lock);
+}
+
+void guard_remove_range(struct core_mm *mm, uint64_t start, uint64_t end)
+{
+	zap_ptes(mm, start, end, ZAP_KEEP_PAGES);
 }
 
 void move_page_tables(struct core_mm *mm, uint64_t old, uint64_t new_addr, uint64_t len)
@@ -282,6 +323,11 @@ again:
 		mmf_mutex_lock(&f->pages_lock);
 	mmf_spin_lock(&mm->page_table_lock);
 	pte = pte_lookup(mm, vpn);
+	/* a guard marker: handle_pte_marker() gives VM_FAULT_SIGSEGV */
+	if (pte && pte->page->guard) {
+		set_signal(res, SIGSEGV, SEGV_MAPERR);
+		goto out;
+	}
 
 	if (!write) {
 		if (pte) {

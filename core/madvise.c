@@ -83,6 +83,19 @@ static int pages_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma
 	case MADV_PAGEOUT:
 		core_file_pageout(mm, vma, start, end);
 		return 0;
+	case MADV_GUARD_INSTALL:
+		/*
+		 * mlocked pages must stay; the VMA gets an anon_vma so that
+		 * fork copies its page table, markers included
+		 */
+		if (vma->flags & VM_LOCKED)
+			return -EINVAL;
+		anon_vma_prepare(vma);
+		guard_install_range(mm, start, end);
+		return 0;
+	case MADV_GUARD_REMOVE:
+		guard_remove_range(mm, start, end);
+		return 0;
 	case MADV_REMOVE:
 		if (!vma->file)
 			return -EINVAL;

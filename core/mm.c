@@ -60,6 +60,8 @@ static struct mmf_world *world_new(const struct mmf_config *cfg)
 	mmf_mutex_init(&w->lock);
 	w->zero_page.zero = true;
 	mmf_atomic_set(&w->zero_page.ref, 1);
+	w->guard_marker.guard = true;
+	mmf_atomic_set(&w->guard_marker.ref, 1);
 	w->procs[0] = core_mm_new(w, 0);
 	return w;
 }
@@ -360,9 +362,12 @@ static void snapshot_mm(struct mmf_snap *s, struct core_mm *mm)
 		}
 	}
 	mmf_spin_lock(&mm->page_table_lock);
-	for (i = 0; i < mm->nr_ptes; i++)
-		mmf_snap_add_page(sp, mm->ptes[i].vpn << MMF_PAGE_SHIFT,
-				  mmf_read_once(mm->ptes[i].page->value));
+	for (i = 0; i < mm->nr_ptes; i++) {
+		/* a guard marker is no page (pagemap shows it not present) */
+		if (!mm->ptes[i].page->guard)
+			mmf_snap_add_page(sp, mm->ptes[i].vpn << MMF_PAGE_SHIFT,
+					  mmf_read_once(mm->ptes[i].page->value));
+	}
 	mmf_spin_unlock(&mm->page_table_lock);
 	mmf_up_read(&mm->mmap_lock);
 }
@@ -451,6 +456,8 @@ static struct core_page *clone_page(struct clone_ctx *c, struct core_page *p)
 
 	if (p->zero)
 		return &c->w->zero_page;
+	if (p->guard)
+		return &c->w->guard_marker;
 	n = map_find(&c->pages, p);
 	if (n)
 		return n;
@@ -594,6 +601,8 @@ static struct mmf_world *world_clone(struct mmf_world *old)
 	mmf_mutex_init(&w->lock);
 	w->zero_page.zero = true;
 	mmf_atomic_set(&w->zero_page.ref, 1);
+	w->guard_marker.guard = true;
+	mmf_atomic_set(&w->guard_marker.ref, 1);
 #define CORE_COUNTER_COPY(name) \
 	mmf_atomic_long_set(&w->cnt.name, mmf_atomic_long_read(&old->cnt.name));
 	MMF_COUNTERS(CORE_COUNTER_COPY)

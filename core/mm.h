@@ -94,6 +94,9 @@
 #define vma_tree_remove              core_vma_tree_remove
 #define zap_page_range               core_zap_page_range
 #define zap_page_range_filter        core_zap_page_range_filter
+#define unmap_page_range             core_unmap_page_range
+#define guard_install_range          core_guard_install_range
+#define guard_remove_range           core_guard_remove_range
 #define populate_page                core_populate_page
 #define populate_range               core_populate_range
 
@@ -123,6 +126,7 @@
  * anon_vma reuse with key-0 neighbours.  See reference/ref.h.
  */
 #define VM_PKEY_XONLY	0x20000u
+#define VM_SYNC		0x40000u	/* MAP_SYNC (kept unless refused) */
 
 #define VM_PROT_MASK	(VM_READ | VM_WRITE | VM_EXEC)
 
@@ -143,6 +147,12 @@ struct core_page {
 	bool anon;			/* anonymous (COW-able) page */
 	bool dirty;			/* page cache: written since read in (pages_lock) */
 	bool zero;			/* the shared zero page: never freed */
+	/*
+	 * The world's guard marker (MADV_GUARD_INSTALL), never freed: a PTE
+	 * pointing to it is no page, and every access there is SIGSEGV.
+	 * Zaps leave it; unmap, MADV_GUARD_REMOVE and exit remove it.
+	 */
+	bool guard;
 };
 
 /* A present page-table entry. */
@@ -279,6 +289,7 @@ struct mmf_world {
 	struct core_mm *zombies;		/* exited mms, freed with the world */
 	struct core_counters cnt;
 	struct core_page zero_page;
+	struct core_page guard_marker;
 	struct vma_tree_stats tree_stats;	/* shared by every mm's tree */
 	unsigned int legacy;			/* CORE_LEGACY_* (bench only) */
 };
@@ -432,8 +443,13 @@ void page_put(struct core_page *p);
 /* page_table_lock held */
 struct core_pte *pte_lookup(struct core_mm *mm, uint64_t vpn);
 void pte_set(struct core_mm *mm, uint64_t vpn, struct core_page *page);	/* takes over the ref */
-/* Remove the PTEs of [start, end); returns how many. Takes page_table_lock. */
+/* Remove the PTEs of [start, end) but guard markers; returns how many. Takes page_table_lock. */
 size_t zap_page_range(struct core_mm *mm, uint64_t start, uint64_t end);
+/* Remove every PTE of [start, end), guard markers too (munmap, exit). */
+void unmap_page_range(struct core_mm *mm, uint64_t start, uint64_t end);
+/* MADV_GUARD_INSTALL / MADV_GUARD_REMOVE on [start, end). Take page_table_lock. */
+void guard_install_range(struct core_mm *mm, uint64_t start, uint64_t end);
+void guard_remove_range(struct core_mm *mm, uint64_t start, uint64_t end);
 /* Move PTEs of [old, old+len) to new (mremap). Takes page_table_lock. */
 void move_page_tables(struct core_mm *mm, uint64_t old, uint64_t new_addr, uint64_t len);
 int populate_page(struct core_mm *mm, struct core_vma *vma, uint64_t addr, bool write);

@@ -231,7 +231,7 @@ static void remove_range(struct core_mm *mm, uint64_t start, uint64_t end)
 			vma_tree_remove(mm, vmas[i]);
 		vma_tree_commit(&mm->mt);
 	}
-	zap_page_range(mm, start, end);
+	unmap_page_range(mm, start, end);
 	unmap_vmas_batch(mm, vmas, n);
 	if (vmas != stack)
 		free(vmas);
@@ -277,7 +277,7 @@ int64_t core_munmap(struct core_mm *mm, uint64_t start, uint64_t len)
 void exit_mmap(struct core_mm *mm)
 {
 	remove_range(mm, 0, MMF_TASK_SIZE);
-	zap_page_range(mm, 0, MMF_TASK_SIZE);
+	unmap_page_range(mm, 0, MMF_TASK_SIZE);
 	vm_area_free_drain(mm);
 }
 
@@ -499,7 +499,9 @@ int64_t core_mmap(struct core_mm *mm, const struct mmf_op *op)
 		   (flags & MAP_NORESERVE ? VM_NORESERVE : 0) |
 		   /* calc_vm_flag_bits: thread stacks get no huge pages */
 		   (flags & MAP_STACK ? VM_NOHUGEPAGE : 0) |
-		   exec_only_pkey_flag(mm->w, op->prot);
+		   exec_only_pkey_flag(mm->w, op->prot) |
+		   /* so is MAP_SYNC, whatever the mapping type */
+		   (flags & MAP_SYNC ? VM_SYNC : 0);
 	/* accountable_mapping: private writable memory is charged */
 	if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
 		vm_flags |= VM_ACCOUNT;

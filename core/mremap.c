@@ -289,7 +289,7 @@ static int64_t remap_move(struct core_mm *mm, const struct remap *req)
 	int64_t res = -EFAULT;
 	bool seen = false;
 
-	for (;;) {
+	while (cur < end) {
 		struct core_vma *vma = find_vma_intersection(mm, cur, end);
 		struct remap r = *req;
 		uint64_t offset;
@@ -317,7 +317,11 @@ static int64_t remap_move(struct core_mm *mm, const struct remap *req)
 			res = moved;
 		seen = true;
 		target = (uint64_t)moved + r.new_len;
-		/* carry on after this VMA (a DONTUNMAP source is still there) */
+		/*
+		 * carry on after this VMA (a DONTUNMAP source is still there),
+		 * and stop at the end of the range: the copy may have merged
+		 * with the source and reach past it
+		 */
 		cur = last_end;
 	}
 	return res;

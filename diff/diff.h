@@ -79,6 +79,8 @@ extern const struct mmf_impl mmf_kernel;
  * as mmf_config.exec_only_pkey; a world asked for the other is refused.
  */
 #define MMF_KERNEL_PKU_XONLY	0x8u
+/* MADV_GUARD_INSTALL works in anonymous and file mappings (Linux 6.15+). */
+#define MMF_KERNEL_GUARD	0x80u
 /* Probe the host: MMF_KERNEL_* bits; if not OK, why in msg. */
 unsigned mmf_kernel_probe(char *msg, size_t msglen);
 /*

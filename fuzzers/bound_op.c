@@ -6,7 +6,8 @@
  * op's checks (snapshots, invariants, clones) walk a million pages: one
  * 1.6 GiB MAP_POPULATE made diff_fuzzer report hang:mmap on a later op.
  * MAP_POPULATE and MAP_LOCKED (which populates) are dropped from such an
- * mmap; MADV_POPULATE_* covers the first MMF_FUZZ_POPULATE_MAX bytes.
+ * mmap; MADV_POPULATE_* covers the first MMF_FUZZ_POPULATE_MAX bytes, and
+ * so does MADV_GUARD_INSTALL (a marker per page costs what a page does).
  */
 #include "fuzz.h"
 #include "mmfuzz/uapi.h"
@@ -16,6 +17,7 @@ void mmf_fuzz_bound_populate(struct mmf_op *o)
 	if (o->kind == MMF_OP_MMAP && o->len > MMF_FUZZ_POPULATE_MAX)
 		o->flags &= ~(uint32_t)(MAP_POPULATE | MAP_LOCKED);
 	if (o->kind == MMF_OP_MADVISE && o->len > MMF_FUZZ_POPULATE_MAX &&
-	    (o->advice == MADV_POPULATE_READ || o->advice == MADV_POPULATE_WRITE))
+	    (o->advice == MADV_POPULATE_READ || o->advice == MADV_POPULATE_WRITE ||
+	     o->advice == MADV_GUARD_INSTALL))
 		o->len = MMF_FUZZ_POPULATE_MAX;
 }

@@ -9,7 +9,8 @@
 /*
  * madvise_behavior_valid(), for a kernel without CONFIG_MEMORY_FAILURE
  * (MADV_HWPOISON and MADV_SOFT_OFFLINE are then unknown, as on the host
- * the model was checked against) and without guard regions or collapse.
+ * the model was checked against), with guard regions (6.13) and without
+ * collapse.
  */
 bool mmf_advice_known(uint32_t advice)
 {
@@ -36,6 +37,8 @@ bool mmf_advice_known(uint32_t advice)
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 	case MADV_DONTNEED_LOCKED:
+	case MADV_GUARD_INSTALL:
+	case MADV_GUARD_REMOVE:
 		return true;
 	}
 	return false;
@@ -58,6 +61,8 @@ bool mmf_advice_walks_pages(uint32_t advice)
 	case MADV_REMOVE:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
+	case MADV_GUARD_INSTALL:
+	case MADV_GUARD_REMOVE:
 		return true;
 	}
 	return false;

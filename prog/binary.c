@@ -86,7 +86,7 @@
  * fixed, noreplace and growsdown bits and get MAP_FIXED when neither fixed
  * bit is set, mremap flags keep the three MREMAP bits and MAYMOVE implies
  * FIXED (the NEWADDR argument then follows), prot keeps rwx, advice maps to
- * the five modeled ones, handles are folded below MMF_MAX_PROCS/FILES,
+ * the five above (guard_install and guard_remove stay), handles are folded below MMF_MAX_PROCS/FILES,
  * addresses are folded into [MMF_MMAP_MIN_ADDR, MMF_MMAP_BASE), range
  * lengths are clamped so that ranges end by MMF_MMAP_BASE, file sizes and
  * page offsets stay within MMF_MAX_FILE_SIZE.  These fix-ups are idempotent,
@@ -155,7 +155,7 @@ static const uint32_t advice_consts[15] = {
 	0 /* normal */, 1 /* random */, 2 /* sequential */, 3 /* willneed */,
 	8 /* free */, 9 /* remove */, 12 /* mergeable */, 14 /* hugepage */,
 	16 /* dontdump */, 20 /* cold */, 21 /* pageout */, 22 /* populate_read */,
-	23 /* populate_write */, 100 /* hwpoison */, UINT32_MAX,
+	23 /* populate_write */, MADV_GUARD_INSTALL, MADV_GUARD_REMOVE,
 };
 
 #define X10 "xxxxxxxxxx"
@@ -456,6 +456,8 @@ static uint32_t dec_advice(struct rd *r, const struct shadow *s)
 
 		for (int i = 0; i < 5; i++)
 			ok |= a == advice_five[i];
+		/* guard regions: the host runs them (Linux 6.13+) */
+		ok |= a == MADV_GUARD_INSTALL || a == MADV_GUARD_REMOVE;
 		if (!ok)
 			a = advice_five[a % 5];
 	}

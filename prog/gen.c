@@ -382,8 +382,9 @@ static void gen_name(struct gen *g, struct mmf_op *op)
 		op->name_null = true;
 }
 
-static const uint32_t advices[5] = {
+static const uint32_t advices[7] = {
 	MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
+	MADV_GUARD_INSTALL, MADV_GUARD_REMOVE,
 };
 
 static const uint64_t odd_values[] = {
@@ -495,7 +496,7 @@ static void gen_op(struct gen *g, struct mmf_op *op)
 			op->prot = chance(g, 97) ? (uint32_t)rnd(g, 8) :
 				   (uint32_t)rnd(g, 8) | (g->kernel ? 0 : PROT_GROWSDOWN);
 		else if (op->kind == MMF_OP_MADVISE)
-			op->advice = (g->kernel || chance(g, 95)) ? advices[rnd(g, 5)] :
+			op->advice = (g->kernel || chance(g, 95)) ? advices[rnd(g, 7)] :
 				     (uint32_t)rnd(g, 24);
 		else if (op->kind == MMF_OP_SET_NAME)
 			gen_name(g, op);

@@ -137,6 +137,21 @@ int mmf_prog_load_as(struct mmf_prog *p, const char *path, enum mmf_load_format 
 	return ret;
 }
 
+int mmf_prog_load_expect(struct mmf_prog *p, struct mmf_expect *ex, const char *path,
+			 char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	int ret;
+
+	if (mmf_file_read(path, &buf, &len, NULL, err, errlen))
+		return -1;
+	p->nr_ops = 0;
+	ret = mmf_prog_parse_expect(p, ex, (const char *)buf, len, path, err, errlen) ? -2 : 0;
+	free(buf);
+	return ret;
+}
+
 int mmf_prog_load(struct mmf_prog *p, const char *path, char *err, size_t errlen)
 {
 	return mmf_prog_load_as(p, path, MMF_LOAD_AUTO, MMF_DECODE_ANY, err, errlen) ? -1 : 0;

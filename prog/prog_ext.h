@@ -26,6 +26,26 @@ bool mmf_prog_equal(const struct mmf_prog *a, const struct mmf_prog *b);
 /* same setup, threads, schedule and flags */
 bool mmf_cprog_equal(const struct mmf_cprog *a, const struct mmf_cprog *b);
 
+/*
+ * The results a program's text expects (prog/text.c): an op line may end in
+ * "= RESULT", RESULT spelt exactly as mmf_res_str() prints it (`mmfuzz run`
+ * output is such a program).  res[i] is "" where op i expects nothing.
+ */
+#define MMF_EXPECT_TEXT_MAX	32
+struct mmf_expect {
+	uint32_t nr_ops;
+	uint32_t nr_expected;			/* ops with an expectation */
+	uint32_t line[MMF_PROG_MAX_OPS];	/* the line of op i */
+	char res[MMF_PROG_MAX_OPS][MMF_EXPECT_TEXT_MAX];
+};
+
+/* mmf_prog_parse that also keeps the expectations (ex may be NULL). */
+int mmf_prog_parse_expect(struct mmf_prog *p, struct mmf_expect *ex, const char *text,
+			  size_t len, const char *filename, char *err, size_t errlen);
+/* A text program and its expectations; 0, -1 unreadable, -2 malformed. */
+int mmf_prog_load_expect(struct mmf_prog *p, struct mmf_expect *ex, const char *path,
+			 char *err, size_t errlen);
+
 enum mmf_load_format {
 	MMF_LOAD_AUTO = 0,	/* text if it looks like text, else binary */
 	MMF_LOAD_TEXT,

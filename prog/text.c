@@ -53,7 +53,12 @@
  *            | 'mergeable' | 'unmergeable' | 'hugepage' | 'nohugepage'
  *            | 'dontdump' | 'dodump' | 'wipeonfork' | 'keeponfork'
  *            | 'cold' | 'pageout' | 'populate_read' | 'populate_write'
- *            | 'hwpoison'
+ *            | 'hwpoison' | 'guard_install' | 'guard_remove'
+ *   line    := op ['=' RESULT]              RESULT: what the op is expected to
+ *                                           return, spelt as `mmfuzz run` prints
+ *                                           it: 0x10000, 0, -ENOMEM, -22, p1,
+ *                                           f0, eof, SIGSEGV/MAPERR, SIGBUS/ADRERR
+ *                                           (mmf_prog_parse_expect keeps it)
  *   STRING  := '"' ... '"' with escapes \\ \" \n \t \r \xHH; at most
  *              MMF_OP_NAME_MAX (127) bytes, no NUL
  *
@@ -112,7 +117,8 @@ static const struct {
 	{ "hugepage", 14 }, { "nohugepage", 15 }, { "dontdump", 16 },
 	{ "dodump", 17 }, { "wipeonfork", 18 }, { "keeponfork", 19 },
 	{ "cold", 20 }, { "pageout", 21 }, { "populate_read", 22 },
-	{ "populate_write", 23 }, { "hwpoison", 100 },
+	{ "populate_write", 23 }, { "hwpoison", 100 }, { "guard_install", 102 },
+	{ "guard_remove", 103 },
 };
 #define NR_ADVICES (sizeof(advices) / sizeof(advices[0]))
 
@@ -521,6 +527,79 @@ static int parse_advice(struct pctx *c, int i, uint32_t *out)
 		    "wipeonfork, keeponfork, ...)", show(t, b));
 }
 
+/* An errno name as mmf_errno_name spells it. */
+static bool is_errno_name(const char *s, size_t n)
+{
+	for (int e = 1; e < 4096; e++) {
+		const char *name = mmf_errno_name(e);
+
+		if (name && strlen(name) == n && !memcmp(name, s, n))
+			return true;
+	}
+	return false;
+}
+
+static bool all_of(const char *s, size_t n, int (*cls)(int))
+{
+	for (size_t i = 0; i < n; i++)
+		if (!cls((unsigned char)s[i]))
+			return false;
+	return n > 0;
+}
+
+/* A RESULT word: one of the spellings of mmf_res_str. */
+static bool is_result(const struct tok *t)
+{
+	const char *s = t->s;
+	size_t n = t->n;
+
+	if (t->quoted)
+		return false;
+	if (n > 1 && s[0] == '-')
+		return is_errno_name(s + 1, n - 1) || all_of(s + 1, n - 1, isdigit);
+	if (n > 2 && s[0] == '0' && s[1] == 'x')
+		return all_of(s + 2, n - 2, isxdigit);
+	if (n > 1 && (s[0] == 'p' || s[0] == 'f'))
+		return all_of(s + 1, n - 1, isdigit);
+	if (n == 3 && !memcmp(s, "eof", 3))
+		return true;
+	if (n > 8 && !memcmp(s, "SIGSEGV/", 8))
+		return all_of(s + 8, n - 8, isupper);
+	if (n > 7 && !memcmp(s, "SIGBUS/", 7))
+		return all_of(s + 7, n - 7, isupper);
+	return all_of(s, n, isdigit);
+}
+
+/*
+ * Split off a trailing "= RESULT": the op's tokens end before the '='.
+ * *res gets the result ("" if none).
+ */
+static int parse_expectation(struct pctx *c, char res[MMF_EXPECT_TEXT_MAX])
+{
+	char b[48];
+	int i;
+
+	res[0] = '\0';
+	for (i = 0; i < c->ntok; i++)
+		if (tok_is(&c->tok[i], "="))
+			break;
+	if (i == c->ntok)
+		return 0;
+	if (i == 0)
+		return fail(c, "'=' without an op before it");
+	if (i + 1 == c->ntok)
+		return fail(c, "missing RESULT after '='");
+	if (i + 2 < c->ntok)
+		return fail(c, "trailing junk '%s' after the result", show(&c->tok[i + 2], b));
+	if (!is_result(&c->tok[i + 1]) || c->tok[i + 1].n >= MMF_EXPECT_TEXT_MAX)
+		return fail(c, "bad result '%s' after '=' (expected e.g. 0x10000, 0, "
+			    "-ENOMEM, p1, eof, SIGSEGV/MAPERR)", show(&c->tok[i + 1], b));
+	memcpy(res, c->tok[i + 1].s, c->tok[i + 1].n);
+	res[c->tok[i + 1].n] = '\0';
+	c->ntok = i;
+	return 0;
+}
+
 /* Parse the tokens of one line into op. */
 static int parse_op(struct pctx *c, struct mmf_op *op)
 {
@@ -635,15 +714,24 @@ static int parse_op(struct pctx *c, struct mmf_op *op)
 int mmf_prog_parse(struct mmf_prog *p, const char *text, size_t len,
 		   const char *filename, char *err, size_t errlen)
 {
+	return mmf_prog_parse_expect(p, NULL, text, len, filename, err, errlen);
+}
+
+int mmf_prog_parse_expect(struct mmf_prog *p, struct mmf_expect *ex, const char *text,
+			  size_t len, const char *filename, char *err, size_t errlen)
+{
 	struct pctx c = { .file = filename ? filename : "<input>", .err = err, .errlen = errlen };
 	uint32_t orig = p->nr_ops;
 	size_t pos = 0;
 
 	if (err && errlen)
 		err[0] = '\0';
+	if (ex && !orig)
+		memset(ex, 0, sizeof(*ex));
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - text) : len;
+		char res[MMF_EXPECT_TEXT_MAX];
 		struct mmf_op op;
 
 		c.line++;
@@ -653,14 +741,21 @@ int mmf_prog_parse(struct mmf_prog *p, const char *text, size_t len,
 		pos = end + 1;
 		if (c.ntok == 0)
 			continue;
-		if (parse_op(&c, &op))
+		if (parse_expectation(&c, res) || parse_op(&c, &op))
 			goto fail;
 		if (mmf_prog_append(p, &op)) {
 			c.opname = NULL;
 			fail(&c, "too many ops (max %d)", MMF_PROG_MAX_OPS);
 			goto fail;
 		}
+		if (ex) {
+			ex->line[p->nr_ops - 1] = c.line;
+			memcpy(ex->res[p->nr_ops - 1], res, sizeof(res));
+			ex->nr_expected += res[0] != '\0';
+		}
 	}
+	if (ex)
+		ex->nr_ops = p->nr_ops;
 	return 0;
 fail:
 	p->nr_ops = orig;

@@ -11,7 +11,8 @@
  *  - shared mappings and private file mappings not yet written: the page
  *    cache page (PTE_FILE), so later writes through other mappings or
  *    pwrite are seen;
- *  - a private file mapping after a write: a private copy (PTE_ANON).
+ *  - a private file mapping after a write: a private copy (PTE_ANON);
+ *  - any mapping, after MADV_GUARD_INSTALL: a guard marker (PTE_GUARD).
  */
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +33,7 @@ uint64_t pte_value(const struct ref_pte *pte)
 	case PTE_FILE:
 		return file_page_value(pte->file, pte->index);
 	case PTE_ZERO:
+	case PTE_GUARD:
 		break;
 	}
 	return 0;
@@ -39,7 +41,30 @@ uint64_t pte_value(const struct ref_pte *pte)
 
 void zap_ptes(struct ref_proc *p, uint64_t start, uint64_t end)
 {
+	size_t i = table_lower_bound(&p->ptes, start);
+
+	while (i < p->ptes.nr) {
+		const struct ref_pte *pte = table_row(&p->ptes, i);
+
+		if (pte->addr >= end)
+			break;
+		if (pte->kind == PTE_GUARD)
+			i++;
+		else
+			table_remove_range(&p->ptes, pte->addr, pte->addr + PAGE);
+	}
+}
+
+void unmap_ptes(struct ref_proc *p, uint64_t start, uint64_t end)
+{
 	table_remove_range(&p->ptes, start, end);
+}
+
+bool pte_is_guard(const struct ref_proc *p, uint64_t page)
+{
+	const struct ref_pte *pte = table_find(&p->ptes, page);
+
+	return pte && pte->kind == PTE_GUARD;
 }
 
 /* Move the PTEs of [old_addr, old_addr + len) to new_addr (mremap's move_page_tables). */
@@ -56,7 +81,7 @@ void move_ptes(struct ref_proc *p, uint64_t old_addr, uint64_t new_addr, uint64_
 	if (!moved)
 		abort();
 	memcpy(moved, table_row(&p->ptes, first), n * sizeof(*moved));
-	zap_ptes(p, old_addr, old_addr + len);
+	unmap_ptes(p, old_addr, old_addr + len);
 	for (size_t i = 0; i < n; i++) {
 		struct ref_pte *pte = table_get(&p->ptes, moved[i].addr - old_addr + new_addr);
 
@@ -345,6 +370,9 @@ static int write_fault(struct ref_world *w, struct ref_proc *p, struct ref_vma *
 int handle_fault(struct ref_world *w, struct ref_proc *p, struct ref_vma *v, uint64_t page,
 		 bool write)
 {
+	/* a guard marker: the fault fails (VM_FAULT_SIGSEGV) */
+	if (pte_is_guard(p, page))
+		return -EFAULT;
 	if (write)
 		return write_fault(w, p, v, page);
 	/* a present page needs no read fault */
@@ -360,6 +388,10 @@ void do_read(struct ref_world *w, struct ref_proc *p, uint64_t addr, struct mmf_
 
 	if (!v)
 		return;
+	if (pte_is_guard(p, page)) {
+		set_signal(res, SIGSEGV, SEGV_MAPERR);
+		return;
+	}
 	if (handle_fault(w, p, v, page, false)) {
 		set_signal(res, SIGBUS, BUS_ADRERR);
 		return;
@@ -375,6 +407,10 @@ void do_write(struct ref_world *w, struct ref_proc *p, uint64_t addr, uint64_t v
 
 	if (!v)
 		return;
+	if (pte_is_guard(p, page)) {
+		set_signal(res, SIGSEGV, SEGV_MAPERR);
+		return;
+	}
 	if (handle_fault(w, p, v, page, true)) {
 		set_signal(res, SIGBUS, BUS_ADRERR);
 		return;

@@ -12,7 +12,8 @@
  *    start, end, pgoff (private anonymous VMAs too: merging compares it),
  *    prot, every flag (the hidden REF_VM_* ones too), file, name,
  *    anon_vma and fork_child; then its PTEs in address order, each with
- *    its kind and what it maps (a value, or a file page);
+ *    its kind and what it maps (a value, or a file page; guard markers,
+ *    which no snapshot shows, by their kind);
  *  - every file, handled or only mapped (the shmem object of a shared
  *    anonymous mapping): anon, size, and its page cache with each page's
  *    index, value and dirty bit (MADV_PAGEOUT drops clean pages only).
@@ -135,6 +136,7 @@ static void put_pte(struct hasher *hs, const struct ref_pte *pte)
 		put(hs, pte->index);
 		break;
 	case PTE_ZERO:
+	case PTE_GUARD:
 		break;
 	}
 }

@@ -97,6 +97,37 @@ static void pageout(struct ref_world *w, struct ref_proc *p, uint64_t start, uin
 }
 
 /*
+ * madvise_guard_install(): every page of [start, end) becomes a guard
+ * marker.  mlocked memory is refused (its pages must stay).  The VMA gets
+ * an anon_vma first, so that fork copies its page table, markers
+ * included; the pages there are zapped (private copies are lost, file
+ * pages stay cached), markers already there stay.
+ */
+static int guard_install(struct ref_world *w, struct ref_proc *p, struct ref_vma *v,
+			 uint64_t start, uint64_t end)
+{
+	if (v->flags & REF_VM_LOCKED)
+		return -EINVAL;
+	anon_vma_prepare(w, p, v);
+	zap_ptes(p, start, end);
+	for (uint64_t page = start; page < end; page += PAGE) {
+		struct ref_pte *pte = table_get(&p->ptes, page);
+
+		pte->kind = PTE_GUARD;
+	}
+	return 0;
+}
+
+/* madvise_guard_remove(): the guard markers of [start, end) go, nothing else. */
+static void guard_remove(struct ref_proc *p, uint64_t start, uint64_t end)
+{
+	for (uint64_t page = start; page < end; page += PAGE) {
+		if (pte_is_guard(p, page))
+			unmap_ptes(p, page, page + PAGE);
+	}
+}
+
+/*
  * ksm_madvise(MADV_MERGEABLE): only private memory can be merged by KSM;
  * for anything else the advice is ignored.
  */
@@ -152,6 +183,11 @@ static int advise_vma(struct ref_world *w, struct ref_proc *p, struct ref_vma **
 		return 0;
 	case MADV_REMOVE:
 		return remove_range(w, v, start, end);
+	case MADV_GUARD_INSTALL:
+		return guard_install(w, p, v, start, end);
+	case MADV_GUARD_REMOVE:
+		guard_remove(p, start, end);
+		return 0;
 	case MADV_NORMAL:
 		flags &= ~(REF_VM_RAND_READ | REF_VM_SEQ_READ);
 		break;

@@ -188,7 +188,7 @@ int do_munmap(struct ref_world *w, struct ref_proc *p, uint64_t start, uint64_t 
 	if (v && v->start < end && v->end > end)
 		__split_vma(w, p, v, end);
 
-	zap_ptes(p, start, end);
+	unmap_ptes(p, start, end);
 	i = vma_index_of(p, start);
 	while (i < p->nr_vmas && p->vmas[i]->start < end) {
 		struct ref_vma *gone = p->vmas[i];
@@ -397,6 +397,14 @@ int64_t ref_mmap(struct ref_world *w, struct ref_proc *p, const struct mmf_op *o
 	/* calc_vm_flag_bits(): thread stacks get no huge pages (VM_NOHUGEPAGE) */
 	if (flags & MAP_STACK)
 		m.flags |= REF_VM_NOHUGEPAGE;
+	/*
+	 * calc_vm_flag_bits() also turns MAP_SYNC into VM_SYNC before the
+	 * mapping type is looked at: only MAP_SHARED_VALIDATE refuses it (the
+	 * model's files cannot sync), so private, legacy shared and anonymous
+	 * mappings keep it, and it blocks their merges.
+	 */
+	if (flags & MAP_SYNC)
+		m.flags |= REF_VM_SYNC;
 	/*
 	 * MAP_DROPPABLE: private anonymous memory the kernel may drop, never
 	 * charged, not inherited, not dumped.

@@ -285,7 +285,7 @@ static int64_t remap_move(struct ref_world *w, struct ref_proc *p, const struct 
 	int64_t res = -EFAULT;
 	bool seen = false;
 
-	for (;;) {
+	while (cur < end) {
 		struct ref_vma *v = find_vma_intersection(p, cur, end);
 		struct remap r = *req;
 		uint64_t offset;
@@ -314,7 +314,11 @@ static int64_t remap_move(struct ref_world *w, struct ref_proc *p, const struct 
 			res = moved;
 		seen = true;
 		target = (uint64_t)moved + r.new_len;
-		/* carry on after this VMA (a DONTUNMAP source is still there) */
+		/*
+		 * carry on after this VMA (a DONTUNMAP source is still there),
+		 * and stop at the end of the range: the copy may have merged
+		 * with the source and reach past it
+		 */
 		cur = last_end;
 	}
 	return res;

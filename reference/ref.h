@@ -20,8 +20,8 @@
  * and a process that may mlock (CAP_IPC_LOCK); a CPU without protection
  * keys unless mmf_config.exec_only_pkey says it has them (then only the
  * execute-only key exists: no pkey_alloc or pkey_mprotect).  Not
- * modelled: ASLR (no randomization of mmap_base or MAP_32BIT), guard regions
- * (MADV_GUARD_*), MADV_COLLAPSE, mseal, userfaultfd, NUMA policies.
+ * modelled: ASLR (no randomization of mmap_base or MAP_32BIT),
+ * MADV_COLLAPSE, mseal, userfaultfd, NUMA policies.
  *
  * Each source file holds one concept: vma.c (the ordered VMA set, split,
  * merge), mmap.c (mmap, munmap, placement), mprotect.c, madvise.c (advice
@@ -126,6 +126,7 @@ uint64_t file_page_value(const struct ref_file *f, uint64_t index);
  * ignores only the R/W/X bits).
  */
 #define REF_VM_PKEY_XONLY 0x40000u
+#define REF_VM_SYNC	0x80000u /* MAP_SYNC, on any mapping the flag is not refused on */
 #define REF_VM_SNAPSHOT_FLAGS \
 	(MMF_VMA_SHARED | MMF_VMA_GROWSDOWN | MMF_VMA_DONTCOPY | MMF_VMA_WIPEONFORK)
 
@@ -232,6 +233,14 @@ enum ref_pte_kind {
 	PTE_ANON,		/* a private page: its value lives in the PTE */
 	PTE_ZERO,		/* the shared zero page: reads 0, no anon_vma needed */
 	PTE_FILE,		/* a page-cache page of file at index */
+	/*
+	 * A guard marker (MADV_GUARD_INSTALL): no page, every access faults
+	 * with SIGSEGV.  Zaps (MADV_DONTNEED, truncate, hole punch) leave it;
+	 * only munmap, MADV_GUARD_REMOVE and exit take it away; mremap moves
+	 * it and fork copies it like a page.  Not in the snapshot: pagemap
+	 * does not show it present; accesses observe it.
+	 */
+	PTE_GUARD,
 };
 
 struct ref_pte {
@@ -243,12 +252,16 @@ struct ref_pte {
 };
 
 uint64_t pte_value(const struct ref_pte *pte);
+/* zap_page_range(): the pages of [start, end) go, guard markers stay. */
 void zap_ptes(struct ref_proc *p, uint64_t start, uint64_t end);
+/* unmap_vmas(): everything in [start, end) goes, guard markers too. */
+void unmap_ptes(struct ref_proc *p, uint64_t start, uint64_t end);
+bool pte_is_guard(const struct ref_proc *p, uint64_t page);
 void move_ptes(struct ref_proc *p, uint64_t old_addr, uint64_t new_addr, uint64_t len);
 void anon_vma_prepare(struct ref_world *w, struct ref_proc *p, struct ref_vma *v);
 /*
  * The fault at page (inside v, access already allowed): 0, or -EFAULT where
- * the kernel would raise SIGBUS.  A write fault leaves the page mapped
+ * the kernel would raise SIGBUS (or SIGSEGV, on a guard marker).  A write fault leaves the page mapped
  * writable with its contents unchanged.
  */
 int handle_fault(struct ref_world *w, struct ref_proc *p, struct ref_vma *v, uint64_t page,

@@ -214,7 +214,9 @@ static void snapshot_proc(struct mmf_snap *s, struct ref_world *w, int pid)
 	for (size_t i = 0; i < p->ptes.nr; i++) {
 		const struct ref_pte *pte = table_row(&p->ptes, i);
 
-		mmf_snap_add_page(sp, pte->addr, pte_value(pte));
+		/* a guard marker is no page (pagemap shows it not present) */
+		if (pte->kind != PTE_GUARD)
+			mmf_snap_add_page(sp, pte->addr, pte_value(pte));
 	}
 }
 

@@ -322,6 +322,12 @@ static void test_errors(void)
 		{ "file_write f0 1", "t.mmf:1: file_write: missing VALUE (usage: file_write fN PGOFF VALUE)" },
 		{ "fork p0\n\"x\"", "t.mmf:2: unknown op '\"x\"'" },
 		{ "fork\x01 p0", "t.mmf:1: unknown op 'fork?'" },
+		{ "fork p0 =", "t.mmf:1: missing RESULT after '='" },
+		{ "= 0x1", "t.mmf:1: '=' without an op before it" },
+		{ "fork p0 = p1 p2", "t.mmf:1: trailing junk 'p2' after the result" },
+		{ "read p0 0 = SIGSEGV/maperr", "t.mmf:1: bad result 'SIGSEGV/maperr' after '=' (expected e.g. 0x10000, 0, -ENOMEM, p1, eof, SIGSEGV/MAPERR)" },
+		{ "munmap p0 0 0 = -ENOPE", "t.mmf:1: bad result '-ENOPE' after '=' (expected e.g. 0x10000, 0, -ENOMEM, p1, eof, SIGSEGV/MAPERR)" },
+		{ "munmap p0 0 = 0", "t.mmf:1: munmap: missing LEN (usage: munmap pN ADDR LEN)" },
 		{ "a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 3 4 5 6 7",
 		  "t.mmf:1: too many tokens on one line (max 32)" },
 	};
@@ -374,6 +380,37 @@ static void test_errors(void)
 		      "empty text");
 		mmf_prog_free(&p);
 	}
+}
+
+/* "op = RESULT": kept by mmf_prog_parse_expect, accepted by mmf_prog_parse. */
+static void test_expectations(void)
+{
+	static struct mmf_expect ex;
+	const char t[] = "# a program with results\n"
+			 "mmap p0 0x100000 0x1000 rw- private anon fixed = 0x100000\n"
+			 "\n"
+			 "read p0 0x200000 = SIGSEGV/MAPERR   # unmapped\n"
+			 "fork p0\n"
+			 "munmap p0 0x100000 0x1000 = -EINVAL\n"
+			 "file_read f0 0 = eof\n";
+	struct mmf_prog p, q;
+	char err[512];
+
+	mmf_prog_init(&p);
+	mmf_prog_init(&q);
+	CHECK(mmf_prog_parse_expect(&p, &ex, t, sizeof(t) - 1, "e.mmf", err, sizeof(err)) == 0,
+	      "parse: %s", err);
+	CHECK(p.nr_ops == 5 && ex.nr_ops == 5 && ex.nr_expected == 4, "%u ops, %u expected",
+	      p.nr_ops, ex.nr_expected);
+	CHECK(!strcmp(ex.res[0], "0x100000") && ex.line[0] == 2, "op 0: '%s' line %u",
+	      ex.res[0], ex.line[0]);
+	CHECK(!strcmp(ex.res[1], "SIGSEGV/MAPERR") && ex.line[1] == 4, "op 1: '%s'", ex.res[1]);
+	CHECK(!ex.res[2][0] && ex.line[2] == 5, "op 2 expects nothing ('%s')", ex.res[2]);
+	CHECK(!strcmp(ex.res[3], "-EINVAL") && !strcmp(ex.res[4], "eof"), "ops 3, 4");
+	CHECK(mmf_prog_parse(&q, t, sizeof(t) - 1, "e.mmf", err, sizeof(err)) == 0 &&
+	      mmf_prog_equal(&p, &q), "the plain parser reads the same ops: %s", err);
+	mmf_prog_free(&p);
+	mmf_prog_free(&q);
 }
 
 /* Token soup: the parser never crashes, and what it accepts round-trips. */
@@ -463,7 +500,8 @@ static bool kernel_ok(const struct mmf_op *op, char *why, size_t whylen)
 		if (!in || op->len > MMF_MMAP_BASE - op->addr || (op->prot & ~7u) ||
 		    (op->kind == MMF_OP_MADVISE && op->advice != MADV_DONTNEED &&
 		     op->advice != MADV_DONTFORK && op->advice != MADV_DOFORK &&
-		     op->advice != MADV_WIPEONFORK && op->advice != MADV_KEEPONFORK)) {
+		     op->advice != MADV_WIPEONFORK && op->advice != MADV_KEEPONFORK &&
+		     op->advice != MADV_GUARD_INSTALL && op->advice != MADV_GUARD_REMOVE)) {
 			snprintf(why, whylen, "%s", mmf_op_name(op->kind));
 			return false;
 		}
@@ -980,6 +1018,7 @@ int main(void)
 	test_all_ops();
 	test_format_samples();
 	test_errors();
+	test_expectations();
 	test_text_fuzz();
 	test_opcodes();
 	test_totality();

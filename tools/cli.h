@@ -28,7 +28,8 @@
 	X(diff)			\
 	X(repro)		\
 	X(minimize)		\
-	X(conform)
+	X(conform)		\
+	X(expect)
 
 struct mmf_cmd {
 	const char *name;

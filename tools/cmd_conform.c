@@ -351,7 +351,9 @@ static int conform_main(int argc, char **argv)
 		       "no protection keys (PROT_EXEC readable)",
 		       probe & MMF_KERNEL_ZERO_PAGE ? "zero page" :
 		       rewrite ? "no zero page: reads of untouched private anon pages rewritten" :
-		       "no zero page (reads NOT rewritten)");
+		       "no zero page (reads NOT rewritten)",
+		       probe & MMF_KERNEL_GUARD ? "guard regions" :
+		       "no guard regions (MADV_GUARD_* diverge: -EINVAL)");
 		if (rewrite)
 			printf("  rewritten    %llu reads\n", (unsigned long long)rewritten);
 		printf("  time         %.2f s (%.1f ms per program)\n", secs,

@@ -27,6 +27,9 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE	0x100000
 #endif
+#ifndef MAP_SYNC
+#define MAP_SYNC		0x80000
+#endif
 #ifndef MAP_UNINITIALIZED
 #define MAP_UNINITIALIZED	0x4000000
 #endif
@@ -59,6 +62,13 @@
 #endif
 #ifndef MADV_DONTNEED_LOCKED
 #define MADV_DONTNEED_LOCKED	24
+#endif
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE	103
 #endif
 
 #endif /* MMFUZZ_UAPI_H */
