@@ -344,7 +344,7 @@ static int conform_main(int argc, char **argv)
 		printf("  errors       %u\n", errors);
 		printf("  ops compared %llu, skipped %llu\n", (unsigned long long)ops_compared,
 		       (unsigned long long)ops_skipped);
-		printf("  host         %s, %s, %s\n",
+		printf("  host         %s, %s, %s, %s\n",
 		       probe & MMF_KERNEL_NAMES ? "anon names" : "no anon names (set_name skipped)",
 		       probe & MMF_KERNEL_PKU_XONLY ?
 		       "PKU: PROT_EXEC alone is execute-only (model: exec_only_pkey)" :
