@@ -158,6 +158,15 @@ void unmap_page_range(struct core_mm *mm, uint64_t start, uint64_t end)
  */
 void guard_install_range(struct core_mm *mm, uint64_t start, uint64_t end)
 {
+#ifdef MMF_ZOO_GUARD_ZAP_THEN_MARK	/* zoo/README.md: a fault may map a page between */
+	zap_ptes(mm, start, end, ZAP_KEEP_GUARD);
+	mmf_spin_lock(&mm->page_table_lock);
+	for (uint64_t vpn = start >> MMF_PAGE_SHIFT; vpn < end >> MMF_PAGE_SHIFT; vpn++)
+		if (!pte_lookup(mm, vpn))
+			pte_set(mm, vpn, &mm->w->guard_marker);
+	mmf_spin_unlock(&mm->page_table_lock);
+	return;
+#endif
 	mmf_spin_lock(&mm->page_table_lock);
 	for (uint64_t vpn = start >> MMF_PAGE_SHIFT; vpn < end >> MMF_PAGE_SHIFT; vpn++)
 		pte_set(mm, vpn, &mm->w->guard_marker);
@@ -285,6 +294,15 @@ static bool write_needs_new_page(struct core_mm *mm, uint64_t vpn)
 	struct core_pte *pte;
 	bool needs;
 
+#ifdef MMF_ZOO_FAULT_ANON_AFTER_UNLOCK	/* zoo/README.md: the unfixed check */
+	struct core_page *page;
+
+	mmf_spin_lock(&mm->page_table_lock);
+	pte = pte_lookup(mm, vpn);
+	page = pte ? pte->page : NULL;
+	mmf_spin_unlock(&mm->page_table_lock);
+	return !page || !page->anon;
+#endif
 	mmf_spin_lock(&mm->page_table_lock);
 	pte = pte_lookup(mm, vpn);
 	needs = !pte || !pte->page->anon;
@@ -314,8 +332,10 @@ again:
 	 * even if it then fails with SIGBUS. */
 	if (write && !(vma->flags & VM_SHARED) && !mmf_load_acquire(vma->anon_vma) &&
 	    write_needs_new_page(mm, vpn)) {
+#ifndef MMF_ZOO_ANON_PREPARE_UNLOCKED	/* zoo/README.md */
 		if (!locked_mm)
 			return FAULT_RETRY;
+#endif
 		anon_vma_prepare(vma);
 	}
 

@@ -175,9 +175,7 @@ static int flags_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma
 	if (!nv)
 		return err == -ENOMEM ? -EAGAIN : err;	/* max_map_count: -EAGAIN */
 	*prev = nv;
-#ifndef MMF_ZOO_MADVISE_NO_WRITE_LOCK	/* zoo/README.md */
 	vma_start_write(nv);
-#endif
 	nv->flags = flags;
 	return 0;
 }

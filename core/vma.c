@@ -166,12 +166,8 @@ static int __split_vma(struct core_mm *mm, struct core_vma *vma, uint64_t addr,
 	new->anon_vma = vma->anon_vma;
 	anon_vma_clone(new, vma);
 
-#ifdef MMF_ZOO_SPLIT_NO_LOCK	/* zoo/README.md */
-	vma_start_write(new);
-#else
 	vma_start_write(vma);
 	vma_start_write(new);
-#endif
 
 	vma_prepare(vma->file);
 	vma_tree_begin(&mm->mt);
@@ -345,7 +341,9 @@ static struct core_vma *vma_merge_existing_range(struct core_mm *mm, struct vma_
 	if (!left && !right)
 		return NULL;
 
+#ifndef MMF_ZOO_MERGE_NO_LOCK_MID	/* zoo/README.md */
 	vma_start_write(mid);
+#endif
 	if (left && right) {
 		/* prev swallows middle and next */
 		vma_start_write(prev);

@@ -152,10 +152,8 @@ struct core_vma *lock_vma_under_rcu(struct core_mm *mm, uint64_t addr)
 		goto fail_unlock;
 #endif
 	/* Anonymous faults need an anon_vma, which only mmap_lock may create. */
-#ifndef MMF_ZOO_ANON_VMA_CHECK	/* zoo/README.md */
 	if (vma_is_anonymous(vma) && !mmf_load_acquire(vma->anon_vma))
 		goto fail_unlock;
-#endif
 	mmf_rcu_read_unlock();
 	return vma;
 

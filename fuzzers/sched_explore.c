@@ -20,7 +20,11 @@
  * search of CHESS.  It guarantees that if some schedule of at most k
  * deviations fails the check, the search finds one, provided the budget
  * lets it finish bound k (the result says which bound it finished and how
- * far into the next it got).  Phase 2, PCT (probabilistic concurrency
+ * far into the next it got).  Programs whose threads have at most tiny_ops
+ * ops get bound + 1: a race that needs the reader stopped at three places
+ * (announced, past the writer's wait, before its PTE) is a 3-deviation
+ * schedule of a program of ~70 points, every one of which is ~15,000 runs
+ * (corpus/sched/fault_vs_mprotect_seq.mmf).  Phase 2, PCT (probabilistic concurrency
  * testing): each run draws random priorities for the fibers and the RCU
  * runner, and d-1 change points among the K decisions of the
  * non-preemptive run; the highest-priority candidate runs, and at the i-th
@@ -357,8 +361,8 @@ static int pct_run(struct mmf_explore_result *r, uint64_t *seed, unsigned d, siz
 
 void mmf_explore_opts_default(struct mmf_explore_opts *o)
 {
-	*o = (struct mmf_explore_opts){ .bound = 2, .budget = 2000, .small_ops = 4, .depth = 3,
-					.seed = 1 };
+	*o = (struct mmf_explore_opts){ .bound = 2, .budget = 2000, .small_ops = 4, .tiny_ops = 2,
+					.depth = 3, .seed = 1 };
 }
 
 static bool few_ops(const struct mmf_cprog *c, unsigned small)
@@ -390,8 +394,9 @@ int mmf_explore(const struct mmf_cprog *c, const struct mmf_explore_opts *o,
 	r->steps = x.nr_log;
 	if (!ret)
 		r->bound_done = 0;
+	r->bound = o->bound + (few_ops(c, o->tiny_ops) ? 1 : 0);
 	if (!ret && few_ops(c, o->small_ops)) {
-		for (unsigned k = 1; k <= o->bound && !ret; k++) {
+		for (unsigned k = 1; k <= r->bound && !ret; k++) {
 			r->partial = 0;
 			ret = systematic(r, 0, k);
 			if (!ret)

@@ -61,6 +61,7 @@ struct mmf_explore_opts {
 	unsigned bound;			/* deviations of the systematic phase (2) */
 	unsigned long budget;		/* runs in all (2000) */
 	unsigned small_ops;		/* systematic only if no thread has more ops (4) */
+	unsigned tiny_ops;		/* one deviation more if no thread has more ops (2) */
 	unsigned depth;			/* PCT's bug depth d (3) */
 	uint64_t seed;			/* PCT's priorities and change points */
 	const char *crash_path;		/* a sanitizer or sync-bug abort saves its schedule here */
@@ -68,6 +69,7 @@ struct mmf_explore_opts {
 
 struct mmf_explore_result {
 	unsigned long runs;		/* checks run */
+	unsigned bound;			/* the systematic phase's bound for this program */
 	int bound_done;			/* every schedule of <= this many deviations tried (-1: none) */
 	unsigned long partial;		/* runs of the next bound, when the budget ended it */
 	unsigned long pct_runs;

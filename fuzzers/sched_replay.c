@@ -183,7 +183,7 @@ static void explore_file(struct mmf_cprog *c, const char *path)
 	if (r.bound_done >= 0)
 		printf("every schedule of <= %d deviation%s tried", r.bound_done,
 		       r.bound_done == 1 ? "" : "s");
-	if (r.bound_done >= 0 && (unsigned)r.bound_done < opt_xo.bound && r.partial)
+	if (r.bound_done >= 0 && (unsigned)r.bound_done < r.bound && r.partial)
 		printf(", %lu of bound %d", r.partial, r.bound_done + 1);
 	printf("; %lu PCT runs\n", r.pct_runs);
 	if (!r.found) {
