@@ -34,6 +34,10 @@ signature() {
 	echo "${s:-unknown}"
 }
 
+seeds=$(for f in corpus/sched/*.mmf corpus/regressions-sched/*.mmf; do
+	echo "$(grep -cv '^[[:space:]]*\(#\|$\)' "$f") $f"
+done | sort -n -k1,1 -s | cut -d' ' -f2)
+
 printf '%-24s %-8s %-16s %-44s %s\n' bug found target signature replays
 for bug in "${bugs[@]}"; do
 	dir=build/zoo/$bug out=build/zoo/$bug/finds
@@ -46,10 +50,12 @@ for bug in "${bugs[@]}"; do
 	rm -rf "$out"; mkdir -p "$out"
 	start=$(date +%s.%N)
 	# one file at a time, so that the first find stops the search; rounds
-	# of growing run budgets, so that every seed gets its small schedules first
+	# of growing run budgets, so that every seed gets its small schedules
+	# first, and in each round the programs of fewest ops first (cheapest
+	# runs, and the ones whose systematic search ends soonest)
 	found=""
 	for runs in 300 3000 30000 300000; do
-		for f in corpus/sched/*.mmf corpus/regressions-sched/*.mmf; do
+		for f in $seeds; do
 			left=$(awk -v s="$start" -v b="$budget" -v n="$(date +%s.%N)" \
 				'BEGIN { l = b - (n - s); print (l > 0 ? int(l) + 1 : 0) }')
 			[ "$left" -gt 0 ] || break 2
