@@ -155,7 +155,7 @@
 #endif
 #define KMARGIN		(16ULL << 20)	/* kept free around the window */
 #define KCTL		3		/* the control socket in a process */
-#define KTIMEOUT_MS	5000
+#define KTIMEOUT_MS	30000	/* a loaded CI machine may stall a process for seconds */
 #define KSNAP_TIMEOUT_MS 30000
 /* populating more than this (MAP_POPULATE, MAP_LOCKED, MADV_POPULATE_*) is skipped */
 #define KPOPULATE_MAX	(256ULL << 20)
