@@ -137,23 +137,17 @@ int core_set_anon_name(struct core_mm *mm, uint64_t start, uint64_t len_in,
 	if (end == start)
 		goto out;
 
-#ifdef MMF_ZOO_NAME_PUT_EARLY	/* zoo/README.md */
 	mmap_write_lock(mm);
+#ifdef MMF_ZOO_NAME_PUT_EARLY	/* zoo/README.md: the name put before the walk */
 	anon_name_put(name);
+#endif
 	if (mm->dead)
 		ret = -ESRCH;
 	else
 		ret = madvise_walk_vmas(mm, start, end, name_visit, name);
 	mmap_write_unlock(mm);
 out:
-#else
-	mmap_write_lock(mm);
-	if (mm->dead)
-		ret = -ESRCH;
-	else
-		ret = madvise_walk_vmas(mm, start, end, name_visit, name);
-	mmap_write_unlock(mm);
-out:
+#ifndef MMF_ZOO_NAME_PUT_EARLY
 	anon_name_put(name);
 #endif
 	return ret;

@@ -179,7 +179,8 @@ void unlink_anon_vmas(struct core_vma *vma)
 	vma->chain_len = vma->chain_cap = 0;
 }
 
-/* a and b adjacent and alike enough to share an anon_vma. */
+/* a and b adjacent and alike enough to share an anon_vma (maybe_guard is
+ * not compared: merges ignore it). */
 static bool anon_vma_compatible(const struct core_vma *a, const struct core_vma *b)
 {
 	return a->end == b->start && a->file == b->file &&

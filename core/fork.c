@@ -12,7 +12,8 @@
  *  - MADV_WIPEONFORK VMAs are copied empty, without an anon_vma;
  *  - other VMAs with an anon_vma get one of their own chained to the
  *    parent's (anon_vma_fork), and their PTEs are copied, sharing the
- *    pages (vma_needs_copy: only VMAs with an anon_vma copy PTEs);
+ *    pages (vma_needs_copy: only VMAs with an anon_vma or maybe_guard
+ *    copy PTEs);
  *  - names are shared by reference, files by reference;
  *  - every file VMA is inserted into its file's i_mmap.
  */
@@ -104,7 +105,7 @@ int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 			i_mmap_insert(tmp->file, tmp);
 			i_mmap_unlock_write(tmp->file);
 		}
-		if (!(mpnt->flags & VM_WIPEONFORK) && mpnt->anon_vma)
+		if (!(mpnt->flags & VM_WIPEONFORK) && (mpnt->anon_vma || mpnt->maybe_guard))
 			copy_page_range(mm, oldmm, mpnt);
 	}
 	/* the entries left hold the parent's DONTFORK VMAs: drop them */

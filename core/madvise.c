@@ -85,12 +85,15 @@ static int pages_visit(struct core_mm *mm, struct core_vma *vma, struct core_vma
 		return 0;
 	case MADV_GUARD_INSTALL:
 		/*
-		 * mlocked pages must stay; the VMA gets an anon_vma so that
-		 * fork copies its page table, markers included
+		 * mlocked pages must stay; the VMA is marked so that fork
+		 * copies its page table, markers included; only private
+		 * anonymous memory gets an anon_vma for it
 		 */
 		if (vma->flags & VM_LOCKED)
 			return -EINVAL;
-		anon_vma_prepare(vma);
+		mmf_write_once(vma->maybe_guard, true);
+		if (vma_is_anonymous(vma))
+			anon_vma_prepare(vma);
 		guard_install_range(mm, start, end);
 		return 0;
 	case MADV_GUARD_REMOVE:

@@ -549,6 +549,7 @@ static struct core_mm *clone_mm(struct clone_ctx *c, struct core_mm *old)
 		n->end = v->end;
 		n->pgoff = v->pgoff;
 		n->flags = v->flags;
+		n->maybe_guard = v->maybe_guard;
 		n->mm = mm;
 		vma_lock_init(n);
 		if (v->file)

@@ -214,6 +214,15 @@ struct core_vma {
 	uint64_t start, end;		/* [start, end) */
 	uint64_t pgoff;
 	uint32_t flags;			/* VM_* */
+	/*
+	 * VM_MAYBE_GUARD (reference/ref.h REF_VM_MAYBE_GUARD): guard markers
+	 * may be in the page table, so fork copies it; merges ignore it and
+	 * keep it if any part had it.  Kept out of flags because
+	 * MADV_GUARD_INSTALL sets it under the mmap_lock for READ, beside
+	 * faults reading flags: set with mmf_write_once there, read under
+	 * the mmap_lock for write (fork, merge, split, mremap, clone).
+	 */
+	bool maybe_guard;
 	struct core_mm *mm;
 	struct core_file *file;		/* world file, shmem object, or NULL */
 	struct anon_vma *anon_vma;
@@ -372,6 +381,7 @@ struct vma_merge_req {
 	struct anon_vma *anon_vma;
 	struct anon_name *anon_name;
 	struct core_vma *copied_from;	/* mremap's source: its anon_vma propagates */
+	bool maybe_guard;		/* the range's VM_MAYBE_GUARD (sticky) */
 };
 struct core_vma *vma_merge_new_range(struct core_mm *mm, struct vma_merge_req *r);
 /*

@@ -123,6 +123,7 @@ static struct core_vma *copy_vma(struct core_mm *mm, struct remap *r)
 		.anon_vma = vma->anon_vma,
 		.anon_name = vma->anon_name,
 		.copied_from = vma,
+		.maybe_guard = vma->maybe_guard,
 	};
 
 	/* an anonymous VMA never faulted takes the pgoff of its new place */
@@ -249,6 +250,7 @@ static void expand_in_place(struct core_mm *mm, struct core_vma *vma, uint64_t d
 		.anon_vma = vma->anon_vma,
 		.anon_name = vma->anon_name,
 		.prev = vma,
+		.maybe_guard = vma->maybe_guard,
 	};
 
 	m.next = find_vma(mm, m.start);

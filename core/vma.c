@@ -10,6 +10,8 @@
  *
  * Merge rules (the kernel's vma_merge_new_range / vma_merge_existing_range):
  *  - same flags, same file, equal anon names (by content), pgoff continuity;
+ *  - maybe_guard is sticky: not compared, and the surviving VMA has it if
+ *    any merged part had it;
  *  - anon_vma: equal, or one side has none and the side that has one was
  *    not cloned from a parent at fork (its chain is singular);
  *  - merging both neighbours also needs prev and next anon_vmas compatible
@@ -47,6 +49,7 @@ struct core_vma *vm_area_dup(struct core_vma *orig)
 	vma->end = orig->end;
 	vma->pgoff = orig->pgoff;
 	vma->flags = orig->flags;
+	vma->maybe_guard = orig->maybe_guard;
 	vma->file = orig->file;
 	if (vma->file)
 		core_file_get(vma->file);
@@ -255,6 +258,12 @@ static void dup_anon_vma(struct core_vma *dst, struct core_vma *src)
 	}
 }
 
+/* dst survives a merge: it keeps the sticky flag of any part. */
+static void take_sticky(struct core_vma *dst, bool maybe_guard)
+{
+	dst->maybe_guard |= maybe_guard;
+}
+
 /* A VMA swallowed by a merge: write-locked already, erased from the tree
  * in the caller's transaction and from i_mmap under its vma_prepare. */
 static void merge_remove(struct core_mm *mm, struct core_vma *vma)
@@ -298,6 +307,7 @@ struct core_vma *vma_merge_new_range(struct core_mm *mm, struct vma_merge_req *r
 			vma_start_write(next);
 #endif
 			dup_anon_vma(prev, next);
+			take_sticky(prev, r->maybe_guard || next->maybe_guard);
 			vma_prepare(r->file);
 			vma_tree_begin(&mm->mt);
 			merge_remove(mm, next);
@@ -306,6 +316,7 @@ struct core_vma *vma_merge_new_range(struct core_mm *mm, struct vma_merge_req *r
 			vma_complete(r->file);
 			merge_release(next);
 		} else {
+			take_sticky(prev, r->maybe_guard);
 			vma_prepare(r->file);
 			vma_set_range(mm, prev, prev->start, r->end, prev->pgoff);
 			vma_complete(r->file);
@@ -314,6 +325,7 @@ struct core_vma *vma_merge_new_range(struct core_mm *mm, struct vma_merge_req *r
 		tgt = next;
 		vma_start_write(next);
 		dup_anon_vma(next, r->copied_from);
+		take_sticky(next, r->maybe_guard);
 		vma_prepare(r->file);
 		vma_set_range(mm, next, r->start, next->end, r->pgoff);
 		vma_complete(r->file);
@@ -350,6 +362,7 @@ static struct core_vma *vma_merge_existing_range(struct core_mm *mm, struct vma_
 		vma_start_write(next);
 		dup_anon_vma(prev, next);
 		dup_anon_vma(prev, mid);
+		take_sticky(prev, r->maybe_guard || next->maybe_guard);
 		vma_prepare(r->file);
 		vma_tree_begin(&mm->mt);
 		merge_remove(mm, mid);
@@ -364,6 +377,7 @@ static struct core_vma *vma_merge_existing_range(struct core_mm *mm, struct vma_
 	if (left) {
 		vma_start_write(prev);
 		dup_anon_vma(prev, mid);
+		take_sticky(prev, r->maybe_guard);
 		vma_prepare(r->file);
 		vma_tree_begin(&mm->mt);
 		if (right_side) {
@@ -383,6 +397,7 @@ static struct core_vma *vma_merge_existing_range(struct core_mm *mm, struct vma_
 	/* right */
 	vma_start_write(next);
 	dup_anon_vma(next, mid);
+	take_sticky(next, r->maybe_guard);
 	vma_prepare(r->file);
 	vma_tree_begin(&mm->mt);
 	if (left_side)
@@ -412,6 +427,7 @@ struct core_vma *vma_modify(struct core_mm *mm, struct core_vma *prev, struct co
 		.file = vma->file,
 		.anon_vma = vma->anon_vma,
 		.anon_name = name,
+		.maybe_guard = vma->maybe_guard,
 	};
 	struct core_vma *merged;
 	int ret;

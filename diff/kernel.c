@@ -87,16 +87,14 @@
  *     mmf_config.exec_only_pkey, and world_new refuses a config that asks
  *     for the other;
  *   - guard regions (MADV_GUARD_INSTALL/REMOVE) are modelled as in Linux
- *     6.15+; an older host answers -EINVAL (before 6.13, or 6.13-6.14 in
- *     file mappings): mmf_kernel_probe() reports it (no MMF_KERNEL_GUARD),
- *     `mmfuzz expect` then leaves programs that use them off the host;
- *   - not modelled yet (a model gap, found by conform --ops 64 seed 178):
- *     guard markers in a file or shared-anonymous VMA.  The host gives such
- *     a VMA no anon_vma but a sticky mark (it stays after MADV_GUARD_REMOVE
- *     and does not block merges) that makes fork copy its page table; the
- *     model gives it an anon_vma, so a fork child's such VMAs do not merge
- *     (diff:fork:snapshot:vma), e.g. mmap shared anon, mprotect part of it,
- *     guard_install in the rest, fork, mprotect the whole in the child;
+ *     6.18: the VMA gets the sticky VM_MAYBE_GUARD (merges ignore it, fork
+ *     copies its page table), and only private anonymous memory an
+ *     anon_vma too.  An older host answers -EINVAL (before 6.13, or
+ *     6.13-6.14 in file mappings): mmf_kernel_probe() reports it (no
+ *     MMF_KERNEL_GUARD), `mmfuzz expect` then leaves programs that use them
+ *     off the host.  A host with guard regions but no VM_MAYBE_GUARD gives
+ *     a file or shared-anonymous VMA an anon_vma instead (a fork child's
+ *     such VMAs then stop merging, diff:fork:snapshot:vma); not probed;
  *   - THP is disabled in every model process (PR_SET_THP_DISABLE): the
  *     model has no huge pages.
  * Timeouts: KTIMEOUT_MS per op reply, KSNAP_TIMEOUT_MS per snapshot message.
@@ -157,7 +155,7 @@
 #endif
 #define KMARGIN		(16ULL << 20)	/* kept free around the window */
 #define KCTL		3		/* the control socket in a process */
-#define KTIMEOUT_MS	5000
+#define KTIMEOUT_MS	30000	/* a loaded CI machine may stall a process for seconds */
 #define KSNAP_TIMEOUT_MS 30000
 /* populating more than this (MAP_POPULATE, MAP_LOCKED, MADV_POPULATE_*) is skipped */
 #define KPOPULATE_MAX	(256ULL << 20)

@@ -95,11 +95,13 @@ void move_ptes(struct ref_proc *p, uint64_t old_addr, uint64_t new_addr, uint64_
 
 /*
  * anon_vma_compatible(): a and b (a just below b) could have been one VMA
- * but for their R/W/X bits.  Names do not matter here.
+ * but for their R/W/X bits and the sticky flags merges ignore.  Names do
+ * not matter here.
  */
 static bool anon_vma_compatible(const struct ref_vma *a, const struct ref_vma *b)
 {
-	return a->end == b->start && a->file == b->file && a->flags == b->flags &&
+	return a->end == b->start && a->file == b->file &&
+	       !((a->flags ^ b->flags) & ~REF_VM_STICKY) &&
 	       b->pgoff == a->pgoff + vma_pages(a);
 }
 

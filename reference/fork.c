@@ -8,8 +8,9 @@
  *  - a VMA with an anon_vma gets a new anon_vma in the child, chained to
  *    the parent's: the child VMA is a "fork child" and will not merge with
  *    VMAs that have no anon_vma or another one;
- *  - PTEs are copied only for VMAs with an anon_vma (vma_needs_copy);
- *    other VMAs fault again in the child;
+ *  - PTEs are copied only for VMAs with an anon_vma or a copy-on-fork
+ *    flag (REF_VM_MAYBE_GUARD: guard markers live in the page table only)
+ *    (vma_needs_copy); other VMAs fault again in the child;
  *  - private pages are copy-on-write: each side keeps its own value, so
  *    the model simply copies them.
  */
@@ -70,8 +71,9 @@ int64_t ref_fork(struct ref_world *w, struct ref_proc *parent)
 			c->fork_child = true;
 		}
 		vma_insert(child, c);
-		/* vma_needs_copy(): only VMAs with an anon_vma copy their PTEs */
-		if (!(v->flags & MMF_VMA_WIPEONFORK) && v->anon_vma)
+		/* vma_needs_copy(): only these VMAs copy their PTEs */
+		if (!(v->flags & MMF_VMA_WIPEONFORK) &&
+		    (v->anon_vma || (v->flags & REF_VM_COPY_ON_FORK)))
 			copy_ptes(child, parent, v);
 	}
 	return pid;

@@ -10,7 +10,8 @@
  *    names which file;
  *  - every live process, by pid: its VMAs in address order, each with
  *    start, end, pgoff (private anonymous VMAs too: merging compares it),
- *    prot, every flag (the hidden REF_VM_* ones too), file, name,
+ *    prot, every flag (the hidden REF_VM_* ones too: REF_VM_MAYBE_GUARD
+ *    decides what fork copies), file, name,
  *    anon_vma and fork_child; then its PTEs in address order, each with
  *    its kind and what it maps (a value, or a file page; guard markers,
  *    which no snapshot shows, by their kind);

@@ -98,17 +98,21 @@ static void pageout(struct ref_world *w, struct ref_proc *p, uint64_t start, uin
 
 /*
  * madvise_guard_install(): every page of [start, end) becomes a guard
- * marker.  mlocked memory is refused (its pages must stay).  The VMA gets
- * an anon_vma first, so that fork copies its page table, markers
- * included; the pages there are zapped (private copies are lost, file
- * pages stay cached), markers already there stay.
+ * marker.  mlocked memory is refused (its pages must stay).  The whole VMA
+ * is marked REF_VM_MAYBE_GUARD, so that fork copies its page table,
+ * markers included; a private anonymous VMA also gets its anon_vma (one
+ * with page tables is expected to have one), a file or shared one does
+ * not.  The pages there are zapped (private copies are lost, file pages
+ * stay cached), markers already there stay.
  */
 static int guard_install(struct ref_world *w, struct ref_proc *p, struct ref_vma *v,
 			 uint64_t start, uint64_t end)
 {
 	if (v->flags & REF_VM_LOCKED)
 		return -EINVAL;
-	anon_vma_prepare(w, p, v);
+	v->flags |= REF_VM_MAYBE_GUARD;
+	if (vma_is_anonymous(v))
+		anon_vma_prepare(w, p, v);
 	zap_ptes(p, start, end);
 	for (uint64_t page = start; page < end; page += PAGE) {
 		struct ref_pte *pte = table_get(&p->ptes, page);

@@ -127,6 +127,17 @@ uint64_t file_page_value(const struct ref_file *f, uint64_t index);
  */
 #define REF_VM_PKEY_XONLY 0x40000u
 #define REF_VM_SYNC	0x80000u /* MAP_SYNC, on any mapping the flag is not refused on */
+/*
+ * VM_MAYBE_GUARD: MADV_GUARD_INSTALL has put markers somewhere in the VMA
+ * (set on the whole VMA, never cleared, not even by MADV_GUARD_REMOVE).
+ * The markers live in the page table only, so fork must copy the page
+ * table of such a VMA (VM_COPY_ON_FORK) even without an anon_vma.  It is
+ * sticky (REF_VM_STICKY): merges ignore it, and the VMA a merge leaves
+ * has it if any part had it; split, fork and mremap copy it.
+ */
+#define REF_VM_MAYBE_GUARD 0x100000u
+#define REF_VM_STICKY	REF_VM_MAYBE_GUARD
+#define REF_VM_COPY_ON_FORK REF_VM_MAYBE_GUARD
 #define REF_VM_SNAPSHOT_FLAGS \
 	(MMF_VMA_SHARED | MMF_VMA_GROWSDOWN | MMF_VMA_DONTCOPY | MMF_VMA_WIPEONFORK)
 

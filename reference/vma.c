@@ -187,10 +187,11 @@ void merge_from_vma(struct ref_merge *m, struct ref_vma *v, uint64_t start, uint
 	m->copied_from = NULL;
 }
 
-/* is_mergeable_vma(): same vm_flags, same file, same anon name. */
+/* is_mergeable_vma(): same vm_flags (the sticky ones aside), same file, same anon name. */
 static bool attrs_mergeable(const struct ref_merge *m, const struct ref_vma *v)
 {
-	return v->prot == m->prot && v->flags == m->flags && v->file == m->file &&
+	return v->prot == m->prot && !((v->flags ^ m->flags) & ~REF_VM_STICKY) &&
+	       v->file == m->file &&
 	       vma_names_equal(v->name, m->name);
 }
 
@@ -235,6 +236,12 @@ static bool can_merge_right(const struct ref_merge *m, const struct ref_vma *pre
 	return !prev->anon_vma || !next->anon_vma || prev->anon_vma == next->anon_vma;
 }
 
+/* The merged VMA has a sticky flag if any part had it. */
+static void take_sticky(struct ref_vma *dst, uint32_t flags)
+{
+	dst->flags |= flags & REF_VM_STICKY;
+}
+
 /* The merged VMA carries an anon_vma if any part had one (dup_anon_vma). */
 static void take_anon_vma(struct ref_vma *dst, uint64_t anon_vma, bool fork_child)
 {
@@ -272,6 +279,7 @@ struct ref_vma *merge_new_range(struct ref_world *w, struct ref_proc *p, const s
 	if (left && right) {
 		/* prev grows over the range and next: next goes away */
 		prev->end = next->end;
+		take_sticky(prev, m->flags | next->flags);
 		take_anon_vma(prev, m->anon_vma, m->fork_child);
 		take_anon_vma(prev, next->anon_vma, next->fork_child);
 		remove_and_free(w, p, next);
@@ -280,6 +288,7 @@ struct ref_vma *merge_new_range(struct ref_world *w, struct ref_proc *p, const s
 	if (left) {
 		/* prev grows over the range */
 		prev->end = m->end;
+		take_sticky(prev, m->flags);
 		take_anon_vma(prev, m->anon_vma, m->fork_child);
 		return prev;
 	}
@@ -287,6 +296,7 @@ struct ref_vma *merge_new_range(struct ref_world *w, struct ref_proc *p, const s
 		/* next grows down over the range */
 		next->start = m->start;
 		next->pgoff = m->pgoff;
+		take_sticky(next, m->flags);
 		take_anon_vma(next, m->anon_vma, m->fork_child);
 		return next;
 	}
@@ -311,6 +321,7 @@ static struct ref_vma *merge_existing_range(struct ref_world *w, struct ref_proc
 	if (left && right) {
 		/* prev absorbs all of middle and next */
 		prev->end = next->end;
+		take_sticky(prev, m->flags | next->flags);
 		take_anon_vma(prev, middle->anon_vma, middle->fork_child);
 		take_anon_vma(prev, next->anon_vma, next->fork_child);
 		remove_and_free(w, p, middle);
@@ -320,6 +331,7 @@ static struct ref_vma *merge_existing_range(struct ref_world *w, struct ref_proc
 	if (left) {
 		/* prev absorbs the start of middle (or all of it) */
 		prev->end = m->end;
+		take_sticky(prev, m->flags);
 		take_anon_vma(prev, middle->anon_vma, middle->fork_child);
 		if (right_side) {
 			remove_and_free(w, p, middle);
@@ -333,6 +345,7 @@ static struct ref_vma *merge_existing_range(struct ref_world *w, struct ref_proc
 		/* next absorbs the end of middle (or all of it) */
 		next->start = m->start;
 		next->pgoff = m->pgoff;
+		take_sticky(next, m->flags);
 		take_anon_vma(next, middle->anon_vma, middle->fork_child);
 		if (left_side)
 			remove_and_free(w, p, middle);

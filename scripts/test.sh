@@ -18,28 +18,32 @@ cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
+# each stage's heading says how long the run has taken so far (CI timing)
+stage() { echo "== [${SECONDS}s] $*"; }
+
 scripts/setup.sh
 jobs=$(nproc)
 
-echo "== ASan+UBSan: build and ctest"
+stage "ASan+UBSan: build and ctest"
 cmake --preset asan >/dev/null
 cmake --build --preset asan
 ctest --preset asan -j"$jobs"
-((quick)) && exit 0
+((quick)) && { stage "done"; exit 0; }
 
-echo "== TSan: core suites"
+stage "TSan: core suites"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan
 ctest --preset tsan -j"$jobs" -R '^core\.|test_semantics\.core'
 # race_fuzzer's seeds and race regressions on real threads (race_replay,
 # 5 runs each; any TSan report, broken invariant or disjoint-mode
 # difference fails): a few seconds
-echo "== TSan: race_fuzzer corpus (race_replay)"
+stage "TSan: race_fuzzer corpus (race_replay)"
 ctest --preset tsan -R '^race\.'
 # the deterministic target under TSan too: fibers switched with
 # __tsan_switch_to_fiber(no_sync), so a race between fibers is reported
-echo "== TSan: sched_fuzzer corpus (sched_replay on fibers)"
+stage "TSan: sched_fuzzer corpus (sched_replay on fibers)"
 ctest --preset tsan -R '^sched_replay\.'
 
-echo "== fuzzing check: diff_fuzzer, sched_fuzzer"
+stage "fuzzing check: diff_fuzzer, sched_fuzzer"
 scripts/ci_fuzz.sh
+stage "done"
