@@ -75,6 +75,7 @@
 #define vm_area_alloc                core_vm_area_alloc
 #define vm_area_dup                  core_vm_area_dup
 #define vm_area_free                 core_vm_area_free
+#define vm_area_free_many            core_vm_area_free_many
 #define vm_area_free_drain           core_vm_area_free_drain
 #define vma_end_read                 core_vma_end_read
 #define vma_had_uncowed_parents      core_vma_had_uncowed_parents
@@ -405,6 +406,7 @@ int core_set_anon_name(struct core_mm *mm, uint64_t addr, uint64_t len,
 /* ---- core/vma_free.c ------------------------------------------------------------ */
 
 void vm_area_free(struct core_vma *vma);
+void vm_area_free_many(struct core_mm *mm, struct core_vma **vmas, size_t n);
 void vm_area_free_drain(struct core_mm *mm);
 
 /* ---- core/unlink.c --------------------------------------------------------------- */
