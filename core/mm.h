@@ -92,6 +92,7 @@
 #define vma_set_range                core_vma_set_range
 #define vma_start_read               core_vma_start_read
 #define vma_start_write              core_vma_start_write
+#define vma_start_write_new          core_vma_start_write_new
 #define vma_tree_remove              core_vma_tree_remove
 #define zap_page_range               core_zap_page_range
 #define zap_page_range_filter        core_zap_page_range_filter
@@ -338,6 +339,7 @@ void mmap_assert_write_locked(struct core_mm *mm);
 
 void vma_lock_init(struct core_vma *vma);
 void vma_start_write(struct core_vma *vma);
+void vma_start_write_new(struct core_vma *vma);
 bool vma_start_read(struct core_mm *mm, struct core_vma *vma);
 void vma_end_read(struct core_vma *vma);
 void vma_mark_attached(struct core_vma *vma);
