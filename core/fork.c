@@ -96,7 +96,7 @@ int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 		} else {
 			anon_vma_fork(tmp, mpnt);
 		}
-		vma_start_write(tmp);
+		vma_start_write_new(tmp);
 		vma_tree_iter_replace(&mm->mt, &it, tmp);
 		mm->map_count++;
 		vma_mark_attached(tmp);

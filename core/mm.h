@@ -75,6 +75,7 @@
 #define vm_area_alloc                core_vm_area_alloc
 #define vm_area_dup                  core_vm_area_dup
 #define vm_area_free                 core_vm_area_free
+#define vm_area_free_many            core_vm_area_free_many
 #define vm_area_free_drain           core_vm_area_free_drain
 #define vma_end_read                 core_vma_end_read
 #define vma_had_uncowed_parents      core_vma_had_uncowed_parents
@@ -91,6 +92,7 @@
 #define vma_set_range                core_vma_set_range
 #define vma_start_read               core_vma_start_read
 #define vma_start_write              core_vma_start_write
+#define vma_start_write_new          core_vma_start_write_new
 #define vma_tree_remove              core_vma_tree_remove
 #define zap_page_range               core_zap_page_range
 #define zap_page_range_filter        core_zap_page_range_filter
@@ -346,6 +348,7 @@ void mmap_assert_write_locked(struct core_mm *mm);
 
 void vma_lock_init(struct core_vma *vma);
 void vma_start_write(struct core_vma *vma);
+void vma_start_write_new(struct core_vma *vma);
 bool vma_start_read(struct core_mm *mm, struct core_vma *vma);
 void vma_end_read(struct core_vma *vma);
 void vma_mark_attached(struct core_vma *vma);
@@ -415,6 +418,7 @@ int core_set_anon_name(struct core_mm *mm, uint64_t addr, uint64_t len,
 /* ---- core/vma_free.c ------------------------------------------------------------ */
 
 void vm_area_free(struct core_vma *vma);
+void vm_area_free_many(struct core_mm *mm, struct core_vma **vmas, size_t n);
 void vm_area_free_drain(struct core_mm *mm);
 
 /* ---- core/unlink.c --------------------------------------------------------------- */

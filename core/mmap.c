@@ -187,8 +187,7 @@ void unmap_vmas_batch(struct core_mm *mm, struct core_vma **vmas, size_t n)
 		unlink_file_vma_batch_add(&vb, vmas[i]);
 	}
 	unlink_file_vma_batch_final(&vb);
-	for (i = 0; i < n; i++)
-		vm_area_free(vmas[i]);
+	vm_area_free_many(mm, vmas, n);
 }
 
 /* Detach and tear down every VMA inside [start, end) (already split). */

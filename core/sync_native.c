@@ -201,9 +201,13 @@ void mmf_rwsem_init(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
 
+	/* the static initializers (default attributes) rather than the
+	 * pthread_*_init calls: one rwsem per VMA, and their cost showed on
+	 * fork and mmap (callgrind: ~240 instructions of each VMA's ~2200 on
+	 * fork) */
 	memset(s, 0, sizeof(*s));
-	check(pthread_mutex_init(&i->m, NULL), "pthread_mutex_init");
-	check(pthread_cond_init(&i->cv, NULL), "pthread_cond_init");
+	i->m = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	i->cv = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
 }
 
 void mmf_rwsem_destroy(struct mmf_rwsem *s)

@@ -69,6 +69,17 @@ void vma_start_write(struct core_vma *vma)
 #endif
 }
 
+/*
+ * mmap_lock held for write; vma is new and in no tree yet, so no reader
+ * can have found it: the mark needs none of vma_start_write's handshake
+ * (fork marks each child VMA so; the tree's publication orders the mark
+ * before any reader can see the VMA).
+ */
+void vma_start_write_new(struct core_vma *vma)
+{
+	mmf_atomic_set(&vma->vm_lock_seq, mmf_atomic_read(&vma->mm->mm_lock_seq));
+}
+
 bool vma_start_read(struct core_mm *mm, struct core_vma *vma)
 {
 	/* Cheap check first: write-locked in the current mmap_lock section. */
