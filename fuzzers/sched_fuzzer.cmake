@@ -32,30 +32,30 @@ endforeach()
 # the concurrent targets' mutator (cprog_mutator.c): mutants of every seed
 # must fit, decode and pass, and some must have a longer schedule
 add_test(NAME sched_mutator_smoke COMMAND sched_replay --mutate 32 ${_corpus}/sched_fuzzer)
-# the schedule search on a known race (zoo/README.md FORK_NO_FREEZE): fork.c
-# built with the bug comes first on the link line, so the core archive's
-# fork.o is never pulled in; the search must find it and its bytes replay it
-add_library(mmf_zoo_fork OBJECT ${CMAKE_SOURCE_DIR}/core/fork.c)
-target_compile_definitions(mmf_zoo_fork PRIVATE MMF_ZOO_FORK_NO_FREEZE=1)
-target_link_libraries(mmf_zoo_fork PRIVATE mmf_core_sched)
-add_executable(sched_replay_zoo_fork sched_replay.c replay_walk.c
-               $<TARGET_OBJECTS:mmf_zoo_fork> $<TARGET_OBJECTS:mmf_sched_fuzz_common>)
-target_link_libraries(sched_replay_zoo_fork PRIVATE mmf_sched_fuzz_common)
+# sched_replay on a core with one zoo bug (zoo/README.md): SOURCE (a file of
+# core/) built with -DMMF_ZOO_<BUG> comes first on the link line, so the core
+# archive's own object of that file is never pulled in
+function(mmf_sched_replay_zoo name bug source)
+  add_library(mmf_zoo_${name} OBJECT ${CMAKE_SOURCE_DIR}/core/${source})
+  target_compile_definitions(mmf_zoo_${name} PRIVATE MMF_ZOO_${bug}=1)
+  target_link_libraries(mmf_zoo_${name} PRIVATE mmf_core_sched)
+  add_executable(sched_replay_zoo_${name} sched_replay.c replay_walk.c
+                 $<TARGET_OBJECTS:mmf_zoo_${name}> $<TARGET_OBJECTS:mmf_sched_fuzz_common>)
+  target_link_libraries(sched_replay_zoo_${name} PRIVATE mmf_sched_fuzz_common)
+endfunction()
+# the schedule search on a known race (FORK_NO_FREEZE): it must find it and
+# its bytes replay it
+mmf_sched_replay_zoo(fork FORK_NO_FREEZE fork.c)
 add_test(NAME sched_explore_finds_zoo_fork
          COMMAND sched_replay_zoo_fork --explore --budget 5000
                  ${_corpus}/sched/fork_vs_lockless_write.mmf)
 set_tests_properties(sched_explore_finds_zoo_fork PROPERTIES
   PASS_REGULAR_EXPRESSION "FAIL [^\n]*explore: systematic[^\n]*, replayed\\)")
-# the fault/truncate regression must still fail on the unfixed check (zoo/
-# README.md FAULT_ANON_AFTER_UNLOCK): its schedule bytes aim at one
-# scheduling point, which a change of the core's points moves (they did:
-# the lock-free write mark added one, and the file passed on the bug)
-add_library(mmf_zoo_fault OBJECT ${CMAKE_SOURCE_DIR}/core/fault.c)
-target_compile_definitions(mmf_zoo_fault PRIVATE MMF_ZOO_FAULT_ANON_AFTER_UNLOCK=1)
-target_link_libraries(mmf_zoo_fault PRIVATE mmf_core_sched)
-add_executable(sched_replay_zoo_fault sched_replay.c replay_walk.c
-               $<TARGET_OBJECTS:mmf_zoo_fault> $<TARGET_OBJECTS:mmf_sched_fuzz_common>)
-target_link_libraries(sched_replay_zoo_fault PRIVATE mmf_sched_fuzz_common)
+# the fault/truncate regression must still fail on the unfixed check
+# (FAULT_ANON_AFTER_UNLOCK): its schedule bytes aim at one scheduling point,
+# which a change of the core's points moves (they did: the lock-free write
+# mark added one, and the file passed on the bug)
+mmf_sched_replay_zoo(fault FAULT_ANON_AFTER_UNLOCK fault.c)
 add_test(NAME sched_regression_fails_unfixed_fault
          COMMAND sched_replay_zoo_fault
                  ${_corpus}/regressions-sched/fault_anon_check_vs_truncate.mmf)
