@@ -14,16 +14,11 @@
 #include <unistd.h>
 
 #include "race.h"
+#include "mmfuzz/tsan_report.h"
 
 /* the text of the program being run, or NULL (race_fuzzer.c) */
 const char *volatile mmf_race_tsan_program;
 
-int __tsan_get_report_data(void *report, const char **description, int *count,
-			   int *stack_count, int *mop_count, int *loc_count, int *mutex_count,
-			   int *thread_count, int *unique_tid_count, void **sleep_trace,
-			   size_t trace_size);
-int __tsan_get_report_mop(void *report, size_t idx, int *tid, void **addr, int *size,
-			  int *write, int *atomic, void **trace, size_t trace_size);
 int __sanitizer_symbolize_pc(void *pc, const char *fmt, char *out_buf, size_t out_buf_size);
 void mmf_race_tsan_printed(void *rep) __asm__("__tsan_on_report");
 

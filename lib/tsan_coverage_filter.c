@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mmfuzz/tsan_report.h"
+
 /* called from inside the TSan runtime: not instrumented */
 #if defined(__has_attribute) && __has_attribute(disable_sanitizer_instrumentation)
 #define NO_TSAN_INSTR __attribute__((disable_sanitizer_instrumentation))
@@ -40,12 +42,6 @@
  */
 extern char __start___sancov_cntrs[] __attribute__((weak));
 extern char __stop___sancov_cntrs[] __attribute__((weak));
-int __tsan_get_report_data(void *report, const char **description, int *count,
-			   int *stack_count, int *mop_count, int *loc_count, int *mutex_count,
-			   int *thread_count, int *unique_tid_count, void **sleep_trace,
-			   size_t trace_size);
-int __tsan_get_report_mop(void *report, size_t idx, int *tid, void **addr, int *size,
-			  int *write, int *atomic, void **trace, size_t trace_size);
 bool mmf_tsan_drop_coverage_race(void *rep, bool suppressed)
 	__asm__("_ZN6__tsan8OnReportEPKNS_10ReportDescEb");
 
