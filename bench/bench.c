@@ -207,32 +207,32 @@ static struct result measure(const struct variant *v, workload_fn fn, int n)
 #define TIMED_END(c, t, before, cnt) \
 	do { clock_stop(t); counters_delta((c), &(before), (cnt)); } while (0)
 
-/* fork of a process with n named VMAs (one op). */
-static void wl_fork(struct ctx *c, int n, struct clock_pair *t, unsigned long *ops,
-		    struct mmf_counters *cnt)
+/* One op (kind) of p0 on a process with n VMAs, named or not: fork, exit. */
+static void time_one_op(struct ctx *c, int n, bool named, enum mmf_op_kind kind,
+			struct clock_pair *t, unsigned long *ops, struct mmf_counters *cnt)
 {
-	struct mmf_op fork = { .kind = MMF_OP_FORK, .proc = 0 };
+	struct mmf_op op = { .kind = kind, .proc = 0 };
 	struct mmf_counters b;
 
-	populate_vmas(c, 0, n, true);
+	populate_vmas(c, 0, n, named);
 	TIMED_BEGIN(c, t, b);
-	must(c, &fork);
+	must(c, &op);
 	TIMED_END(c, t, b, cnt);
 	*ops = 1;
 }
 
-/* exit of a process with n VMAs (one op; the world is then empty). */
+/* fork of a process with n named VMAs. */
+static void wl_fork(struct ctx *c, int n, struct clock_pair *t, unsigned long *ops,
+		    struct mmf_counters *cnt)
+{
+	time_one_op(c, n, true, MMF_OP_FORK, t, ops, cnt);
+}
+
+/* exit of a process with n VMAs (the world is then empty). */
 static void wl_exit(struct ctx *c, int n, struct clock_pair *t, unsigned long *ops,
 		    struct mmf_counters *cnt)
 {
-	struct mmf_op ex = { .kind = MMF_OP_EXIT, .proc = 0 };
-	struct mmf_counters b;
-
-	populate_vmas(c, 0, n, false);
-	TIMED_BEGIN(c, t, b);
-	must(c, &ex);
-	TIMED_END(c, t, b, cnt);
-	*ops = 1;
+	time_one_op(c, n, false, MMF_OP_EXIT, t, ops, cnt);
 }
 
 #define MMAP_OPS 2000
