@@ -97,6 +97,29 @@ void i_mmap_insert(struct core_file *f, struct core_vma *vma)
 	f->i_mmap_count++;
 }
 
+/*
+ * Fork's insert: the child right behind its parent, so that a walk of i_mmap
+ * (truncate's) meets the parent first.  Fork copies the parent's PTEs after
+ * this insert, outside i_mmap_rwsem: a truncate that zaps the parent before
+ * the copy leaves nothing to copy, and one that zaps it after the copy comes
+ * to the child next.  With the child at the head of the list, a truncate
+ * could pass the still empty child, then zap the parent after the copy: the
+ * child kept a PTE beyond EOF (found by sched_fuzzer, invariant:pte_beyond_eof).
+ */
+void i_mmap_insert_after(struct core_file *f, struct core_vma *vma, struct core_vma *prev)
+{
+	if (vma->in_i_mmap || !prev->in_i_mmap)
+		mmf_sync_bug("core: VMA %p inserted into i_mmap after %p", (void *)vma,
+			     (void *)prev);
+	vma->i_prev = prev;
+	vma->i_next = prev->i_next;
+	if (prev->i_next)
+		prev->i_next->i_prev = vma;
+	prev->i_next = vma;
+	vma->in_i_mmap = true;
+	f->i_mmap_count++;
+}
+
 void i_mmap_remove(struct core_file *f, struct core_vma *vma)
 {
 	if (!vma->in_i_mmap)

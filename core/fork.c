@@ -15,7 +15,8 @@
  *    pages (vma_needs_copy: only VMAs with an anon_vma or maybe_guard
  *    copy PTEs);
  *  - names are shared by reference, files by reference;
- *  - every file VMA is inserted into its file's i_mmap.
+ *  - every file VMA is inserted into its file's i_mmap, right behind the
+ *    parent's (i_mmap_insert_after says why), before its PTEs are copied.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -102,7 +103,11 @@ int core_dup_mm(struct core_mm *oldmm, struct core_mm *mm)
 		vma_mark_attached(tmp);
 		if (tmp->file) {
 			i_mmap_lock_write(tmp->file);
+#ifdef MMF_ZOO_FORK_CHILD_FIRST_IN_I_MMAP	/* zoo/README.md */
 			i_mmap_insert(tmp->file, tmp);
+#else
+			i_mmap_insert_after(tmp->file, tmp, mpnt);
+#endif
 			i_mmap_unlock_write(tmp->file);
 		}
 		if (!(mpnt->flags & VM_WIPEONFORK) && (mpnt->anon_vma || mpnt->maybe_guard))

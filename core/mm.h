@@ -49,6 +49,7 @@
 #define i_mmap_insert                core_i_mmap_insert
 #define i_mmap_lock_read             core_i_mmap_lock_read
 #define i_mmap_lock_write            core_i_mmap_lock_write
+#define i_mmap_insert_after          core_i_mmap_insert_after
 #define i_mmap_remove                core_i_mmap_remove
 #define i_mmap_unlock_read           core_i_mmap_unlock_read
 #define i_mmap_unlock_write          core_i_mmap_unlock_write
@@ -437,6 +438,8 @@ struct core_file *core_file_new(struct mmf_world *w, int fid, uint64_t size);
 void core_file_get(struct core_file *f);
 void core_file_put(struct core_file *f);
 void i_mmap_insert(struct core_file *f, struct core_vma *vma);	/* i_mmap_rwsem held */
+void i_mmap_insert_after(struct core_file *f, struct core_vma *vma,
+			 struct core_vma *prev);			/* i_mmap_rwsem held */
 void i_mmap_remove(struct core_file *f, struct core_vma *vma);	/* i_mmap_rwsem held */
 void i_mmap_lock_write(struct core_file *f);
 void i_mmap_unlock_write(struct core_file *f);

@@ -151,6 +151,31 @@ static struct core_vma *copy_vma(struct core_mm *mm, struct remap *r)
 	return new;
 }
 
+/*
+ * The PTEs of a file VMA move with i_mmap_rwsem held for write, so that a
+ * truncate's walk of i_mmap sees them either all at the source or all at
+ * the destination.  The destination VMA sits at the head of i_mmap (or
+ * anywhere, when the move merged into a neighbour), so without the lock a
+ * walk could pass the destination before the move and the source after
+ * it: the moved page outlived the truncate (found by the schedule search on
+ * corpus/sched/mremap_vs_truncate.mmf, invariant:pte_beyond_eof).  The
+ * kernel takes these rmap locks only when the destination may come first
+ * in the walk; this core always takes them.
+ */
+static void move_ptes_rmap_locked(struct core_mm *mm, struct remap *r, struct core_vma *new)
+{
+	struct core_file *f = new->file;
+
+#ifdef MMF_ZOO_MREMAP_MOVE_NO_RMAP_LOCK	/* zoo/README.md */
+	f = NULL;
+#endif
+	if (f)
+		i_mmap_lock_write(f);
+	move_page_tables(mm, r->addr, r->new_addr, r->old_len);
+	if (f)
+		i_mmap_unlock_write(f);
+}
+
 static int64_t move_vma(struct core_mm *mm, struct remap *r)
 {
 	uint64_t src_start = r->vma->start;
@@ -164,7 +189,7 @@ static int64_t move_vma(struct core_mm *mm, struct remap *r)
 	vma_start_write(r->vma);
 	new = copy_vma(mm, r);
 #endif
-	move_page_tables(mm, r->addr, r->new_addr, r->old_len);
+	move_ptes_rmap_locked(mm, r, new);
 	/* the source may have merged into the copy */
 	r->vma = vma_lookup(mm, src_start);
 

@@ -61,3 +61,18 @@ add_test(NAME sched_regression_fails_unfixed_fault
                  ${_corpus}/regressions-sched/fault_anon_check_vs_truncate.mmf)
 set_tests_properties(sched_regression_fails_unfixed_fault PROPERTIES
   PASS_REGULAR_EXPRESSION "heap-use-after-free[^\n]* in write_needs_new_page")
+# the two truncate-walk regressions must still fail on their unfixed code:
+# fork's child at the head of i_mmap (FORK_CHILD_FIRST_IN_I_MMAP), mremap's
+# page-table move without i_mmap_rwsem (MREMAP_MOVE_NO_RMAP_LOCK)
+mmf_sched_replay_zoo(fork_i_mmap FORK_CHILD_FIRST_IN_I_MMAP fork.c)
+mmf_sched_replay_zoo(mremap_rmap MREMAP_MOVE_NO_RMAP_LOCK mremap.c)
+add_test(NAME sched_regression_fails_unfixed_fork_i_mmap
+         COMMAND sched_replay_zoo_fork_i_mmap
+                 ${_corpus}/regressions-sched/fork_child_in_i_mmap_vs_truncate.mmf)
+set_tests_properties(sched_regression_fails_unfixed_fork_i_mmap PROPERTIES
+  PASS_REGULAR_EXPRESSION "FAIL [^\n]*invariant:pte_beyond_eof")
+add_test(NAME sched_regression_fails_unfixed_mremap_rmap
+         COMMAND sched_replay_zoo_mremap_rmap
+                 ${_corpus}/regressions-sched/mremap_move_vs_truncate.mmf)
+set_tests_properties(sched_regression_fails_unfixed_mremap_rmap PROPERTIES
+  PASS_REGULAR_EXPRESSION "FAIL [^\n]*invariant:pte_beyond_eof")

@@ -36,8 +36,10 @@
  * Prints one line per failing file, then "N passed, N failed"; exits 1 if
  * any failed, 2 on a usage or load error.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "isolate.h"
 #include "minimize.h"
@@ -312,6 +314,10 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (opt_out && mkdir(opt_out, 0777) && errno != EEXIST) {
+		fprintf(stderr, "sched_replay: --out %s: %s\n", opt_out, strerror(errno));
+		return 2;
 	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--mutate") || !strcmp(argv[i], "--bound") ||
