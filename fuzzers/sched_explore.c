@@ -396,15 +396,17 @@ int mmf_explore(const struct mmf_cprog *c, const struct mmf_explore_opts *o,
 		r->bound_done = 0;
 	r->bound = o->bound + (few_ops(c, o->tiny_ops) ? 1 : 0);
 	if (!ret && few_ops(c, o->small_ops)) {
-		for (unsigned k = 1; k <= r->bound && !ret; k++) {
+		for (unsigned k = 1; k <= r->bound && !ret && !r->exhausted; k++) {
 			r->partial = 0;
 			ret = systematic(r, 0, k);
 			if (!ret)
 				r->bound_done = (int)k;
+			/* no schedule has k deviations: every schedule was run */
+			r->exhausted = !ret && !r->partial;
 		}
 	}
 	/* PCT for the rest of the budget, depths 2 .. d in turn */
-	for (unsigned long i = 0; ret <= 0 && r->runs < o->budget; i++) {
+	for (unsigned long i = 0; ret <= 0 && !r->exhausted && r->runs < o->budget; i++) {
 		unsigned d = o->depth < 2 ? 2 : 2 + (unsigned)(i % (o->depth - 1));
 
 		ret = pct_run(r, &seed, d, r->steps);

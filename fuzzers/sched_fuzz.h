@@ -72,6 +72,7 @@ struct mmf_explore_result {
 	unsigned bound;			/* the systematic phase's bound for this program */
 	int bound_done;			/* every schedule of <= this many deviations tried (-1: none) */
 	unsigned long partial;		/* runs of the next bound, when the budget ended it */
+	int exhausted;			/* no schedule has bound_done + 1 deviations: all were run */
 	unsigned long pct_runs;
 	unsigned long steps;		/* scheduling points of the non-preemptive run */
 	int found;			/* 1: sig, sched below */

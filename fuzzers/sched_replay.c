@@ -187,6 +187,8 @@ static void explore_file(struct mmf_cprog *c, const char *path)
 		       r.bound_done == 1 ? "" : "s");
 	if (r.bound_done >= 0 && (unsigned)r.bound_done < r.bound && r.partial)
 		printf(", %lu of bound %d", r.partial, r.bound_done + 1);
+	if (r.exhausted)
+		printf(" (all of the program's schedules: none has more)");
 	printf("; %lu PCT runs\n", r.pct_runs);
 	if (!r.found) {
 		passed++;

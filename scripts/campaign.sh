@@ -3,6 +3,7 @@
 #
 #   scripts/campaign.sh [--duration 10m] [--jobs N] [--engine libfuzzer|afl]
 #                       [--workdir DIR] [--targets a,b] [--interval S] [--no-setup]
+#                       [--zoo BUG] [--stop-on-crash]
 #
 # Installs what is missing (scripts/setup.sh), builds the libfuzzer preset
 # (and the afl preset, plus a CmpLog build, for --engine afl; libfuzzer-tsan
@@ -40,6 +41,7 @@ SELF="$ROOT/scripts/campaign.sh"
 
 DURATION=600 JOBS=$(nproc 2>/dev/null || echo 1) ENGINE=libfuzzer
 WORKDIR="$ROOT/work/campaign" TARGETS="" INTERVAL=5 SETUP=1 MINIMIZE_TIME=60 MERGE_ABOVE=2000 DRY_RUN=0
+ZOO="" STOP_ON_CRASH=0
 
 usage() {
 	sed -n '2,/^set -uo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -57,6 +59,10 @@ Options:
   --merge-above N  reduce a resumed corpus of more than N inputs first
                  (libFuzzer -merge=1; default 2000)
   --no-setup     do not run scripts/setup.sh
+  --zoo BUG      fuzz a core with the injected bug BUG (zoo/README.md), built in
+                 build/zoo-campaign/ (scripts/zoo.sh --campaign runs every bug)
+  --stop-on-crash  stop at the first new crash; WORKDIR/first-crash then holds
+                 "SECONDS TARGET SIGNATURE DIR" (seconds since the fuzzing started)
   --dry-run      check the options, print the settings and exit (no setup, no build)
 EOF
 }
@@ -139,22 +145,32 @@ triage() {
 			race_replay_count "$dir"
 			race_to_schedule "$dir"
 		fi
+		touch "$dir/triaged"	# filed: what --stop-on-crash waits for
 	else
 		echo $(($(cat "$dir/count" 2>/dev/null || echo 0) + 1)) >"$dir/count"
 	fi
 	rm -f "$input"
 }
 
-# race_replay_count DIR: DIR/replays = "N/10", the runs of the race_fuzzer
-# binary that reproduce the crash's signature (mmfuzz repro says the same).
+# race_replay_count DIR: DIR/replays = "N/10", the runs (processes) of
+# race_replay that reproduce the crash's signature, each running the input
+# DIR/repeat times: 1, else 10, else 100, the first count that makes 9 of
+# 10 runs reproduce it (or 100).  mmfuzz repro runs DIR/repeat times too.
 race_replay_count() {
-	local dir=$1 n=0 i bin
-	bin=$(target_build race_fuzzer)/fuzzers/race_fuzzer
-	for i in $(seq 10); do
-		MMF_FUZZ_IGNORE= timeout 120 "$bin" -timeout=60 "$dir/input" </dev/null >"$dir/replay.log" 2>&1 ||
-			[ "$(signature "$dir/replay.log")" != "$(cat "$dir/signature")" ] || n=$((n + 1))
+	local dir=$1 n i rep drv
+	drv=$(target_build race_fuzzer)/fuzzers/race_replay
+	[ -x "$drv" ] || return 0
+	for rep in 1 10 100; do
+		n=0
+		for i in $(seq 10); do
+			MMF_FUZZ_IGNORE= timeout 300 "$drv" --repeat "$rep" --binary "$dir/input" \
+				</dev/null >"$dir/replay.log" 2>&1 ||
+				[ "$(signature "$dir/replay.log")" != "$(cat "$dir/signature")" ] || n=$((n + 1))
+		done
+		[ "$n" -lt 9 ] || break
 	done
 	echo "$n/10" >"$dir/replays"
+	echo "$rep" >"$dir/repeat"
 }
 
 # race_to_schedule DIR: a race_fuzzer crash (TSan, real threads) has no exact
@@ -213,7 +229,7 @@ program_text() {	# TARGET INPUT SIG
 # target_build TARGET: the build directory of the target's libFuzzer binary
 target_build() {
 	case $1 in
-	race_fuzzer) echo "$ROOT/build/libfuzzer-tsan" ;;
+	race_fuzzer) echo "$TSAN_BUILD" ;;
 	*) echo "$LF_BUILD" ;;
 	esac
 }
@@ -371,22 +387,27 @@ worker_afl() {	# TARGET ID END ROLE
 worker_minimize() { minimize_late "$@"; }	# TARGET DIR
 
 # worker_explore TARGET ID END: the schedule search (sched_replay --explore,
-# fuzzers/sched_explore.c) over the sched seeds and regressions, in rounds of
-# growing run budgets; each find is filed as a crash of TARGET (sched_fuzzer),
-# whose input's schedule bytes replay it.
+# fuzzers/sched_explore.c) over the sched seeds and regressions, then over
+# the smallest inputs of the fuzzer's own growing corpus (the program shapes
+# it found; their schedule bytes are ignored), in rounds of growing run
+# budgets; each find is filed as a crash of TARGET (sched_fuzzer), whose
+# input's schedule bytes replay it.
 worker_explore() {
-	local t=$1 end=$3 tw="$WORKDIR/$1" drv=$LF_BUILD/fuzzers/sched_replay runs f a left out
+	local t=$1 end=$3 tw="$WORKDIR/$1" drv=$LF_BUILD/fuzzers/sched_replay runs f a left out fmt
 	[ -x "$drv" ] || return 0
 	out="$tw/explore"
 	mkdir -p "$out"
 	for runs in 300 3000 30000 300000; do
-		for f in "$ROOT"/corpus/sched/*.mmf "$ROOT"/corpus/regressions-sched/*.mmf; do
+		for f in "$ROOT"/corpus/sched/*.mmf "$ROOT"/corpus/regressions-sched/*.mmf \
+			$(ls -Sr "$tw/corpus" 2>/dev/null | head -$((60000 / runs + 10)) | sed "s|^|$tw/corpus/|"); do
 			[ -f "$WORKDIR/stop" ] && return 0
+			[ -f "$f" ] || continue
 			left=86400
 			[ "$end" = 0 ] || left=$((end - $(date +%s)))
 			[ "$left" -gt 0 ] || return 0
 			rm -f "$out"/explore-*
-			timeout "$left" nice -n 5 "$drv" --explore --budget "$runs" --out "$out" "$f" \
+			fmt=--text; case $f in *.mmf) ;; *) fmt=--binary ;; esac
+			timeout "$left" nice -n 5 "$drv" --explore --budget "$runs" --out "$out" "$fmt" "$f" \
 				</dev/null >"$out/log" 2>&1
 			for a in "$out"/explore-*; do
 				[ -f "$a" ] || continue
@@ -419,10 +440,11 @@ while [ $# -gt 0 ]; do
 	opt=$1 val=""
 	case $opt in
 	--no-setup) SETUP=0; shift; continue ;;
+	--stop-on-crash) STOP_ON_CRASH=1; shift; continue ;;
 	--dry-run) DRY_RUN=1; shift; continue ;;
 	-h | --help) usage; exit 0 ;;
 	--*=*) val=${opt#*=} opt=${opt%%=*}; shift ;;
-	--duration | --jobs | --engine | --workdir | --targets | --interval | --minimize | --merge-above)
+	--duration | --jobs | --engine | --workdir | --targets | --interval | --minimize | --merge-above | --zoo)
 		[ $# -ge 2 ] && [[ $2 != --* ]] || die_usage "$opt needs a value (--help)"
 		val=$2; shift 2 ;;
 	*) die_usage "unknown option '$opt' (--help)" ;;
@@ -436,16 +458,22 @@ while [ $# -gt 0 ]; do
 	--interval) INTERVAL=$(whole_number "$opt" "$val" 1) || exit 2 ;;
 	--minimize) MINIMIZE_TIME=$(parse_duration "$opt" "$val") || exit 2 ;;
 	--merge-above) MERGE_ABOVE=$(whole_number "$opt" "$val" 0) || exit 2 ;;
+	--zoo) ZOO=$val ;;
 	*) die_usage "unknown option '$opt' (--help)" ;;
 	esac
 done
 case $ENGINE in libfuzzer | afl) ;; *) die_usage "--engine '$ENGINE': libfuzzer or afl" ;; esac
+if [ -n "$ZOO" ]; then
+	[ "$ENGINE" = libfuzzer ] || die_usage "--zoo runs under libFuzzer only"
+	grep -rqE "MMF_ZOO_$ZOO\b" "$ROOT/core" ||
+		die_usage "--zoo '$ZOO': no such bug (one of: $(grep -rhoE 'MMF_ZOO_[A-Z_]+' "$ROOT/core" | sed 's/MMF_ZOO_//' | sort -u | paste -sd' '))"
+fi
 for t in ${TARGETS//,/ }; do
 	[ -f "$ROOT/fuzzers/$t.c" ] ||
 		die_usage "--targets: no fuzz target '$t' (one of: $(cd "$ROOT/fuzzers" && ls *_fuzzer.c | sed 's/\.c$//' | paste -sd' '))"
 done
 if [ "$DRY_RUN" = 1 ]; then
-	echo "campaign: engine $ENGINE, jobs $JOBS, duration ${DURATION}s, interval ${INTERVAL}s, minimize ${MINIMIZE_TIME}s, merge above $MERGE_ABOVE, targets ${TARGETS:-all}, workdir $WORKDIR"
+	echo "campaign: engine $ENGINE, jobs $JOBS, duration ${DURATION}s, interval ${INTERVAL}s, minimize ${MINIMIZE_TIME}s, merge above $MERGE_ABOVE, targets ${TARGETS:-all}, workdir $WORKDIR${ZOO:+, zoo bug $ZOO}"
 	for f in "$ROOT"/fuzzers/*_fuzzer.c; do
 		t=$(basename "$f" .c)
 		wanted "$t" && echo "campaign: $t libFuzzer flags (fuzzers/$t.options):" $(libfuzzer_options "$ROOT/fuzzers/$t")
@@ -460,7 +488,14 @@ cd "$ROOT"
 if [ "$SETUP" = 1 ]; then
 	scripts/setup.sh </dev/null || { echo "campaign: setup failed" >&2; exit 1; }
 fi
-LF_BUILD="$ROOT/build/libfuzzer"
+# a zoo campaign builds beside the normal trees, in one pair of trees that
+# is reconfigured per bug (the bug's define reaches core/ only, so a change
+# of bug recompiles core/ and relinks); tools/mmfuzz finds race_replay in
+# ../libfuzzer-tsan, the tree of the same bug
+BUILDS="$ROOT/build"
+[ -z "$ZOO" ] || BUILDS="$ROOT/build/zoo-campaign"
+LF_BUILD="$BUILDS/libfuzzer"
+TSAN_BUILD="$BUILDS/libfuzzer-tsan"
 AFL_BUILD="$ROOT/build/afl"
 AFL_CMPLOG_BUILD="$ROOT/build/afl-cmplog"
 
@@ -490,12 +525,15 @@ stop_group() {	# a signal before the fuzzing starts
 trap stop_group INT TERM HUP
 
 build() {	# PRESET WHAT ENV...: the preset's build, said before it starts
-	local p=$1 log="$WORKDIR/build-$1.log" dir=build/$1
+	local p=$1 log="$WORKDIR/build-$1.log" dir=$BUILDS/$1
 	shift
-	[ -f "$ROOT/$dir/build.ninja" ] || echo "campaign: first build of $dir: a few minutes"
-	echo "campaign: building $dir ($1; log: $log)"
+	[ -f "$dir/build.ninja" ] || echo "campaign: first build of ${dir#"$ROOT"/}: a few minutes"
+	echo "campaign: building ${dir#"$ROOT"/} ($1${ZOO:+, zoo bug $ZOO}; log: $log)"
 	: >"$log"
-	if [ "$p" = afl-cmplog ]; then
+	if [ -n "$ZOO" ]; then
+		run_group "$log" "building $dir" cmake --preset "$p" -B "$dir" -DMMF_ZOO="$ZOO" &&
+			run_group "$log" "building $dir" cmake --build "$dir"
+	elif [ "$p" = afl-cmplog ]; then
 		run_group "$log" "building $dir" env AFL_LLVM_CMPLOG=1 cmake -S "$ROOT" -B "$AFL_CMPLOG_BUILD" -G Ninja \
 			-DCMAKE_C_COMPILER=afl-clang-fast -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMF_FUZZ_ENGINE=afl &&
 			run_group "$log" "building $dir" env AFL_LLVM_CMPLOG=1 cmake --build "$AFL_CMPLOG_BUILD"
@@ -575,7 +613,7 @@ stats() {
 rm -f "$WORKDIR/stop" "$WORKDIR/events"
 touch "$WORKDIR/events"
 SETTINGS="$WORKDIR/.settings"
-declare -p WORKDIR ROOT LF_BUILD AFL_BUILD AFL_CMPLOG_BUILD MINIMIZE_TIME >"$SETTINGS"
+declare -p WORKDIR ROOT LF_BUILD TSAN_BUILD AFL_BUILD AFL_CMPLOG_BUILD MINIMIZE_TIME >"$SETTINGS"
 
 for t in "${targets[@]}"; do
 	tw="$WORKDIR/$t"
@@ -656,6 +694,29 @@ stop_workers() {
 # summary written
 STOPPING=0
 trap 'STOPPING=1' INT TERM HUP
+
+# crash_dirs: every crash directory, oldest first
+crash_dirs() {
+	find "$WORKDIR" -mindepth 3 -maxdepth 3 -path '*/crashes/*' -type d -printf '%T@ %p\n' 2>/dev/null |
+		sort -n | cut -d' ' -f2-
+}
+crash_dirs >"$WORKDIR/.crashes0"
+rm -f "$WORKDIR/first-crash"
+FIRST="" FIRST_AT=0
+
+# first_crash_filed: --stop-on-crash's test, true once the campaign's first
+# new crash is filed (its triage done: minimized, and a race replayed and
+# scheduled); writes WORKDIR/first-crash
+first_crash_filed() {
+	if [ -z "$FIRST" ]; then
+		FIRST=$(crash_dirs | grep -vxF -f "$WORKDIR/.crashes0" | head -1)
+		[ -n "$FIRST" ] || return 1
+		FIRST_AT=$(($(date +%s) - START))
+	fi
+	[ -f "$FIRST/triaged" ] || return 1
+	echo "$FIRST_AT $(basename "$(dirname "$(dirname "$FIRST")")") $(cat "$FIRST/signature") $FIRST" \
+		>"$WORKDIR/first-crash"
+}
 
 # the clock starts now, after the set-up above (corpus reduction, re-checks)
 START=$(date +%s)
@@ -746,6 +807,7 @@ while [ $STOPPING = 0 ]; do
 	[ "$ENGINE" = afl ] && for t in "${targets[@]}"; do afl_triage "$t"; done
 	progress
 	[ "$END" != 0 ] && [ "$(date +%s)" -ge "$END" ] && break
+	[ "$STOP_ON_CRASH" = 1 ] && first_crash_filed && break
 	alive=0
 	for p in "${pgids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
 	[ $alive = 1 ] || break
@@ -785,6 +847,10 @@ fi
 		for d in "$WORKDIR/$t"/crashes/*/; do
 			[ -d "$d" ] || continue
 			echo "  crash: mmfuzz: $(cat "$d/signature")  x$(cat "$d/count")  ${d%/}"
+			[ -f "$d/replays" ] &&
+				echo "    replays: $(cat "$d/replays") runs of race_replay --repeat $(cat "$d/repeat" 2>/dev/null || echo 1)"
+			[ -f "$d/sched/explore-input.mmf" ] &&
+				echo "    deterministic schedule: ${d}sched/explore-input.mmf (mmfuzz: $(cat "$d/sched/signature"))"
 			if [ -f "$d/program.mmf" ]; then
 				sed -n '1,25s/^/      /p' "$d/program.mmf"
 			fi

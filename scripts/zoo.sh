@@ -5,15 +5,22 @@
 #   bug  time-to-find  target  signature  replays (N/M)
 # A find is replayed M times from the file the search saved (its schedule
 # bytes; an aborting run's bytes are in *.abort).
-#   scripts/zoo.sh [--budget SECONDS] [--replays M] [BUG...]   (default: every bug, 300 s)
+# With --campaign, the whole campaign instead (scripts/campaign.sh --zoo BUG
+# --stop-on-crash: the four fuzz targets and the schedule search, 2 jobs),
+# until its first crash or the budget; the crash is replayed M times through
+# `mmfuzz repro` of the campaign's build (a race_fuzzer find: its TSan
+# replays and the deterministic schedule the campaign filed beside it).
+#   scripts/zoo.sh [--campaign] [--budget SECONDS] [--replays M] [BUG...]
+#   (default: every bug, 300 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-budget=300 replays=3 bugs=()
+budget=300 replays=3 bugs=() campaign=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--budget) budget=$2; shift 2 ;;
 	--replays) replays=$2; shift 2 ;;
-	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	--campaign) campaign=1; shift ;;
+	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "zoo: unknown option $1" >&2; exit 2 ;;
 	*) bugs+=("$1"); shift ;;
 	esac
@@ -38,8 +45,58 @@ seeds=$(for f in corpus/sched/*.mmf corpus/regressions-sched/*.mmf; do
 	echo "$(grep -cv '^[[:space:]]*\(#\|$\)' "$f") $f"
 done | sort -n -k1,1 -s | cut -d' ' -f2)
 
+# repro_count MMFUZZ TARGET INPUT SIG: how many of $replays runs of
+# `mmfuzz repro` reproduce SIG ("N/M")
+repro_count() {
+	local mmfuzz=$1 t=$2 input=$3 sig=$4 n=0 i log
+	log=$(mktemp)
+	for i in $(seq "$replays"); do
+		"$mmfuzz" repro --quiet --target "$t" "$input" </dev/null >"$log" 2>&1 || true
+		[ "$(signature "$log")" = "$sig" ] && n=$((n + 1))
+	done
+	rm -f "$log"
+	echo "$n/$replays"
+}
+
+# zoo_campaign BUG: one row, from a campaign on the core with BUG
+zoo_campaign() {
+	local bug=$1 work=build/zoo-campaign/work/$1 mmfuzz=build/zoo-campaign/libfuzzer/tools/mmfuzz
+	local secs t sig dir rest rep sched
+	rm -rf "$work" && mkdir -p "$(dirname "$work")"
+	if ! scripts/campaign.sh --no-setup --zoo "$bug" --duration "$budget" --stop-on-crash \
+		--interval 1 --minimize 0 --workdir "$work" </dev/null >"$work.log" 2>&1 ||
+		[ ! -f "$work/.settings" ]; then
+		printf '%-24s %s\n' "$bug" "CAMPAIGN FAILED (see $work.log)"
+		return
+	fi
+	if [ ! -f "$work/first-crash" ]; then
+		printf '%-24s %-8s %-16s %-44s %s\n' "$bug" "no(${budget}s)" - - -
+		return
+	fi
+	read -r secs t sig dir <"$work/first-crash"
+	if [ "$t" = race_fuzzer ]; then
+		# TSan on real threads: mmfuzz repro says "reproduced N/M" itself
+		rest=$("$mmfuzz" repro --target race_fuzzer --repeat "$replays" "$dir/input" </dev/null 2>&1 |
+			grep -o 'reproduced [0-9]*/[0-9]*' | sed 's/reproduced //')
+		rep="${rest:-0/$replays} tsan"
+		sched=$dir/sched/explore-input.mmf
+		if [ -f "$sched" ]; then
+			rep="$rep, schedule $(repro_count "$mmfuzz" sched_fuzzer "$sched" "$(cat "$dir/sched/signature")") $(cat "$dir/sched/signature")"
+		else
+			rep="$rep, no schedule"
+		fi
+	else
+		rep=$(repro_count "$mmfuzz" "$t" "$dir/input" "$sig")
+	fi
+	printf '%-24s %-8s %-16s %-44s %s\n' "$bug" "${secs}s" "$t" "$sig" "$rep"
+}
+
 printf '%-24s %-8s %-16s %-44s %s\n' bug found target signature replays
 for bug in "${bugs[@]}"; do
+	if [ "$campaign" = 1 ]; then
+		zoo_campaign "$bug"
+		continue
+	fi
 	dir=build/zoo/$bug out=build/zoo/$bug/finds
 	if ! { cmake -S . -B "$dir" -G Ninja -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=Debug \
 		-DMMF_SANITIZE='address;undefined' -DMMF_ZOO="$bug" >/dev/null &&

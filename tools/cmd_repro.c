@@ -259,6 +259,9 @@ static void usage(FILE *out)
 		"                     (TSan build: this build's, else build/libfuzzer-tsan's\n"
 		"                     or build/tsan's), run --repeat M times (default 10),\n"
 		"                     each its own process: it prints \"reproduced N/M\";\n"
+		"                     a race the campaign filed with a deterministic\n"
+		"                     schedule (CRASHDIR/sched/explore-input.mmf) replays\n"
+		"                     that too, on sched_replay;\n"
 		"                     a concurrent FILE not named *.mmf is read as raw bytes\n"
 		"                     (a crash file) unless --text says otherwise.\n"
 		"\n"
@@ -291,13 +294,36 @@ static const char *detect_target(const char *path)
 static unsigned long race_runs = 10;
 
 /*
+ * How many times each run replays the input: CRASHDIR/repeat, the count the
+ * campaign found to reproduce a race in 9 of 10 runs (race_replay_count in
+ * scripts/campaign.sh), else 1.
+ */
+static unsigned long crash_dir_repeat(const char *path)
+{
+	char file[4200];
+	const char *slash = strrchr(path, '/');
+	unsigned long n = 1;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%.*s/repeat", slash ? (int)(slash - path) : 1,
+		 slash ? path : ".");
+	f = fopen(file, "r");
+	if (f) {
+		if (fscanf(f, "%lu", &n) != 1 || n < 1 || n > 100000)
+			n = 1;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
  * A race (real threads, TSan): each run is its own process (a TSan report
  * ends it), M of them; say how many reproduced, and show the first that did.
  */
 static int run_race_replay(const char *drv, const char *format, const char *path)
 {
-	char out[64];
-	unsigned long hit = 0;
+	char out[64], repeat[32];
+	unsigned long hit = 0, inner = crash_dir_repeat(path);
 	bool shown = false;
 
 	snprintf(out, sizeof(out), "/tmp/mmfuzz-repro.%d", (int)getpid());
@@ -310,8 +336,9 @@ static int run_race_replay(const char *drv, const char *format, const char *path
 		if (pid == 0) {
 			if (!freopen(out, "w", stdout) || dup2(fileno(stdout), 2) < 0)
 				_exit(127);
-			execl(drv, drv, format ? format : path, format ? path : (char *)NULL,
-			      (char *)NULL);
+			snprintf(repeat, sizeof(repeat), "%lu", inner);
+			execl(drv, drv, "--repeat", repeat, format ? format : path,
+			      format ? path : (char *)NULL, (char *)NULL);
 			_exit(127);
 		}
 		if (pid < 0 || waitpid(pid, &status, 0) < 0) {
@@ -339,10 +366,44 @@ static int run_race_replay(const char *drv, const char *format, const char *path
 		}
 	}
 	unlink(out);
-	printf("race_fuzzer crash %s: reproduced %lu/%lu runs (%s)\n", path, hit, race_runs, drv);
+	printf("race_fuzzer crash %s: reproduced %lu/%lu runs (%s, %lu time%s a run)\n", path,
+	       hit, race_runs, drv, inner, inner == 1 ? "" : "s");
 	if (!hit)
 		printf("not reproduced: a race on real threads may need more runs (--repeat M)\n");
 	return hit ? MMF_EXIT_FAIL : MMF_EXIT_OK;
+}
+
+/*
+ * A race the campaign filed (CRASHDIR/input) may have a deterministic
+ * schedule beside it, CRASHDIR/sched/explore-input.mmf, that the schedule
+ * search found for the same program (scripts/campaign.sh race_to_schedule):
+ * replay it on sched_replay, which runs it twice and needs both identical.
+ * 1: it reproduced, 0: it passed, -1: none filed or no driver.
+ */
+static int run_filed_schedule(const char *sched_drv, const char *path)
+{
+	char sched[4200];
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) : 1, status = 0;
+	pid_t pid;
+
+	snprintf(sched, sizeof(sched), "%.*s/sched/explore-input.mmf", dirlen, slash ? path : ".");
+	if (access(sched, R_OK) || access(sched_drv, X_OK))
+		return -1;
+	printf("---- the deterministic schedule filed beside it: %s ----\n", sched);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execl(sched_drv, sched_drv, "--history", "--text", sched, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
+		return -1;
+	printf("schedule %s: %s (deterministic: every replay runs the same interleaving)\n",
+	       sched, WEXITSTATUS(status) ? "reproduced" : "passed (not reproduced)");
+	return WEXITSTATUS(status) ? 1 : 0;
 }
 
 /* <dir>/fuzzers/<name> exists: drv filled. */
@@ -395,11 +456,18 @@ static int exec_replay(const char *target, const char *path, enum mmf_load_forma
 		return MMF_EXIT_USAGE;
 	}
 	fflush(stdout);
-	if (sched)
+	if (sched) {
 		execl(drv, drv, "--history", format ? format : path, format ? path : (char *)NULL,
 		      (char *)NULL);
-	else
-		return run_race_replay(drv, format, path);
+	} else {
+		char sched_drv[4200];
+		int ret = run_race_replay(drv, format, path);
+
+		find_driver(self, "sched_replay", sched_drv, sizeof(sched_drv));
+		if (run_filed_schedule(sched_drv, path) > 0)
+			ret = MMF_EXIT_FAIL;
+		return ret;
+	}
 	fprintf(stderr, "mmfuzz repro: %s: %s\n", drv, strerror(errno));
 	return MMF_EXIT_FAIL;
 }
