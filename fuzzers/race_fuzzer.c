@@ -5,8 +5,9 @@
  * Input: any bytes, decoded (totally) by mmf_cprog_decode(MMF_DECODE_ANY)
  * into a concurrent program (include/mmfuzz/prog.h): setup ops, then 2-4
  * per-thread op lists over shared processes and files.  mmf_race_prepare
- * drops the schedule bytes (sched_fuzzer's) and caps setup at
- * MMF_RACE_MAX_SETUP_OPS and each thread at MMF_RACE_MAX_THREAD_OPS ops.
+ * drops the schedule bytes (sched_fuzzer's), caps setup at
+ * MMF_RACE_MAX_SETUP_OPS and each thread at MMF_RACE_MAX_THREAD_OPS ops,
+ * and bounds population (mmf_fuzz_bound_populate) as every target does.
  *
  * One run (mmf_race_check):
  *   1. a fresh core world (mmf_core, native backend: pthreads + liburcu)
@@ -131,12 +132,29 @@ static void prog_truncate(struct mmf_prog *p, uint32_t max)
 		p->nr_ops = max;
 }
 
+static void prog_bound_populate(struct mmf_prog *p)
+{
+	for (uint32_t i = 0; i < p->nr_ops; i++)
+		mmf_fuzz_bound_populate(&p->ops[i]);
+}
+
+/*
+ * Population is bounded as in every target (bound_op.c).  Without it a
+ * 4 GiB MAP_LOCKED mmap in the setup, replicated into every thread's
+ * window and then mapped over again, made ~260,000 faults insert below
+ * the other windows' PTEs: a libFuzzer timeout after 76 s, the only report
+ * of a 30-minute campaign on the clean core
+ * (corpus/regressions-race/populate_locked_windows.mmf).
+ */
 void mmf_race_prepare(struct mmf_cprog *c)
 {
 	c->sched_len = 0;
 	prog_truncate(&c->setup, MMF_RACE_MAX_SETUP_OPS);
-	for (uint32_t t = 0; t < MMF_CPROG_MAX_THREADS; t++)
+	prog_bound_populate(&c->setup);
+	for (uint32_t t = 0; t < MMF_CPROG_MAX_THREADS; t++) {
 		prog_truncate(&c->thread[t], MMF_RACE_MAX_THREAD_OPS);
+		prog_bound_populate(&c->thread[t]);
+	}
 	while (c->nr_threads > 0 && c->thread[c->nr_threads - 1].nr_ops == 0)
 		c->nr_threads--;
 }

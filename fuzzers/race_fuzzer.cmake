@@ -25,7 +25,8 @@ if(NOT TARGET mmf_core)
   return()
 endif()
 
-add_library(mmf_race_common OBJECT race_fuzzer.c race_tsan_hook.c cprog_mutator.c mutate_prog.c fuzz_env.c)
+add_library(mmf_race_common OBJECT race_fuzzer.c race_tsan_hook.c cprog_mutator.c mutate_prog.c
+            bound_op.c fuzz_env.c)
 target_link_libraries(mmf_race_common PUBLIC mmf_all)
 # the TSan report hook names __start___sancov_cntrs: no coverage pass there
 # (see the top of race_tsan_hook.c)

@@ -152,24 +152,35 @@ triage() {
 	rm -f "$input"
 }
 
-# race_replay_count DIR: DIR/replays = "N/10", the runs (processes) of
-# race_replay that reproduce the crash's signature, each running the input
-# DIR/repeat times: 1, else 10, else 100, the first count that makes 9 of
-# 10 runs reproduce it (or 100).  mmfuzz repro runs DIR/repeat times too.
+# sig_class SIG: what a replay of a race must give again.  A TSan report
+# names the access it caught first, and which of the racing accesses that
+# is varies from run to run (tsan:data-race:core_unlink_anon_vmas, then
+# tsan:data-race:core_vma_set_range for the same race): the kind only
+# (tsan:data-race); every other signature whole.
+sig_class() {
+	case $1 in tsan:*) echo "$1" | cut -d: -f1-2 ;; *) echo "$1" ;; esac
+}
+
+# race_replay_count DIR: DIR/replays = "N/10 (CLASS)", the runs (processes)
+# of race_replay that reproduce the crash's signature class, each running
+# the input DIR/repeat times: 1, else 10, else 100, the first count that
+# makes 9 of 10 runs reproduce it (or 100).  mmfuzz repro runs DIR/repeat
+# times too.
 race_replay_count() {
-	local dir=$1 n i rep drv
+	local dir=$1 n i rep drv class
 	drv=$(target_build race_fuzzer)/fuzzers/race_replay
 	[ -x "$drv" ] || return 0
+	class=$(sig_class "$(cat "$dir/signature")")
 	for rep in 1 10 100; do
 		n=0
 		for i in $(seq 10); do
 			MMF_FUZZ_IGNORE= timeout 300 "$drv" --repeat "$rep" --binary "$dir/input" \
 				</dev/null >"$dir/replay.log" 2>&1 ||
-				[ "$(signature "$dir/replay.log")" != "$(cat "$dir/signature")" ] || n=$((n + 1))
+				[ "$(sig_class "$(signature "$dir/replay.log")")" != "$class" ] || n=$((n + 1))
 		done
 		[ "$n" -lt 9 ] || break
 	done
-	echo "$n/10" >"$dir/replays"
+	echo "$n/10 ($class)" >"$dir/replays"
 	echo "$rep" >"$dir/repeat"
 }
 
@@ -259,7 +270,8 @@ minimize_late() {	# TARGET DIR: byte-level minimization of a process-ending cras
 }
 
 # regression_seeds TARGET DIR: the fixed bugs' programs (corpus/regressions
-# for diff_fuzzer, corpus/regressions-sched for the concurrent targets) as
+# for diff_fuzzer, corpus/regressions-sched for the concurrent targets, and
+# corpus/regressions-race for race_fuzzer) as
 # the target's binary inputs: seeds beside corpus/<target>.
 regression_seeds() {
 	local t=$1 out=$2 f
@@ -268,7 +280,8 @@ regression_seeds() {
 	diff_fuzzer)
 		"$LF_BUILD/fuzzers/diff_replay" --asm "$out" "$ROOT/corpus/regressions" >/dev/null 2>&1 || true ;;
 	sched_fuzzer | race_fuzzer)
-		for f in "$ROOT"/corpus/regressions-sched/*.mmf; do
+		for f in "$ROOT"/corpus/regressions-sched/*.mmf \
+			$([ "$t" = race_fuzzer ] && ls "$ROOT"/corpus/regressions-race/*.mmf 2>/dev/null); do
 			[ -f "$f" ] || continue
 			"$LF_BUILD/tools/mmfuzz" asm --concurrent "$f" -o "$out/$(basename "$f" .mmf)" \
 				>/dev/null 2>&1 || true

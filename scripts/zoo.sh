@@ -77,7 +77,7 @@ zoo_campaign() {
 	if [ "$t" = race_fuzzer ]; then
 		# TSan on real threads: mmfuzz repro says "reproduced N/M" itself
 		rest=$("$mmfuzz" repro --target race_fuzzer --repeat "$replays" "$dir/input" </dev/null 2>&1 |
-			grep -o 'reproduced [0-9]*/[0-9]*' | sed 's/reproduced //')
+			grep -o 'reproduced [0-9]*/[0-9]*' | sed 's/reproduced //') || true
 		rep="${rest:-0/$replays} tsan"
 		sched=$dir/sched/explore-input.mmf
 		if [ -f "$sched" ]; then
