@@ -523,7 +523,11 @@ run_group() {	# LOG WHAT CMD...: CMD >>LOG, "WHAT: [n/m]" (ninja's count) every 
 	while kill -0 "$GROUP" 2>/dev/null; do
 		sleep 1
 		n=$((n + 1))
-		((n % 30)) || echo "campaign: $what: ${n}s $(grep -o '^\[[0-9]*/[0-9]*\]' "$log" 2>/dev/null | tail -1)"
+		# ninja's count from a log file; never from /dev/stdout (the late
+		# minimization's log): grep would open its own stdout, the pipe to
+		# tail, and wait on it forever (a campaign hung after a minute of it)
+		((n % 30)) || echo "campaign: $what: ${n}s $([ "$log" = /dev/stdout ] ||
+			grep -o '^\[[0-9]*/[0-9]*\]' "$log" 2>/dev/null | tail -1)"
 	done
 	wait "$GROUP"
 	rc=$?
