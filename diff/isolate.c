@@ -41,6 +41,15 @@ static void crash_sig(FILE *err, int status, char *sig, size_t len)
 		char tool[64], kind[128], fn[256];
 		const char *in;
 
+		/* the sched backend's own abort (core/sync_sched.c): named as
+		 * scripts/campaign.sh names it, sched:deadlock, sched:livelock,
+		 * else sync:<primitive> (sync:rwsem: destroyed while held, ...) */
+		if (sscanf(line, "mmf_sync_bug: %127[a-z]", kind) == 1) {
+			snprintf(sig, len, "%s:%s",
+				 !strcmp(kind, "deadlock") || !strcmp(kind, "livelock") ? "sched" :
+				 "sync", kind);
+			break;
+		}
 		if (strncmp(line, "SUMMARY: ", 9))
 			continue;
 		line[strcspn(line, "\n")] = '\0';

@@ -307,11 +307,28 @@ static void fail_with(struct mmf_fuzz_fail *fail, const char *sig)
 	snprintf(fail->sig, sizeof(fail->sig), "%s", sig);
 }
 
+static struct run run, again;
+
+/* A second run of c (no trace kept) gives the first's interleaving and results. */
+static bool same_run_again(const struct mmf_cprog *c, const struct mmf_config *cfg,
+			   const struct run *first)
+{
+	bool same;
+
+	run_core(&again, c, false, cfg);
+	mmf_core.world_free(again.w);
+	same = again.trace_hash == first->trace_hash && again.nr_ops == first->nr_ops;
+	for (uint32_t i = 0; same && i < first->nr_ops; i++)
+		same = memcmp(&again.ops[i].res, &first->ops[i].res, sizeof(first->ops[i].res)) == 0 &&
+		       again.ops[i].call == first->ops[i].call &&
+		       again.ops[i].ret == first->ops[i].ret;
+	return same;
+}
+
 /* The check of c in worlds made with cfg (the core's and the reference's). */
 static int check_in_worlds(const struct mmf_cprog *c, unsigned flags,
 			   const struct mmf_config *cfg, struct mmf_fuzz_fail *fail, FILE *report)
 {
-	static struct run run, again;
 	static struct mmf_lin_result lin;
 	struct mmf_lin_limits lim = { .max_states = LIN_MAX_STATES };
 	struct mmf_lin_history h;
@@ -326,31 +343,7 @@ static int check_in_worlds(const struct mmf_cprog *c, unsigned flags,
 	memset(fail, 0, sizeof(*fail));
 	fail->op = -1;
 	cur.c = c;
-	if (flags & MMF_SCHED_DETERMINISM) {
-		/* the first of two runs; the second (below) keeps the trace */
-		run_core(&again, c, false, cfg);
-		mmf_core.world_free(again.w);
-	}
 	run_core(&run, c, flags & (MMF_SCHED_HISTORY | MMF_SCHED_ALWAYS_HISTORY), cfg);
-	if (flags & MMF_SCHED_DETERMINISM) {
-		bool same = again.trace_hash == run.trace_hash && again.nr_ops == run.nr_ops;
-
-		for (uint32_t i = 0; same && i < run.nr_ops; i++)
-			same = memcmp(&again.ops[i].res, &run.ops[i].res,
-				      sizeof(run.ops[i].res)) == 0 &&
-			       again.ops[i].call == run.ops[i].call &&
-			       again.ops[i].ret == run.ops[i].ret;
-		if (!same) {
-			fail_with(fail, "nondeterminism:sched");
-			if (report)
-				fprintf(report, "two runs of one input differ: trace hash %016"
-					PRIx64 " vs %016" PRIx64 "\n", again.trace_hash,
-					run.trace_hash);
-			bad = 1;
-			goto out_world;
-		}
-	}
-
 	if (mmf_core.check && mmf_core.check(run.w, msg, sizeof(msg))) {
 		mmf_invariant_sig(fail->sig, sizeof(fail->sig), msg);
 		if (report)
@@ -408,6 +401,21 @@ out_world:
 	if (report && ((bad && (flags & MMF_SCHED_HISTORY)) || (flags & MMF_SCHED_ALWAYS_HISTORY)))
 		print_interleaving(report, &run);
 	mmf_core.world_free(run.w);
+	/*
+	 * The second run of a replay comes after the whole check of the first,
+	 * which does what the fuzzer's only run does: when the second ran first
+	 * (and its world was freed first), a use-after-free the fuzzer met in
+	 * the invariant checker showed in that world_free instead, under
+	 * another signature (crash:heap-use-after-free:mmf_refcount_read vs
+	 * ..._dec_and_test, zoo NAME_DUP_NO_GET).
+	 */
+	if ((flags & MMF_SCHED_DETERMINISM) && !same_run_again(c, cfg, &run)) {
+		fail_with(fail, "nondeterminism:sched");
+		if (report)
+			fprintf(report, "two runs of one input differ: trace hash %016" PRIx64
+				" vs %016" PRIx64 "\n", again.trace_hash, run.trace_hash);
+		bad = 1;
+	}
 	cur.run = NULL;
 	cur.c = NULL;
 	return bad;

@@ -29,7 +29,8 @@
 # A crash signature is the target's own last `mmfuzz: <kind>:...` line
 # (diff:, invariant:, hang:, error:, linearizability:, nondeterminism:,
 # race:, tsan:), the scheduler's `mmf_sync_bug: deadlock|livelock` (as
-# sched:deadlock, sched:livelock), else the sanitizer report kind plus the
+# sched:deadlock, sched:livelock; any other mmf_sync_bug as sync:<primitive>,
+# sync:rwsem), else the sanitizer report kind plus the
 # top 3 frames.  Reproduce one with
 #   build/libfuzzer/tools/mmfuzz repro <target>/crashes/<sig>/input
 # Ctrl-C (or SIGTERM) stops cleanly and prints the summary.  Works without a
@@ -101,6 +102,9 @@ signature() {
 	}
 	/^mmfuzz: [a-z]+:/ { sig = $2 }	# the last one is the target'\''s verdict
 	/^mmf_sync_bug: (deadlock|livelock):/ { s = $2; sub(/:$/, "", s); sig = "sched:" s }
+	# any other abort of the sched backend (a rwsem destroyed while held, ...):
+	# sync:<primitive>, as diff/isolate.c names it
+	sig == "" && /^mmf_sync_bug: [a-z]+ / { sig = "sync:" $2 }
 	# ASan: crash:KIND:FN from the SUMMARY line, as diff/isolate.c names it
 	# for mmfuzz minimize and sched_replay --minimize (one name in every tool)
 	asan == "" && /^SUMMARY: AddressSanitizer: / {

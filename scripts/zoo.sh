@@ -37,7 +37,8 @@ signature() {
 	s=$(grep -m1 -oE 'SUMMARY: [A-Za-z]+Sanitizer: [a-z-]+ [^ ]+ in [A-Za-z0-9_]+' "$1" |
 		awk '{ print "crash:" $3 ":" $NF }') || true
 	[ -n "$s" ] || s=$(grep -m1 -oE 'mmfuzz: [^ ]+' "$1" | sed 's/mmfuzz: //') || true
-	[ -n "$s" ] || s=$(grep -m1 -oE 'mmf_sync_bug: [a-z]+' "$1" | sed 's/mmf_sync_bug: /sync:/') || true
+	[ -n "$s" ] || s=$(grep -m1 -oE 'mmf_sync_bug: [a-z]+' "$1" |
+		sed -E 's/mmf_sync_bug: (deadlock|livelock)$/sched:\1/; s/mmf_sync_bug: /sync:/') || true
 	echo "${s:-unknown}"
 }
 
