@@ -73,7 +73,7 @@ reads "targets sched_fuzzer" --targets sched_fuzzer
 for f in "$ROOT"/fuzzers/*_fuzzer.options; do
 	t=$(basename "$f" .options)
 	flags=$(bash "$CAMPAIGN" --dry-run --targets "$t" 2>&1 | sed -n "s/^campaign: $t libFuzzer flags ([^)]*)://p")
-	bad=$(tr ' ' '\n' <<<"$flags" | grep -v '^$' | grep -vE '^-(max_len|dict|timeout|rss_limit_mb|use_value_profile)=[^#= ]+$')
+	bad=$(tr ' ' '\n' <<<"$flags" | grep -v '^$' | grep -vE '^-(max_len|dict|timeout|rss_limit_mb|use_value_profile|use_counters)=[^#= ]+$')
 	if [ -n "$flags" ] && [ -z "$bad" ]; then
 		pass=$((pass + 1))
 	else
