@@ -107,9 +107,32 @@ extern "C" {
 void mmf_sched_point(void);
 void mmf_sched_spin(void);
 #define MMF_SYNC_POINT()	mmf_sched_point()
+#elif defined(MMF_SYNC_JITTER)
+/* Native with delay injection (TSan builds, MMF_SYNC_JITTER in
+ * core/CMakeLists.txt): one relaxed load per point until mmf_sync_jitter()
+ * turns the delays on. */
+extern int mmf_jitter_rate;
+void mmf_jitter_point(void);
+#define MMF_SYNC_POINT()						\
+	(__builtin_expect(__atomic_load_n(&mmf_jitter_rate, __ATOMIC_RELAXED) != 0, 0) \
+	 ? mmf_jitter_point() : (void)0)
 #else
 #define MMF_SYNC_POINT()	((void)0)
 #endif
+
+/*
+ * Native backend: delay injection.  mmf_sync_jitter(rate, seed) makes every
+ * scheduling point of every thread (each lock, unlock, RCU and atomic
+ * operation) delay the thread with probability rate/1024: a yield, a spin
+ * of up to a few thousand pauses, or a sleep of a few microseconds, drawn
+ * from a per-thread generator seeded from `seed` and the thread's creation
+ * order.  A race whose window is a few instructions wide on real threads
+ * is then hit in a fair share of runs (race_replay --jitter), as rr's chaos
+ * mode and the kernel's KCSAN delays widen windows.  rate 0 turns it off.
+ * Returns false (and does nothing) when the build has no injection points
+ * (not MMF_SYNC_JITTER) or the backend is sched.
+ */
+bool mmf_sync_jitter(unsigned rate, unsigned long seed);
 
 /*
  * The inline primitives below are always inlined, even at -O0, so that the

@@ -142,6 +142,7 @@ void mmf_mutex_lock(struct mmf_mutex *m)
 {
 	struct mutex_impl *i = MUTEX(m);
 
+	MMF_SYNC_POINT();
 	if (MMF_SYNC_DEBUG && get_owner(&i->owner) == mmf_sync_self())
 		mmf_sync_bug("mutex %p: recursive lock", (void *)m);
 	check(pthread_mutex_lock(&i->m), "pthread_mutex_lock");
@@ -152,8 +153,10 @@ void mmf_mutex_lock(struct mmf_mutex *m)
 bool mmf_mutex_trylock(struct mmf_mutex *m)
 {
 	struct mutex_impl *i = MUTEX(m);
-	int err = pthread_mutex_trylock(&i->m);
+	int err;
 
+	MMF_SYNC_POINT();
+	err = pthread_mutex_trylock(&i->m);
 	if (err == EBUSY)
 		return false;
 	check(err, "pthread_mutex_trylock");
@@ -224,6 +227,7 @@ void mmf_down_read(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
 
+	MMF_SYNC_POINT();
 	if (MMF_SYNC_DEBUG && get_owner(&i->owner) == mmf_sync_self())
 		mmf_sync_bug("rwsem %p: down_read while holding it for write", (void *)s);
 	pthread_mutex_lock(&i->m);
@@ -239,6 +243,7 @@ bool mmf_down_read_trylock(struct mmf_rwsem *s)
 	struct rwsem_impl *i = RWSEM(s);
 	bool ok;
 
+	MMF_SYNC_POINT();
 	pthread_mutex_lock(&i->m);
 	ok = i->count >= 0 && i->writers_waiting == 0;
 	if (ok)
@@ -253,6 +258,7 @@ void mmf_up_read(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
 
+	MMF_SYNC_POINT();
 	held_dec("rwsem(read)", s);
 	pthread_mutex_lock(&i->m);
 	if (i->count <= 0)
@@ -266,6 +272,7 @@ void mmf_down_write(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
 
+	MMF_SYNC_POINT();
 	if (MMF_SYNC_DEBUG && get_owner(&i->owner) == mmf_sync_self())
 		mmf_sync_bug("rwsem %p: recursive down_write", (void *)s);
 	pthread_mutex_lock(&i->m);
@@ -284,6 +291,7 @@ bool mmf_down_write_trylock(struct mmf_rwsem *s)
 	struct rwsem_impl *i = RWSEM(s);
 	bool ok;
 
+	MMF_SYNC_POINT();
 	pthread_mutex_lock(&i->m);
 	ok = i->count == 0;
 	if (ok) {
@@ -300,6 +308,7 @@ void mmf_up_write(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
 
+	MMF_SYNC_POINT();
 	held_dec("rwsem(write)", s);
 	pthread_mutex_lock(&i->m);
 	if (i->count != -1 || (MMF_SYNC_DEBUG && i->owner != mmf_sync_self()))
@@ -367,6 +376,7 @@ void mmf_spin_destroy(struct mmf_spinlock *l)
 
 void mmf_spin_lock(struct mmf_spinlock *l)
 {
+	MMF_SYNC_POINT();
 	check(pthread_spin_lock(&SPIN(l)->l), "pthread_spin_lock");
 	held_inc();
 }
@@ -442,6 +452,7 @@ void mmf_rcu_unregister_thread(void)
 
 void mmf_rcu_read_lock(void)
 {
+	MMF_SYNC_POINT();
 	rcu_ensure_registered();
 	urcu_memb_read_lock();
 	rcu_depth++;
@@ -449,6 +460,7 @@ void mmf_rcu_read_lock(void)
 
 void mmf_rcu_read_unlock(void)
 {
+	MMF_SYNC_POINT();
 	if (rcu_depth <= 0)
 		mmf_sync_bug("mmf_rcu_read_unlock without mmf_rcu_read_lock");
 	if (--rcu_depth == 0)
@@ -616,3 +628,76 @@ void mmf_rcu_barrier(void)
 		pthread_cond_wait(&cb_progress, &cb_lock);
 	pthread_mutex_unlock(&cb_lock);
 }
+
+/* ---- delay injection (sync.h: mmf_sync_jitter) ------------------------------ */
+
+#ifdef MMF_SYNC_JITTER
+#include <sched.h>
+#include <time.h>
+
+int mmf_jitter_rate;			/* per 1024 points; 0: off */
+static unsigned long jitter_seed;
+static unsigned long jitter_threads;	/* threads that have drawn so far */
+static _Thread_local uint64_t jitter_state;
+
+/* xorshift64*, seeded per thread from the seed and the order in which
+ * threads first draw (the delays differ from run to run: a replay run
+ * again tries other delays) */
+static uint64_t jitter_next(void)
+{
+	uint64_t x = jitter_state;
+
+	if (!x) {
+		unsigned long n = __atomic_add_fetch(&jitter_threads, 1, __ATOMIC_RELAXED);
+
+		x = (__atomic_load_n(&jitter_seed, __ATOMIC_RELAXED) + n) *
+		    0x9e3779b97f4a7c15ULL | 1;
+	}
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	jitter_state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+void mmf_jitter_point(void)
+{
+	uint64_t r = jitter_next();
+	unsigned rate = (unsigned)__atomic_load_n(&mmf_jitter_rate, __ATOMIC_RELAXED);
+
+	if ((r & 1023) >= rate)
+		return;
+	switch ((r >> 10) & 3) {
+	case 0:
+		sched_yield();
+		break;
+	case 1:
+	case 2:
+		for (unsigned n = (r >> 12) & 4095; n; n--)
+			mmf_cpu_relax();
+		break;
+	default: {
+		struct timespec ts = { 0, 1000 + (long)((r >> 12) % 50000) };
+
+		nanosleep(&ts, NULL);
+		break;
+	}
+	}
+}
+
+bool mmf_sync_jitter(unsigned rate, unsigned long seed)
+{
+	if (rate > 1024)
+		rate = 1024;
+	__atomic_store_n(&jitter_seed, seed, __ATOMIC_RELAXED);
+	__atomic_store_n(&mmf_jitter_rate, (int)rate, __ATOMIC_RELAXED);
+	return true;
+}
+#else
+bool mmf_sync_jitter(unsigned rate, unsigned long seed)
+{
+	(void)rate;
+	(void)seed;
+	return false;
+}
+#endif

@@ -1837,3 +1837,11 @@ const struct mmf_sched_step *mmf_sched_trace(size_t *nr_steps)
 #ifdef __clang__
 #pragma clang attribute pop
 #endif
+
+/* sync.h: delay injection is for real threads; the schedule is the input here */
+bool mmf_sync_jitter(unsigned rate, unsigned long seed)
+{
+	(void)rate;
+	(void)seed;
+	return false;
+}

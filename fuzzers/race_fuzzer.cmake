@@ -46,6 +46,14 @@ set(_race_corpus ${CMAKE_SOURCE_DIR}/corpus)
 add_test(NAME race.corpus
          COMMAND race_replay --repeat 5 ${_race_corpus}/race_fuzzer ${_race_corpus}/race)
 set_tests_properties(race.corpus PROPERTIES TIMEOUT 300)
+# the same under delay injection (race_replay --jitter, core/sync.h): the
+# delays widen every window, and the clean core must stay clean (on the
+# SEQ_RECHECK zoo bug they turn fault_vs_mprotect's 0/10 into 9/10)
+add_test(NAME race.corpus_jitter
+         COMMAND race_replay --repeat 5 --jitter 64 ${_race_corpus}/race_fuzzer
+                 ${_race_corpus}/race ${_race_corpus}/regressions-race)
+set_tests_properties(race.corpus_jitter PROPERTIES TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "jitter 64/1024, seed [0-9]+\n.* 0 failed")
 # the disjoint rewrite as documented: thread 1's copy of the setup's shared
 # mapping of f0 is its own file f1 (= 0*T + 1) in its window 0x40000000
 add_test(NAME race.disjoint_rewrite

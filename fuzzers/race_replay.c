@@ -9,6 +9,13 @@
  *     --repeat N      run each input N times (default 1); it fails if any
  *                     run fails (a TSan report ends the process at once:
  *                     halt_on_error=1)
+ *     --jitter R      delay injection (core/sync.h mmf_sync_jitter): each
+ *                     lock, unlock, RCU or atomic operation of every thread
+ *                     is delayed with probability R/1024 (a yield, a spin
+ *                     or a few microseconds' sleep), so a race whose window
+ *                     is a few instructions wide is hit in a fair share of
+ *                     runs; TSan builds only.  The seed is printed (--seed S
+ *                     gives it; the delays still depend on the OS's timing)
  *     --abort         abort() on the first failure, like the fuzz target
  *     --print         print each program (text) before running it
  *     --fmt           print each program (text form), do not run it
@@ -27,13 +34,18 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "prog_ext.h"
 #include "race.h"
 #include "replay_walk.h"
+#include "sync.h"		/* mmf_sync_jitter */
 
 static int opt_abort, opt_print, opt_fmt, opt_dict;
 static unsigned long opt_repeat = 1;
+static unsigned long opt_jitter, opt_seed;
+static int have_seed;
 static enum mmf_load_format opt_format;	/* --text, --binary */
 static int passed, failed, errors;
 
@@ -128,8 +140,8 @@ static void run_file(const char *path, void *ctx)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: race_replay [--repeat N] [--abort] [--print|--fmt|--dict] [--text|--binary]\n"
-		"                   FILE|DIR...\n"
+		"usage: race_replay [--repeat N] [--jitter R [--seed S]] [--abort]\n"
+		"                   [--print|--fmt|--dict] [--text|--binary] FILE|DIR...\n"
 		"Runs each concurrent program on the core with real threads (the race_fuzzer\n"
 		"check).  A file is a text program if it looks like text, else the raw bytes\n"
 		"race_fuzzer saved; --text or --binary says which.\n");
@@ -146,6 +158,17 @@ int main(int argc, char **argv)
 			opt_repeat = strtoul(argv[++i], NULL, 0);
 			if (!opt_repeat)
 				opt_repeat = 1;
+		} else if (!strcmp(a, "--jitter") && i + 1 < argc) {
+			char *end;
+
+			opt_jitter = strtoul(argv[++i], &end, 0);
+			if (*end || !opt_jitter || opt_jitter > 1024) {
+				fprintf(stderr, "race_replay: --jitter R needs 1 <= R <= 1024\n");
+				return 2;
+			}
+		} else if (!strcmp(a, "--seed") && i + 1 < argc) {
+			opt_seed = strtoul(argv[++i], NULL, 0);
+			have_seed = 1;
 		} else if (!strcmp(a, "--abort"))
 			opt_abort = 1;
 		else if (!strcmp(a, "--print"))
@@ -166,8 +189,20 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (opt_jitter) {
+		if (!have_seed)
+			opt_seed = (unsigned long)time(NULL) * 2654435761UL ^ (unsigned long)getpid();
+		if (!mmf_sync_jitter((unsigned)opt_jitter, opt_seed)) {
+			fprintf(stderr, "race_replay: --jitter: this build has no delay "
+				"injection (TSan builds have it)\n");
+			return 2;
+		}
+		printf("jitter %lu/1024, seed %lu\n", opt_jitter, opt_seed);
+		fflush(stdout);
+	}
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--repeat")) {
+		if (!strcmp(argv[i], "--repeat") || !strcmp(argv[i], "--jitter") ||
+		    !strcmp(argv[i], "--seed")) {
 			i++;
 			continue;
 		}

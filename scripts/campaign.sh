@@ -168,24 +168,32 @@ sig_class() {
 # race_replay_count DIR: DIR/replays = "N/10 (CLASS)", the runs (processes)
 # of race_replay that reproduce the crash's signature class, each running
 # the input DIR/repeat times: 1, else 10, else 100, the first count that
-# makes 9 of 10 runs reproduce it (or 100).  mmfuzz repro runs DIR/repeat
-# times too.
+# makes 9 of 10 runs reproduce it; if none does, the same again with delay
+# injection (race_replay --jitter 64, DIR/jitter: a window a few
+# instructions wide on real threads is hit far more often).  mmfuzz repro
+# replays with DIR/repeat and DIR/jitter too.
 race_replay_count() {
-	local dir=$1 n i rep drv class
+	local dir=$1 n i rep jit drv class best=-1 brep bjit
 	drv=$(target_build race_fuzzer)/fuzzers/race_replay
 	[ -x "$drv" ] || return 0
 	class=$(sig_class "$(cat "$dir/signature")")
-	for rep in 1 10 100; do
-		n=0
-		for i in $(seq 10); do
-			MMF_FUZZ_IGNORE= timeout 300 "$drv" --repeat "$rep" --binary "$dir/input" \
-				</dev/null >"$dir/replay.log" 2>&1 ||
-				[ "$(sig_class "$(signature "$dir/replay.log")")" != "$class" ] || n=$((n + 1))
+	for jit in 0 64; do
+		for rep in 1 10 100; do
+			n=0
+			for i in $(seq 10); do
+				MMF_FUZZ_IGNORE= timeout 300 "$drv" --repeat "$rep" \
+					$([ "$jit" = 0 ] || echo --jitter "$jit") --binary "$dir/input" \
+					</dev/null >"$dir/replay.log" 2>&1 ||
+					[ "$(sig_class "$(signature "$dir/replay.log")")" != "$class" ] || n=$((n + 1))
+			done
+			[ "$n" -le "$best" ] || { best=$n brep=$rep bjit=$jit; }
+			[ "$n" -lt 9 ] || break 2
 		done
-		[ "$n" -lt 9 ] || break
 	done
-	echo "$n/10 ($class)" >"$dir/replays"
-	echo "$rep" >"$dir/repeat"
+	rm -f "$dir/jitter"
+	[ "$bjit" = 0 ] || echo "$bjit" >"$dir/jitter"
+	echo "$best/10 ($class$([ "$bjit" = 0 ] || echo ", --jitter $bjit"))" >"$dir/replays"
+	echo "$brep" >"$dir/repeat"
 }
 
 # race_to_schedule DIR: a race_fuzzer crash (TSan, real threads) has no exact

@@ -258,7 +258,10 @@ static void usage(FILE *out)
 		"                     identical interleaving, step by step) or race_replay\n"
 		"                     (TSan build: this build's, else build/libfuzzer-tsan's\n"
 		"                     or build/tsan's), run --repeat M times (default 10),\n"
-		"                     each its own process: it prints \"reproduced N/M\";\n"
+		"                     each its own process replaying the input as often as\n"
+		"                     the campaign found it needs (CRASHDIR/repeat), with\n"
+		"                     delay injection where it needed that (CRASHDIR/jitter:\n"
+		"                     race_replay --jitter R): it prints \"reproduced N/M\";\n"
 		"                     a race the campaign filed with a deterministic\n"
 		"                     schedule (CRASHDIR/sched/explore-input.mmf) replays\n"
 		"                     that too, on sched_replay;\n"
@@ -294,23 +297,26 @@ static const char *detect_target(const char *path)
 static unsigned long race_runs = 10;
 
 /*
- * How many times each run replays the input: CRASHDIR/repeat, the count the
- * campaign found to reproduce a race in 9 of 10 runs (race_replay_count in
- * scripts/campaign.sh), else 1.
+ * A number the campaign filed beside a crash file, CRASHDIR/NAME, or dflt:
+ * "repeat", how many times each run replays the input, and "jitter", the
+ * delay injection rate (race_replay --jitter), together what the campaign
+ * found to reproduce a race in 9 of 10 runs (race_replay_count in
+ * scripts/campaign.sh).
  */
-static unsigned long crash_dir_repeat(const char *path)
+static unsigned long crash_dir_number(const char *path, const char *name,
+				      unsigned long dflt, unsigned long max)
 {
 	char file[4200];
 	const char *slash = strrchr(path, '/');
-	unsigned long n = 1;
+	unsigned long n = dflt;
 	FILE *f;
 
-	snprintf(file, sizeof(file), "%.*s/repeat", slash ? (int)(slash - path) : 1,
-		 slash ? path : ".");
+	snprintf(file, sizeof(file), "%.*s/%s", slash ? (int)(slash - path) : 1,
+		 slash ? path : ".", name);
 	f = fopen(file, "r");
 	if (f) {
-		if (fscanf(f, "%lu", &n) != 1 || n < 1 || n > 100000)
-			n = 1;
+		if (fscanf(f, "%lu", &n) != 1 || n < 1 || n > max)
+			n = dflt;
 		fclose(f);
 	}
 	return n;
@@ -322,8 +328,9 @@ static unsigned long crash_dir_repeat(const char *path)
  */
 static int run_race_replay(const char *drv, const char *format, const char *path)
 {
-	char out[64], repeat[32];
-	unsigned long hit = 0, inner = crash_dir_repeat(path);
+	char out[64], repeat[32], jitter[32];
+	unsigned long hit = 0, inner = crash_dir_number(path, "repeat", 1, 100000);
+	unsigned long jit = crash_dir_number(path, "jitter", 0, 1024);
 	bool shown = false;
 
 	snprintf(out, sizeof(out), "/tmp/mmfuzz-repro.%d", (int)getpid());
@@ -336,9 +343,23 @@ static int run_race_replay(const char *drv, const char *format, const char *path
 		if (pid == 0) {
 			if (!freopen(out, "w", stdout) || dup2(fileno(stdout), 2) < 0)
 				_exit(127);
+			char *argv[8];
+			int n = 0;
+
 			snprintf(repeat, sizeof(repeat), "%lu", inner);
-			execl(drv, drv, "--repeat", repeat, format ? format : path,
-			      format ? path : (char *)NULL, (char *)NULL);
+			snprintf(jitter, sizeof(jitter), "%lu", jit);
+			argv[n++] = (char *)drv;
+			argv[n++] = "--repeat";
+			argv[n++] = repeat;
+			if (jit) {
+				argv[n++] = "--jitter";
+				argv[n++] = jitter;
+			}
+			if (format)
+				argv[n++] = (char *)format;
+			argv[n++] = (char *)path;
+			argv[n] = NULL;
+			execv(drv, argv);
 			_exit(127);
 		}
 		if (pid < 0 || waitpid(pid, &status, 0) < 0) {
@@ -366,8 +387,11 @@ static int run_race_replay(const char *drv, const char *format, const char *path
 		}
 	}
 	unlink(out);
-	printf("race_fuzzer crash %s: reproduced %lu/%lu runs (%s, %lu time%s a run)\n", path,
+	printf("race_fuzzer crash %s: reproduced %lu/%lu runs (%s, %lu time%s a run", path,
 	       hit, race_runs, drv, inner, inner == 1 ? "" : "s");
+	if (jit)
+		printf(", --jitter %lu", jit);
+	printf(")\n");
 	if (!hit)
 		printf("not reproduced: a race on real threads may need more runs (--repeat M)\n");
 	return hit ? MMF_EXIT_FAIL : MMF_EXIT_OK;
