@@ -8,8 +8,9 @@
 # With --campaign, the whole campaign instead (scripts/campaign.sh --zoo BUG
 # --stop-on-crash: the four fuzz targets and the schedule search, 2 jobs),
 # until its first crash or the budget; the crash is replayed M times through
-# `mmfuzz repro` of the campaign's build (a race_fuzzer find: its TSan
-# replays and the deterministic schedule the campaign filed beside it).
+# `mmfuzz repro` of the campaign's build (a race_fuzzer find: 10 TSan
+# replays, with the repeat count and delay injection the campaign filed, and
+# the deterministic schedule the campaign filed beside it).
 #   scripts/zoo.sh [--campaign] [--budget SECONDS] [--replays M] [BUG...]
 #   (default: every bug, 300 s)
 set -euo pipefail
@@ -76,10 +77,13 @@ zoo_campaign() {
 	fi
 	read -r secs t sig dir <"$work/first-crash"
 	if [ "$t" = race_fuzzer ]; then
-		# TSan on real threads: mmfuzz repro says "reproduced N/M" itself
-		rest=$("$mmfuzz" repro --target race_fuzzer --repeat "$replays" "$dir/input" </dev/null 2>&1 |
+		# TSan on real threads: mmfuzz repro says "reproduced N/M" itself;
+		# 10 runs (issue 13: 9 of 10), each with the campaign's repeat
+		# count and delay injection (CRASHDIR/repeat, CRASHDIR/jitter)
+		rest=$("$mmfuzz" repro --target race_fuzzer --repeat 10 "$dir/input" </dev/null 2>&1 |
 			grep -o 'reproduced [0-9]*/[0-9]*' | sed 's/reproduced //') || true
-		rep="${rest:-0/$replays} tsan"
+		rep="${rest:-0/10} tsan"
+		[ ! -f "$dir/jitter" ] || rep="$rep (x$(cat "$dir/repeat"), jitter $(cat "$dir/jitter"))"
 		sched=$dir/sched/explore-input.mmf
 		if [ -f "$sched" ]; then
 			rep="$rep, schedule $(repro_count "$mmfuzz" sched_fuzzer "$sched" "$(cat "$dir/sched/signature")") $(cat "$dir/sched/signature")"
