@@ -160,7 +160,15 @@ for t in $targets; do
 	for i in "${!dirs[@]}"; do
 		w=$tmp/$t.$i
 		[ -f "$w/log" ] || continue
-		awk -v t="$t" -v l="${labels[$i]}" -v tf="$w/time" '
+		# a crash found while measuring is kept (the scratch dir is not)
+		keep=
+		if ls "$w"/crash-* "$w"/timeout-* "$w"/oom-* "$w"/leak-* >/dev/null 2>&1; then
+			keep=$here/build/fuzz_bench-crashes/$t.${labels[$i]//[:\/]/_}.$(date +%s)
+			mkdir -p "$keep"
+			cp "$w"/crash-* "$w"/timeout-* "$w"/oom-* "$w"/leak-* "$keep"/ 2>/dev/null || true
+			cp "$w/log" "$keep/log"
+		fi
+		awk -v t="$t" -v l="${labels[$i]}" -v tf="$w/time" -v keep="$keep" '
 			/^stat::number_of_executed_units:/ { execs = $2 }
 			/^#[0-9]+/ { for (k = 1; k <= NF; k++) if ($k == "cov:") cov = $(k + 1) }
 			/^COVERED_FUNC:/ {
@@ -173,7 +181,7 @@ for t in $targets; do
 			END {
 				getline c < tf
 				printf "%-14s %-26s %9d %8.1f %12.0f %8d %8d %8d%s\n", t, l, execs, c,
-					(c > 0 ? execs / c : 0), cov, core, ref, (crash ? "  (stopped: a crash)" : "")
+					(c > 0 ? execs / c : 0), cov, core, ref, (crash ? "  (stopped: a crash" (keep != "" ? ", kept in " keep : "") ")" : "")
 			}' "$w/log"
 	done
 done
