@@ -12,7 +12,15 @@
  * are printed beside the times.  Run it with scripts/bench.sh (release
  * preset); the figures are for comparing variants measured in the same run.
  *
- * Usage: mmfuzz_bench [--quick] [--reps N] [--only SUBSTRING]
+ * Usage: mmfuzz_bench [--quick] [--reps N] [--only SUBSTRING] [--variant NAME]
+ *
+ * --variant NAME runs only that variant of each row (reference, core, or a
+ * pre-patch switch's name); the other columns print as 0.  Under valgrind
+ * (callgrind), instructions are collected only inside the timed part of a
+ * workload (CALLGRIND_TOGGLE_COLLECT), so
+ *	valgrind --tool=callgrind --collect-atstart=no \
+ *		build/release/bench/mmfuzz_bench --only fork --variant core --reps 1
+ * counts the fork itself, not the setup that populates the process.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +31,15 @@
 #include <time.h>
 
 #include "mm.h"		/* core/mm.h: core_set_legacy, CORE_LEGACY_* */
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_TOGGLE_COLLECT
+#define CALLGRIND_TOGGLE_COLLECT	((void)0)
+#endif
 
 extern const struct mmf_impl mmf_core;
 
@@ -203,9 +220,11 @@ static struct result measure(const struct variant *v, workload_fn fn, int n)
 /* ---- single-threaded workloads ---------------------------------------------- */
 
 #define TIMED_BEGIN(c, t, before) \
-	do { (c)->impl->counters((c)->w, &(before)); clock_start(t); } while (0)
+	do { (c)->impl->counters((c)->w, &(before)); clock_start(t); \
+	     CALLGRIND_TOGGLE_COLLECT; } while (0)
 #define TIMED_END(c, t, before, cnt) \
-	do { clock_stop(t); counters_delta((c), &(before), (cnt)); } while (0)
+	do { CALLGRIND_TOGGLE_COLLECT; clock_stop(t); \
+	     counters_delta((c), &(before), (cnt)); } while (0)
 
 /* One op (kind) of p0 on a process with n VMAs, named or not: fork, exit. */
 static void time_one_op(struct ctx *c, int n, bool named, enum mmf_op_kind kind,
@@ -469,6 +488,12 @@ static struct result measure_threaded(const struct variant *v, int nf, int wkind
 /* ---- the table ----------------------------------------------------------------- */
 
 static const char *only;
+static const char *only_variant;
+
+static bool variant_skipped(const struct variant *v)
+{
+	return only_variant && (!v->name || strcmp(v->name, only_variant));
+}
 
 static void print_counters(const struct mmf_counters *c)
 {
@@ -495,7 +520,7 @@ static void row(const char *what, workload_fn fn, int n, unsigned int legacy,
 	if (only && !strstr(what, only))
 		return;
 	for (i = 0; i < nv; i++)
-		r[i] = measure(&vs[i], fn, n);
+		r[i] = variant_skipped(&vs[i]) ? (struct result){ 0 } : measure(&vs[i], fn, n);
 	printf("%-26s %6d | ref %9.2f us | core %9.2f us (wall %9.2f) | core/ref %6.2fx",
 	       what, n, r[0].cpu * 1e6, r[1].cpu * 1e6, r[1].wall * 1e6, r[1].cpu / r[0].cpu);
 	if (nv == 3)
@@ -525,7 +550,8 @@ static void row_threaded(const char *what, int nf, int wkind, unsigned int legac
 	if (only && !strstr(what, only))
 		return;
 	for (i = 0; i < 3; i++)
-		r[i] = measure_threaded(&vs[i], nf, wkind);
+		r[i] = variant_skipped(&vs[i]) ? (struct result){ 0 } :
+		       measure_threaded(&vs[i], nf, wkind);
 	printf("%-26s %6d |", what, nf);
 	for (i = 0; i < 3; i++)
 		printf(" %s %8.0f f/s w %7.0f/s (%.1f cpu) |", vs[i].name, r[i].rate, r[i].wrate,
@@ -551,8 +577,11 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
 			only = argv[++i];
+		else if (!strcmp(argv[i], "--variant") && i + 1 < argc)
+			only_variant = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--quick] [--reps N] [--only SUBSTRING]\n",
+			fprintf(stderr, "usage: %s [--quick] [--reps N] [--only SUBSTRING]"
+				" [--variant NAME]\n",
 				argv[0]);
 			return 2;
 		}
