@@ -20,7 +20,8 @@
  * workload (CALLGRIND_TOGGLE_COLLECT), so
  *	valgrind --tool=callgrind --collect-atstart=no \
  *		build/release/bench/mmfuzz_bench --only fork --variant core --reps 1
- * counts the fork itself, not the setup that populates the process.
+ * counts the fork itself, not the setup that populates the process; each
+ * row's variant is dumped to a profile of its own (CALLGRIND_DUMP_STATS_AT).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +40,7 @@
 #endif
 #ifndef CALLGRIND_TOGGLE_COLLECT
 #define CALLGRIND_TOGGLE_COLLECT	((void)0)
+#define CALLGRIND_DUMP_STATS_AT(s)	((void)(s))
 #endif
 
 extern const struct mmf_impl mmf_core;
@@ -519,8 +521,18 @@ static void row(const char *what, workload_fn fn, int n, unsigned int legacy,
 
 	if (only && !strstr(what, only))
 		return;
-	for (i = 0; i < nv; i++)
-		r[i] = variant_skipped(&vs[i]) ? (struct result){ 0 } : measure(&vs[i], fn, n);
+	for (i = 0; i < nv; i++) {
+		char label[96];
+
+		if (variant_skipped(&vs[i])) {
+			r[i] = (struct result){ 0 };
+			continue;
+		}
+		r[i] = measure(&vs[i], fn, n);
+		/* callgrind: one profile per row and variant */
+		snprintf(label, sizeof(label), "%s %d %s", what, n, vs[i].name);
+		CALLGRIND_DUMP_STATS_AT(label);
+	}
 	printf("%-26s %6d | ref %9.2f us | core %9.2f us (wall %9.2f) | core/ref %6.2fx",
 	       what, n, r[0].cpu * 1e6, r[1].cpu * 1e6, r[1].wall * 1e6, r[1].cpu / r[0].cpu);
 	if (nv == 3)
