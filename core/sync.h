@@ -43,6 +43,15 @@
  *                debug builds (mmf_rwsem_assert_write_locked).
  *  mmf_spinlock  short, non-sleeping; may be taken inside an RCU read-side
  *                section; never sleep or take a sleeping lock under it.
+ *  mmf_rawlock   the innermost lock, for allocator bookkeeping only
+ *                (core/objcache.c): a short spinning section that holds no
+ *                other primitive of this header, does not block and never
+ *                calls out.  NOT a scheduling point in the sched backend
+ *                (so putting one on a path leaves every saved schedule as
+ *                it was; the section cannot be contended there, having no
+ *                point inside).  May be taken anywhere: under any lock,
+ *                inside RCU read-side sections, in RCU callbacks.  Not
+ *                counted by mmf_sync_locks_held().
  *  mmf_seqcount  writers must be serialised by a lock of their own; readers
  *                retry.  Data read under a seqcount must be read with
  *                mmf_read_once() (and written with mmf_write_once()), so that
@@ -187,6 +196,16 @@ void mmf_spin_destroy(struct mmf_spinlock *l);
 void mmf_spin_lock(struct mmf_spinlock *l);
 void mmf_spin_unlock(struct mmf_spinlock *l);
 bool mmf_spin_trylock(struct mmf_spinlock *l);		/* true: taken */
+
+/* ---- raw lock (allocator bookkeeping; not a scheduling point) ------------- */
+
+struct mmf_rawlock {
+	int impl_;
+};
+
+static inline void mmf_raw_lock_init(struct mmf_rawlock *l) { l->impl_ = 0; }
+void mmf_raw_lock(struct mmf_rawlock *l);
+void mmf_raw_unlock(struct mmf_rawlock *l);
 
 /* ---- atomics -------------------------------------------------------------- */
 

@@ -29,10 +29,8 @@
 
 struct core_vma *vm_area_alloc(struct core_mm *mm)
 {
-	struct core_vma *vma = calloc(1, sizeof(*vma));
+	struct core_vma *vma = objcache_alloc(&mm->w->vma_cache);
 
-	if (!vma)
-		abort();
 	vma->mm = mm;
 	vma_lock_init(vma);
 	core_count(mm->w, vma_alloc);
