@@ -426,7 +426,10 @@ MMF_SYNC_INLINE bool mmf_refcount_dec_and_test(struct mmf_refcount *r)
  * which needs no ordering.
  *
  * Callbacks run in mmf_call_rcu() order on one callback thread (native),
- * after a grace period that began after their mmf_call_rcu().
+ * after a grace period that began after their mmf_call_rcu(); the native
+ * worker lets callbacks gather for up to a millisecond after the first
+ * one, so that one grace period serves them all (mmf_rcu_barrier does not
+ * wait for that).
  *
  * Deferred mode (mmf_rcu_defer_callbacks(true)): for programs that drive the
  * core from one thread only (the single-threaded fuzz targets), callbacks

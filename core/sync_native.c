@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <urcu/urcu-memb.h>
@@ -598,6 +599,16 @@ static pthread_cond_t cb_progress = PTHREAD_COND_INITIALIZER;	/* cb_completed gr
 static struct mmf_rcu_head *cb_first, **cb_last = &cb_first;	/* under cb_lock */
 static unsigned long cb_queued, cb_completed;			/* under cb_lock */
 static bool cb_worker_running;					/* under cb_lock */
+static bool cb_hurry;		/* under cb_lock: a barrier waits, stop gathering */
+
+/*
+ * How long the worker lets callbacks gather after the first one wakes it,
+ * so that one grace period (and one wakeup of the worker) serves all of
+ * them: an exec-like fork+mmap+exit loop queued two callbacks per exit,
+ * and waking the worker for each (futex wake, context switch, grace
+ * period) cost more than the operations.  mmf_rcu_barrier cuts it short.
+ */
+#define CB_GATHER_NS	1000000L
 static bool cb_deferred;	/* deferred mode: run callbacks in mmf_rcu_barrier() */
 
 #define CB_NEXT(h) (*(struct mmf_rcu_head **)&(h)->impl_[0])
@@ -631,6 +642,24 @@ static void cb_run_batch(struct mmf_rcu_head *batch)
 	pthread_mutex_unlock(&cb_lock);
 }
 
+/* Let more callbacks join the queue (CB_GATHER_NS), unless a barrier
+ * waits; cb_lock held.  call_rcu signals cb_more only on an empty queue,
+ * so only the barrier ends the wait early. */
+static void cb_gather(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += CB_GATHER_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!cb_hurry &&
+	       pthread_cond_timedwait(&cb_more, &cb_lock, &until) != ETIMEDOUT)
+		;
+}
+
 static void *cb_worker(void *arg)
 {
 	struct mmf_rcu_head *batch;
@@ -640,7 +669,9 @@ static void *cb_worker(void *arg)
 		pthread_mutex_lock(&cb_lock);
 		while (!cb_first)
 			pthread_cond_wait(&cb_more, &cb_lock);
+		cb_gather();
 		batch = cb_take_queue();
+		cb_hurry = false;	/* every callback queued so far is taken */
 		pthread_mutex_unlock(&cb_lock);
 		cb_run_batch(batch);
 	}
@@ -664,6 +695,7 @@ static void cb_atfork_child(void)
 	cb_last = &cb_first;
 	cb_queued = cb_completed = 0;
 	cb_worker_running = false;
+	cb_hurry = false;
 }
 
 void mmf_call_rcu(struct mmf_rcu_head *head, void (*fn)(struct mmf_rcu_head *head))
@@ -739,6 +771,10 @@ void mmf_rcu_barrier(void)
 	}
 	pthread_mutex_lock(&cb_lock);
 	target = cb_queued;
+	if (cb_completed < target) {
+		cb_hurry = true;	/* the worker may be gathering: no more */
+		pthread_cond_signal(&cb_more);
+	}
 	while (cb_completed < target)
 		pthread_cond_wait(&cb_progress, &cb_lock);
 	pthread_mutex_unlock(&cb_lock);
