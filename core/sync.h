@@ -158,8 +158,10 @@ bool mmf_mutex_is_held(struct mmf_mutex *m);
 
 /* ---- rwsem ---------------------------------------------------------------- */
 
+/* 32 bytes: one per VMA, so its size is the VMA's (both backends fit;
+ * the native one is a futex word and the debug owner) */
 struct mmf_rwsem {
-	_Alignas(16) unsigned char impl_[128];
+	_Alignas(8) unsigned char impl_[32];
 };
 
 void mmf_rwsem_init(struct mmf_rwsem *s);
