@@ -110,12 +110,12 @@ static void *take_one(struct objcache *c)
 	return obj;
 }
 
-void *objcache_alloc(struct objcache *c)
+void *objcache_alloc_uninit(struct objcache *c)
 {
 	void *obj;
 
 	if (c->bypass) {
-		obj = calloc(1, c->size);
+		obj = malloc(c->size);
 		if (!obj)
 			mmf_sync_bug("objcache: out of memory");
 		mmf_raw_lock(&c->lock);
@@ -127,6 +127,13 @@ void *objcache_alloc(struct objcache *c)
 	obj = take_one(c);
 	c->live++;
 	mmf_raw_unlock(&c->lock);
+	return obj;
+}
+
+void *objcache_alloc(struct objcache *c)
+{
+	void *obj = objcache_alloc_uninit(c);
+
 	memset(obj, 0, c->size);
 	return obj;
 }

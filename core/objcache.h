@@ -68,6 +68,8 @@ void objcache_destroy(struct objcache *c);
 
 /* A zeroed object; never NULL (out of memory aborts). */
 void *objcache_alloc(struct objcache *c);
+/* The same, not zeroed (the caller initialises what it reads). */
+void *objcache_alloc_uninit(struct objcache *c);
 void objcache_free(struct objcache *c, void *obj);
 
 /*

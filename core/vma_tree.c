@@ -64,13 +64,20 @@ size_t vma_tree_node_size(void)
 	return sizeof(struct vt_node);
 }
 
+/*
+ * A node with its header zeroed; its item arrays are left as they come
+ * (every caller fills the items it counts in n, and nothing reads an item
+ * at or beyond n): a node is mostly arrays, and cow/dup_node overwrite
+ * them right away.
+ */
 static struct vt_node *node_alloc(struct vma_tree *t, bool leaf)
 {
 	struct objcache *cache = t->stats->cache;
-	struct vt_node *n = cache ? objcache_alloc(cache) : calloc(1, sizeof(*n));
+	struct vt_node *n = cache ? objcache_alloc_uninit(cache) : malloc(sizeof(*n));
 
 	if (!n)
 		mmf_sync_bug("vma_tree: out of memory");
+	memset(&n->gen, 0, sizeof(*n) - offsetof(struct vt_node, gen));
 	n->gen = t->gen;
 	n->leaf = leaf;
 	n->stats = t->stats;
