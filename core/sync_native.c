@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/sync_native.c - the native backend of core/sync.h: pthreads for the
- * mutex and the spinlock, a futex for the rwsem, liburcu (memb flavour)
- * for RCU, C11/GNU atomics for the rest.
+ * core/sync_native.c - the native backend of core/sync.h: futexes for the
+ * mutex (pthread under TSan) and the rwsem, pthreads for the spinlock,
+ * liburcu (memb flavour) for RCU, C11/GNU atomics for the rest.
  *
  * Only this file (and the future sync_sched.c) includes pthread/urcu headers.
  *
  * ThreadSanitizer: pthread mutexes, condition variables and spinlocks are
- * intercepted by TSan, so those locks are visible to it as they stand; the
- * futex rwsem synchronises through atomics, which TSan sees too.
+ * intercepted by TSan, so those locks are visible to it as they stand (the
+ * TSan build keeps the pthread mutex); the futex rwsem synchronises
+ * through atomics, which TSan sees too.
  * liburcu is not instrumented: its read side is plain loads/stores plus
  * membarrier, its grace-period wait is invisible.  We use only its read
  * side and urcu_memb_synchronize_rcu(); call_rcu and rcu_barrier are our
@@ -114,24 +115,114 @@ static void check(int err, const char *what)
 
 /* ---- mutex ------------------------------------------------------------------ */
 
+/*
+ * A futex mutex (the classic three states: 0 free, 1 held, 2 held and
+ * maybe awaited; a locker that must wait sets 2 and sleeps, an unlock that
+ * finds 2 wakes one), a few instructions per uncontended round trip where
+ * pthread_mutex_lock/unlock cost ~60 (exec-like churn takes world->lock
+ * per file mmap).  Under TSan the pthread mutex is kept: TSan's deadlock
+ * detector watches it, and nothing would watch the futex.
+ */
+#ifdef MMF_TSAN
 struct mutex_impl {
 	pthread_mutex_t m;
 	const void *owner;	/* atomic; debug only */
 };
+#else
+struct mutex_impl {
+	uint32_t word;		/* 0 free, 1 held, 2 held with (maybe) sleepers */
+	const void *owner;	/* atomic; debug only */
+};
+#endif
 _Static_assert(sizeof(struct mutex_impl) <= sizeof(struct mmf_mutex), "mmf_mutex too small");
 _Static_assert(_Alignof(struct mutex_impl) <= _Alignof(struct mmf_mutex), "mmf_mutex alignment");
 
 #define MUTEX(x) ((struct mutex_impl *)(x)->impl_)
 
+#ifdef MMF_TSAN
+static void mutex_raw_init(struct mutex_impl *i)
+{
+	check(pthread_mutex_init(&i->m, NULL), "pthread_mutex_init");
+}
+
+static void mutex_raw_destroy(struct mutex_impl *i)
+{
+	check(pthread_mutex_destroy(&i->m), "pthread_mutex_destroy");
+}
+
+static void mutex_raw_lock(struct mutex_impl *i)
+{
+	check(pthread_mutex_lock(&i->m), "pthread_mutex_lock");
+}
+
+static bool mutex_raw_trylock(struct mutex_impl *i)
+{
+	int err = pthread_mutex_trylock(&i->m);
+
+	if (err == EBUSY)
+		return false;
+	check(err, "pthread_mutex_trylock");
+	return true;
+}
+
+static void mutex_raw_unlock(struct mutex_impl *i)
+{
+	check(pthread_mutex_unlock(&i->m), "pthread_mutex_unlock");
+}
+#else
+#define MUTEX_SPINS	64
+
+static void mutex_raw_init(struct mutex_impl *i)
+{
+	i->word = 0;
+}
+
+static void mutex_raw_destroy(struct mutex_impl *i)
+{
+	if (__atomic_load_n(&i->word, __ATOMIC_RELAXED))
+		mmf_sync_bug("mutex %p destroyed while held", (void *)i);
+}
+
+static bool mutex_raw_trylock(struct mutex_impl *i)
+{
+	uint32_t c = 0;
+
+	return __atomic_compare_exchange_n(&i->word, &c, 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+static void mutex_raw_lock(struct mutex_impl *i)
+{
+	int spins;
+
+	if (mutex_raw_trylock(i))
+		return;
+	for (spins = 0; spins < MUTEX_SPINS; spins++) {
+		mmf_cpu_relax();
+		if (!__atomic_load_n(&i->word, __ATOMIC_RELAXED) && mutex_raw_trylock(i))
+			return;
+	}
+	/* sleep: mark it awaited (2); whoever frees it wakes one of us */
+	while (__atomic_exchange_n(&i->word, 2, __ATOMIC_ACQUIRE) != 0)
+		syscall(SYS_futex, &i->word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+static void mutex_raw_unlock(struct mutex_impl *i)
+{
+	if (__atomic_exchange_n(&i->word, 0, __ATOMIC_RELEASE) == 2)
+		syscall(SYS_futex, &i->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+#endif
+
 void mmf_mutex_init(struct mmf_mutex *m)
 {
 	memset(m, 0, sizeof(*m));
-	check(pthread_mutex_init(&MUTEX(m)->m, NULL), "pthread_mutex_init");
+	mutex_raw_init(MUTEX(m));
 }
 
 void mmf_mutex_destroy(struct mmf_mutex *m)
 {
-	check(pthread_mutex_destroy(&MUTEX(m)->m), "pthread_mutex_destroy");
+	mutex_raw_destroy(MUTEX(m));
 }
 
 static inline void set_owner(const void **owner, const void *who)
@@ -151,7 +242,7 @@ void mmf_mutex_lock(struct mmf_mutex *m)
 
 	if (MMF_SYNC_DEBUG && get_owner(&i->owner) == mmf_sync_self())
 		mmf_sync_bug("mutex %p: recursive lock", (void *)m);
-	check(pthread_mutex_lock(&i->m), "pthread_mutex_lock");
+	mutex_raw_lock(i);
 	set_owner(&i->owner, mmf_sync_self());
 	held_inc();
 }
@@ -159,11 +250,9 @@ void mmf_mutex_lock(struct mmf_mutex *m)
 bool mmf_mutex_trylock(struct mmf_mutex *m)
 {
 	struct mutex_impl *i = MUTEX(m);
-	int err = pthread_mutex_trylock(&i->m);
 
-	if (err == EBUSY)
+	if (!mutex_raw_trylock(i))
 		return false;
-	check(err, "pthread_mutex_trylock");
 	set_owner(&i->owner, mmf_sync_self());
 	held_inc();
 	return true;
@@ -177,7 +266,7 @@ void mmf_mutex_unlock(struct mmf_mutex *m)
 		mmf_sync_bug("mutex %p: unlocked by a thread that does not hold it", (void *)m);
 	held_dec("mutex", m);
 	set_owner(&i->owner, NULL);
-	check(pthread_mutex_unlock(&i->m), "pthread_mutex_unlock");
+	mutex_raw_unlock(i);
 }
 
 bool mmf_mutex_is_held(struct mmf_mutex *m)
