@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -37,6 +38,8 @@
 
 struct objcache_slab {
 	struct objcache_slab *next;
+	size_t bytes;			/* the whole slab, header included */
+	bool mapped;			/* its own mapping (munmap), else malloc */
 	_Alignas(OBJ_ALIGN) char objs[];
 };
 
@@ -69,26 +72,71 @@ void objcache_destroy(struct objcache *c)
 		mmf_sync_bug("objcache %p destroyed with %ld objects in use", (void *)c, c->live);
 	for (s = c->slabs; s; s = next) {
 		next = s->next;
-		unpoison(s, OBJCACHE_SLAB_BYTES);
-		free(s);
+		unpoison(s, s->bytes);
+		if (s->mapped)
+			munmap(s, s->bytes);
+		else
+			free(s);
 	}
 	c->slabs = NULL;
 	c->free = NULL;
 	c->carve = c->carve_end = NULL;
 }
 
+/*
+ * A huge slab: OBJCACHE_HUGE_BYTES aligned to their size (so that one
+ * huge page can back it), from a mapping twice as big trimmed to the
+ * aligned part.  NULL if the mapping fails.  Not under ASan: LSan does not
+ * look for pointers in such mappings, so the objects' references to heap
+ * memory would be reported as leaks (the cache is bypassed there anyway,
+ * and the forced-on unit test stays far below OBJCACHE_HUGE_AFTER).
+ */
+static struct objcache_slab *slab_map_huge(void)
+{
+#ifdef OBJCACHE_ASAN
+	return NULL;
+#else
+	size_t len = 2 * (size_t)OBJCACHE_HUGE_BYTES, head;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *s;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	s = (char *)(((uintptr_t)p + OBJCACHE_HUGE_BYTES - 1) & ~(uintptr_t)(OBJCACHE_HUGE_BYTES - 1));
+	head = (size_t)(s - p);
+	if (head)
+		munmap(p, head);
+	if (len - head > OBJCACHE_HUGE_BYTES)
+		munmap(s + OBJCACHE_HUGE_BYTES, len - head - OBJCACHE_HUGE_BYTES);
+	madvise(s, OBJCACHE_HUGE_BYTES, MADV_HUGEPAGE);
+	return (struct objcache_slab *)s;
+#endif
+}
+
 /* A new slab becomes the carving area; c->lock held.  The old area's
  * tail (less than one object) is dropped. */
 static void slab_new(struct objcache *c)
 {
-	struct objcache_slab *s = malloc(OBJCACHE_SLAB_BYTES);
+	struct objcache_slab *s = NULL;
+	size_t bytes = OBJCACHE_HUGE_BYTES;
 
-	if (!s)
-		mmf_sync_bug("objcache: out of memory");
+	if (c->slab_bytes >= OBJCACHE_HUGE_AFTER)
+		s = slab_map_huge();
+	if (s) {
+		s->mapped = true;
+	} else {
+		bytes = OBJCACHE_SLAB_BYTES;
+		s = malloc(bytes);
+		if (!s)
+			mmf_sync_bug("objcache: out of memory");
+		s->mapped = false;
+	}
+	s->bytes = bytes;
 	s->next = c->slabs;
 	c->slabs = s;
+	c->slab_bytes += bytes;
 	c->carve = s->objs;
-	c->carve_end = (char *)s + OBJCACHE_SLAB_BYTES;
+	c->carve_end = (char *)s + bytes;
 	poison(c->carve, (size_t)(c->carve_end - c->carve));
 }
 

@@ -3,7 +3,9 @@
  * core/tests/test_objcache.c - the object cache (core/objcache.h).
  *
  *   (no argument)      objects are zeroed, distinct, reused after a free,
- *                      counted; chains; two threads allocating and freeing
+ *                      counted; chains; a cache grown past
+ *                      OBJCACHE_HUGE_AFTER (huge slabs but under ASan);
+ *                      two threads allocating and freeing
  *                      through one cache (TSan-clean under the tsan preset);
  *                      every slab freed at destroy (LSan-clean)
  *   --use-after-free   (ASan builds) the cache forced on: a write to an
@@ -11,6 +13,7 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "objcache.h"
@@ -74,6 +77,31 @@ static void test_basic(enum objcache_mode mode)
 	for (i = 0; i < N; i++)
 		objcache_free(&c, objs[i]);
 	objcache_destroy(&c);
+}
+
+/* Past OBJCACHE_HUGE_AFTER: every object keeps its own pattern (no overlap). */
+static void test_grow(enum objcache_mode mode)
+{
+	size_t n = 3 * OBJCACHE_HUGE_BYTES / sizeof(struct obj), i;
+	struct obj **objs = malloc(n * sizeof(*objs));
+	struct objcache c;
+	int zero = 1, intact = 1;
+
+	objcache_init_mode(&c, sizeof(struct obj), mode);
+	for (i = 0; i < n; i++) {
+		objs[i] = objcache_alloc(&c);
+		zero &= objs[i]->a[0] == 0 && objs[i]->a[36] == 0;
+		objs[i]->a[0] = objs[i]->a[36] = i;
+	}
+	for (i = 0; i < n; i++)
+		intact &= objs[i]->a[0] == i && objs[i]->a[36] == i;
+	CHECK(zero && intact, "%zu objects (%zu bytes): zeroed %d, intact %d", n,
+	      n * sizeof(struct obj), zero, intact);
+	CHECK(objcache_live(&c) == (long)n, "live %ld", objcache_live(&c));
+	for (i = 0; i < n; i++)
+		objcache_free(&c, objs[i]);
+	objcache_destroy(&c);
+	free(objs);
 }
 
 struct thr_arg {
@@ -155,6 +183,8 @@ int main(int argc, char **argv)
 		return use_after_free();
 	test_basic(OBJCACHE_DEFAULT);
 	test_basic(OBJCACHE_CACHED);
+	test_grow(OBJCACHE_DEFAULT);
+	test_grow(OBJCACHE_CACHED);
 	test_threads(OBJCACHE_DEFAULT);
 	test_threads(OBJCACHE_CACHED);
 	return t_done();
