@@ -44,10 +44,10 @@
  *  mmf_spinlock  short, non-sleeping; may be taken inside an RCU read-side
  *                section; never sleep or take a sleeping lock under it.
  *  mmf_rawlock   the innermost lock, for allocator bookkeeping only
- *                (core/objcache.c): a short section that holds no other
- *                primitive of this header, does not block and never calls
- *                out (native: a waiter spins briefly, then sleeps on a
- *                futex, in case the holder was preempted).  NOT a scheduling point in the sched backend
+ *                (core/objcache.c): a short section that uses no other
+ *                primitive of this header and waits for nothing (it may
+ *                call malloc; native: a waiter spins briefly, then sleeps
+ *                on a futex, in case the holder was preempted).  NOT a scheduling point in the sched backend
  *                (so putting one on a path leaves every saved schedule as
  *                it was; the section cannot be contended there, having no
  *                point inside).  May be taken anywhere: under any lock,
