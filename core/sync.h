@@ -47,12 +47,13 @@
  *                (core/objcache.c): a short section that uses no other
  *                primitive of this header and waits for nothing (it may
  *                call malloc; native: a waiter spins briefly, then sleeps
- *                on a futex, in case the holder was preempted).  NOT a scheduling point in the sched backend
- *                (so putting one on a path leaves every saved schedule as
- *                it was; the section cannot be contended there, having no
- *                point inside).  May be taken anywhere: under any lock,
- *                inside RCU read-side sections, in RCU callbacks.  Not
- *                counted by mmf_sync_locks_held().
+ *                on a futex, in case the holder was preempted).  NOT a
+ *                scheduling point in the sched backend (so putting one on
+ *                a path leaves every saved schedule as it was; the section
+ *                cannot be contended there, having no point inside).  May
+ *                be taken anywhere: under any lock, inside RCU read-side
+ *                sections, in RCU callbacks.  Not counted by
+ *                mmf_sync_locks_held().
  *  mmf_seqcount  writers must be serialised by a lock of their own; readers
  *                retry.  Data read under a seqcount must be read with
  *                mmf_read_once() (and written with mmf_write_once()), so that
