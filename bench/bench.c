@@ -12,7 +12,16 @@
  * are printed beside the times.  Run it with scripts/bench.sh (release
  * preset); the figures are for comparing variants measured in the same run.
  *
- * Usage: mmfuzz_bench [--quick] [--reps N] [--only SUBSTRING]
+ * Usage: mmfuzz_bench [--quick] [--reps N] [--only SUBSTRING] [--variant NAME]
+ *
+ * --variant NAME runs only that variant of each row (reference, core, or a
+ * pre-patch switch's name); the other columns print as 0.  Under valgrind
+ * (callgrind), instructions are collected only inside the timed part of a
+ * workload (CALLGRIND_TOGGLE_COLLECT), so
+ *	valgrind --tool=callgrind --collect-atstart=no \
+ *		build/release/bench/mmfuzz_bench --only fork --variant core --reps 1
+ * counts the fork itself, not the setup that populates the process; each
+ * row's variant is dumped to a profile of its own (CALLGRIND_DUMP_STATS_AT).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +32,17 @@
 #include <time.h>
 
 #include "mm.h"		/* core/mm.h: core_set_legacy, CORE_LEGACY_* */
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_TOGGLE_COLLECT
+#define CALLGRIND_TOGGLE_COLLECT	((void)0)
+#define CALLGRIND_DUMP_STATS_AT(s)	((void)(s))
+#define RUNNING_ON_VALGRIND		0
+#endif
 
 extern const struct mmf_impl mmf_core;
 
@@ -117,7 +137,8 @@ static struct mmf_op op_range(enum mmf_op_kind kind, int proc, uint64_t addr, ui
 
 static void ctx_new(struct ctx *c, const struct variant *v)
 {
-	struct mmf_config cfg = { .max_map_count = 1u << 20 };
+	struct mmf_config cfg = { .max_map_count = 1u << 20,
+				  .single_threaded = RUNNING_ON_VALGRIND != 0 };
 
 	c->impl = v->impl;
 	c->w = v->impl->world_new(&cfg);
@@ -202,10 +223,28 @@ static struct result measure(const struct variant *v, workload_fn fn, int n)
 
 /* ---- single-threaded workloads ---------------------------------------------- */
 
+/*
+ * Under valgrind only: the core frees VMAs and tree nodes in RCU callbacks,
+ * on its worker thread whenever that thread runs, and callgrind's client
+ * requests toggle collection for the calling thread only.  So under
+ * valgrind the worlds defer their callbacks (mmf_config.single_threaded:
+ * the callbacks run in mmf_rcu_barrier, on the caller's thread), and the
+ * timed part starts (uncounted: the setup's callbacks) and ends with a
+ * barrier: a profile counts the op's whole work,
+ * freeing included, the same on every run.  (Run no threaded row so.)
+ */
+static void callgrind_rcu_barrier(struct ctx *c)
+{
+	if (RUNNING_ON_VALGRIND && c->impl == &mmf_core)
+		mmf_rcu_barrier();
+}
+
 #define TIMED_BEGIN(c, t, before) \
-	do { (c)->impl->counters((c)->w, &(before)); clock_start(t); } while (0)
+	do { callgrind_rcu_barrier(c); (c)->impl->counters((c)->w, &(before)); \
+	     clock_start(t); CALLGRIND_TOGGLE_COLLECT; } while (0)
 #define TIMED_END(c, t, before, cnt) \
-	do { clock_stop(t); counters_delta((c), &(before), (cnt)); } while (0)
+	do { callgrind_rcu_barrier(c); CALLGRIND_TOGGLE_COLLECT; clock_stop(t); \
+	     counters_delta((c), &(before), (cnt)); } while (0)
 
 /* One op (kind) of p0 on a process with n VMAs, named or not: fork, exit. */
 static void time_one_op(struct ctx *c, int n, bool named, enum mmf_op_kind kind,
@@ -469,6 +508,12 @@ static struct result measure_threaded(const struct variant *v, int nf, int wkind
 /* ---- the table ----------------------------------------------------------------- */
 
 static const char *only;
+static const char *only_variant;
+
+static bool variant_skipped(const struct variant *v)
+{
+	return only_variant && (!v->name || strcmp(v->name, only_variant));
+}
 
 static void print_counters(const struct mmf_counters *c)
 {
@@ -494,8 +539,18 @@ static void row(const char *what, workload_fn fn, int n, unsigned int legacy,
 
 	if (only && !strstr(what, only))
 		return;
-	for (i = 0; i < nv; i++)
+	for (i = 0; i < nv; i++) {
+		char label[96];
+
+		if (variant_skipped(&vs[i])) {
+			r[i] = (struct result){ 0 };
+			continue;
+		}
 		r[i] = measure(&vs[i], fn, n);
+		/* callgrind: one profile per row and variant */
+		snprintf(label, sizeof(label), "%s %d %s", what, n, vs[i].name);
+		CALLGRIND_DUMP_STATS_AT(label);
+	}
 	printf("%-26s %6d | ref %9.2f us | core %9.2f us (wall %9.2f) | core/ref %6.2fx",
 	       what, n, r[0].cpu * 1e6, r[1].cpu * 1e6, r[1].wall * 1e6, r[1].cpu / r[0].cpu);
 	if (nv == 3)
@@ -525,7 +580,8 @@ static void row_threaded(const char *what, int nf, int wkind, unsigned int legac
 	if (only && !strstr(what, only))
 		return;
 	for (i = 0; i < 3; i++)
-		r[i] = measure_threaded(&vs[i], nf, wkind);
+		r[i] = variant_skipped(&vs[i]) ? (struct result){ 0 } :
+		       measure_threaded(&vs[i], nf, wkind);
 	printf("%-26s %6d |", what, nf);
 	for (i = 0; i < 3; i++)
 		printf(" %s %8.0f f/s w %7.0f/s (%.1f cpu) |", vs[i].name, r[i].rate, r[i].wrate,
@@ -551,8 +607,11 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
 			only = argv[++i];
+		else if (!strcmp(argv[i], "--variant") && i + 1 < argc)
+			only_variant = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--quick] [--reps N] [--only SUBSTRING]\n",
+			fprintf(stderr, "usage: %s [--quick] [--reps N] [--only SUBSTRING]"
+				" [--variant NAME]\n",
 				argv[0]);
 			return 2;
 		}

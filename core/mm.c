@@ -45,6 +45,19 @@ static void core_mm_free(struct core_mm *mm)
 	free(mm);
 }
 
+/* What world_new and world_clone set up alike. */
+static void world_init_common(struct mmf_world *w)
+{
+	mmf_mutex_init(&w->lock);
+	w->zero_page.zero = true;
+	mmf_atomic_set(&w->zero_page.ref, 1);
+	w->guard_marker.guard = true;
+	mmf_atomic_set(&w->guard_marker.ref, 1);
+	objcache_init(&w->vma_cache, sizeof(struct core_vma));
+	objcache_init(&w->node_cache, vma_tree_node_size());
+	w->tree_stats.cache = &w->node_cache;
+}
+
 static struct mmf_world *world_new(const struct mmf_config *cfg)
 {
 	struct mmf_world *w = calloc(1, sizeof(*w));
@@ -57,11 +70,7 @@ static struct mmf_world *world_new(const struct mmf_config *cfg)
 	/* one driving thread: RCU callbacks run at our barriers, not asynchronously */
 	if (w->cfg.single_threaded)
 		mmf_rcu_defer_callbacks(true);
-	mmf_mutex_init(&w->lock);
-	w->zero_page.zero = true;
-	mmf_atomic_set(&w->zero_page.ref, 1);
-	w->guard_marker.guard = true;
-	mmf_atomic_set(&w->guard_marker.ref, 1);
+	world_init_common(w);
 	w->procs[0] = core_mm_new(w, 0);
 	return w;
 }
@@ -85,6 +94,8 @@ static void world_free(struct mmf_world *w)
 		w->zombies = mm;
 		w->procs[i] = NULL;
 	}
+	/* the VMA batches' callbacks read their mm (for its world's cache) */
+	mmf_rcu_barrier();
 	for (mm = w->zombies; mm; mm = next) {
 		next = mm->zombie_next;
 		core_mm_free(mm);
@@ -95,6 +106,8 @@ static void world_free(struct mmf_world *w)
 		if (w->files[i])
 			core_file_put(w->files[i]);
 	mmf_mutex_destroy(&w->lock);
+	objcache_destroy(&w->vma_cache);
+	objcache_destroy(&w->node_cache);
 	free(w);
 }
 
@@ -542,9 +555,7 @@ static struct core_mm *clone_mm(struct clone_ctx *c, struct core_mm *old)
 	mmf_down_write(&mm->mmap_lock);
 	vma_tree_begin(&mm->mt);
 	vma_tree_walk(&old->mt, it, v, r, 0, MMF_TASK_SIZE) {
-		n = calloc(1, sizeof(*n));
-		if (!n)
-			abort();
+		n = objcache_alloc(&c->w->vma_cache);
 		n->start = v->start;
 		n->end = v->end;
 		n->pgoff = v->pgoff;
@@ -599,11 +610,7 @@ static struct mmf_world *world_clone(struct mmf_world *old)
 	w->cfg = old->cfg;
 	w->max_map_count = old->max_map_count;
 	w->legacy = old->legacy;
-	mmf_mutex_init(&w->lock);
-	w->zero_page.zero = true;
-	mmf_atomic_set(&w->zero_page.ref, 1);
-	w->guard_marker.guard = true;
-	mmf_atomic_set(&w->guard_marker.ref, 1);
+	world_init_common(w);
 #define CORE_COUNTER_COPY(name) \
 	mmf_atomic_long_set(&w->cnt.name, mmf_atomic_long_read(&old->cnt.name));
 	MMF_COUNTERS(CORE_COUNTER_COPY)

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 
 #include "mmfuzz/mm.h"
+#include "objcache.h"
 #include "sync.h"
 #include "vma_tree.h"
 
@@ -304,6 +305,13 @@ struct mmf_world {
 	struct core_page guard_marker;
 	struct vma_tree_stats tree_stats;	/* shared by every mm's tree */
 	unsigned int legacy;			/* CORE_LEGACY_* (bench only) */
+	/*
+	 * Where VMAs and tree nodes come from (core/objcache.h): freed
+	 * objects go back only from their RCU callbacks, and the caches are
+	 * destroyed with the world, after its last barrier.
+	 */
+	struct objcache vma_cache;
+	struct objcache node_cache;		/* tree_stats.cache */
 };
 
 /*

@@ -199,6 +199,13 @@ static void remove_range(struct core_mm *mm, uint64_t start, uint64_t end)
 	size_t n = 0, cap = 16, i;
 	bool all = start == 0 && end == MMF_TASK_SIZE && !mm->mt.txn_depth;
 
+	/* exit: room for every VMA at once (growing by doubling showed in its profile) */
+	if (all && vma_tree_count(&mm->mt) > cap) {
+		cap = vma_tree_count(&mm->mt);
+		vmas = malloc(cap * sizeof(*vmas));
+		if (!vmas)
+			abort();
+	}
 	vma_tree_walk(&mm->mt, it, vma, r, start, end) {
 		if (n == cap) {
 			struct core_vma **nv = malloc(2 * cap * sizeof(*nv));

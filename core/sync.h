@@ -43,6 +43,17 @@
  *                debug builds (mmf_rwsem_assert_write_locked).
  *  mmf_spinlock  short, non-sleeping; may be taken inside an RCU read-side
  *                section; never sleep or take a sleeping lock under it.
+ *  mmf_rawlock   the innermost lock, for allocator bookkeeping only
+ *                (core/objcache.c): a short section that uses no other
+ *                primitive of this header and waits for nothing (it may
+ *                call malloc; native: a waiter spins briefly, then sleeps
+ *                on a futex, in case the holder was preempted).  NOT a
+ *                scheduling point in the sched backend (so putting one on
+ *                a path leaves every saved schedule as it was; the section
+ *                cannot be contended there, having no point inside).  May
+ *                be taken anywhere: under any lock, inside RCU read-side
+ *                sections, in RCU callbacks.  Not counted by
+ *                mmf_sync_locks_held().
  *  mmf_seqcount  writers must be serialised by a lock of their own; readers
  *                retry.  Data read under a seqcount must be read with
  *                mmf_read_once() (and written with mmf_write_once()), so that
@@ -172,8 +183,10 @@ bool mmf_mutex_is_held(struct mmf_mutex *m);
 
 /* ---- rwsem ---------------------------------------------------------------- */
 
+/* 32 bytes: one per VMA, so its size is the VMA's (both backends fit;
+ * the native one is a futex word and the debug owner) */
 struct mmf_rwsem {
-	_Alignas(16) unsigned char impl_[128];
+	_Alignas(8) unsigned char impl_[32];
 };
 
 void mmf_rwsem_init(struct mmf_rwsem *s);
@@ -210,6 +223,16 @@ void mmf_spin_destroy(struct mmf_spinlock *l);
 void mmf_spin_lock(struct mmf_spinlock *l);
 void mmf_spin_unlock(struct mmf_spinlock *l);
 bool mmf_spin_trylock(struct mmf_spinlock *l);		/* true: taken */
+
+/* ---- raw lock (allocator bookkeeping; not a scheduling point) ------------- */
+
+struct mmf_rawlock {
+	int impl_;
+};
+
+static inline void mmf_raw_lock_init(struct mmf_rawlock *l) { l->impl_ = 0; }
+void mmf_raw_lock(struct mmf_rawlock *l);
+void mmf_raw_unlock(struct mmf_rawlock *l);
 
 /* ---- atomics -------------------------------------------------------------- */
 
@@ -430,7 +453,10 @@ MMF_SYNC_INLINE bool mmf_refcount_dec_and_test(struct mmf_refcount *r)
  * which needs no ordering.
  *
  * Callbacks run in mmf_call_rcu() order on one callback thread (native),
- * after a grace period that began after their mmf_call_rcu().
+ * after a grace period that began after their mmf_call_rcu(); the native
+ * worker lets callbacks gather for up to a millisecond after the first
+ * one, so that one grace period serves them all (mmf_rcu_barrier does not
+ * wait for that).
  *
  * Deferred mode (mmf_rcu_defer_callbacks(true)): for programs that drive the
  * core from one thread only (the single-threaded fuzz targets), callbacks

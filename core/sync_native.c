@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/sync_native.c - the native backend of core/sync.h: pthreads for the
- * locks, liburcu (memb flavour) for RCU, C11/GNU atomics for the rest.
+ * core/sync_native.c - the native backend of core/sync.h: futexes for the
+ * mutex (pthread under TSan) and the rwsem, pthreads for the spinlock,
+ * liburcu (memb flavour) for RCU, C11/GNU atomics for the rest.
  *
  * Only this file (and the future sync_sched.c) includes pthread/urcu headers.
  *
  * ThreadSanitizer: pthread mutexes, condition variables and spinlocks are
- * intercepted by TSan, so every lock here is visible to it as it stands.
+ * intercepted by TSan, so those locks are visible to it as they stand (the
+ * TSan build keeps the pthread mutex); the futex rwsem synchronises
+ * through atomics, which TSan sees too.
  * liburcu is not instrumented: its read side is plain loads/stores plus
  * membarrier, its grace-period wait is invisible.  We use only its read
  * side and urcu_memb_synchronize_rcu(); call_rcu and rcu_barrier are our
@@ -16,11 +19,16 @@
 #include "sync.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <urcu/urcu-memb.h>
 
@@ -105,26 +113,139 @@ static void check(int err, const char *what)
 		mmf_sync_bug("%s: %s", what, strerror(err));
 }
 
+/* ---- futex lock word ------------------------------------------------------- */
+
+/*
+ * The classic three-state futex lock on a 32-bit word: 0 free, 1 held,
+ * 2 held and maybe awaited.  A locker spins a little, then marks the word
+ * 2 and sleeps; an unlock that finds 2 wakes one sleeper.  Acquire on
+ * taking, release on dropping: TSan sees the hand-over through these
+ * atomics.  Used by the mutex (but under TSan) and the raw lock.
+ */
+#define LOCKWORD_SPINS	64
+
+static inline bool lockword_trylock(uint32_t *w)
+{
+	uint32_t c = 0;
+
+	return __atomic_compare_exchange_n(w, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static void lockword_lock(uint32_t *w)
+{
+	int spins;
+
+	if (lockword_trylock(w))
+		return;
+	for (spins = 0; spins < LOCKWORD_SPINS; spins++) {
+		mmf_cpu_relax();
+		if (!__atomic_load_n(w, __ATOMIC_RELAXED) && lockword_trylock(w))
+			return;
+	}
+	/* sleep: mark it awaited (2); whoever frees it wakes one of us */
+	while (__atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE) != 0)
+		syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+static inline void lockword_unlock(uint32_t *w)
+{
+	if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) == 2)
+		syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 /* ---- mutex ------------------------------------------------------------------ */
 
+/*
+ * A futex mutex (the classic three states: 0 free, 1 held, 2 held and
+ * maybe awaited; a locker that must wait sets 2 and sleeps, an unlock that
+ * finds 2 wakes one), a few instructions per uncontended round trip where
+ * pthread_mutex_lock/unlock cost ~60 (exec-like churn takes world->lock
+ * per file mmap).  Under TSan the pthread mutex is kept: TSan's deadlock
+ * detector watches it, and nothing would watch the futex.
+ */
+#ifdef MMF_TSAN
 struct mutex_impl {
 	pthread_mutex_t m;
 	const void *owner;	/* atomic; debug only */
 };
+#else
+struct mutex_impl {
+	uint32_t word;		/* 0 free, 1 held, 2 held with (maybe) sleepers */
+	const void *owner;	/* atomic; debug only */
+};
+#endif
 _Static_assert(sizeof(struct mutex_impl) <= sizeof(struct mmf_mutex), "mmf_mutex too small");
 _Static_assert(_Alignof(struct mutex_impl) <= _Alignof(struct mmf_mutex), "mmf_mutex alignment");
 
 #define MUTEX(x) ((struct mutex_impl *)(x)->impl_)
 
+#ifdef MMF_TSAN
+static void mutex_raw_init(struct mutex_impl *i)
+{
+	check(pthread_mutex_init(&i->m, NULL), "pthread_mutex_init");
+}
+
+static void mutex_raw_destroy(struct mutex_impl *i)
+{
+	check(pthread_mutex_destroy(&i->m), "pthread_mutex_destroy");
+}
+
+static void mutex_raw_lock(struct mutex_impl *i)
+{
+	check(pthread_mutex_lock(&i->m), "pthread_mutex_lock");
+}
+
+static bool mutex_raw_trylock(struct mutex_impl *i)
+{
+	int err = pthread_mutex_trylock(&i->m);
+
+	if (err == EBUSY)
+		return false;
+	check(err, "pthread_mutex_trylock");
+	return true;
+}
+
+static void mutex_raw_unlock(struct mutex_impl *i)
+{
+	check(pthread_mutex_unlock(&i->m), "pthread_mutex_unlock");
+}
+#else
+static void mutex_raw_init(struct mutex_impl *i)
+{
+	i->word = 0;
+}
+
+static void mutex_raw_destroy(struct mutex_impl *i)
+{
+	if (__atomic_load_n(&i->word, __ATOMIC_RELAXED))
+		mmf_sync_bug("mutex %p destroyed while held", (void *)i);
+}
+
+static bool mutex_raw_trylock(struct mutex_impl *i)
+{
+	return lockword_trylock(&i->word);
+}
+
+static void mutex_raw_lock(struct mutex_impl *i)
+{
+	lockword_lock(&i->word);
+}
+
+static void mutex_raw_unlock(struct mutex_impl *i)
+{
+	lockword_unlock(&i->word);
+}
+#endif
+
 void mmf_mutex_init(struct mmf_mutex *m)
 {
 	memset(m, 0, sizeof(*m));
-	check(pthread_mutex_init(&MUTEX(m)->m, NULL), "pthread_mutex_init");
+	mutex_raw_init(MUTEX(m));
 }
 
 void mmf_mutex_destroy(struct mmf_mutex *m)
 {
-	check(pthread_mutex_destroy(&MUTEX(m)->m), "pthread_mutex_destroy");
+	mutex_raw_destroy(MUTEX(m));
 }
 
 static inline void set_owner(const void **owner, const void *who)
@@ -145,7 +266,7 @@ void mmf_mutex_lock(struct mmf_mutex *m)
 	MMF_SYNC_POINT();
 	if (MMF_SYNC_DEBUG && get_owner(&i->owner) == mmf_sync_self())
 		mmf_sync_bug("mutex %p: recursive lock", (void *)m);
-	check(pthread_mutex_lock(&i->m), "pthread_mutex_lock");
+	mutex_raw_lock(i);
 	set_owner(&i->owner, mmf_sync_self());
 	held_inc();
 }
@@ -153,13 +274,10 @@ void mmf_mutex_lock(struct mmf_mutex *m)
 bool mmf_mutex_trylock(struct mmf_mutex *m)
 {
 	struct mutex_impl *i = MUTEX(m);
-	int err;
 
 	MMF_SYNC_POINT();
-	err = pthread_mutex_trylock(&i->m);
-	if (err == EBUSY)
+	if (!mutex_raw_trylock(i))
 		return false;
-	check(err, "pthread_mutex_trylock");
 	set_owner(&i->owner, mmf_sync_self());
 	held_inc();
 	return true;
@@ -173,7 +291,7 @@ void mmf_mutex_unlock(struct mmf_mutex *m)
 		mmf_sync_bug("mutex %p: unlocked by a thread that does not hold it", (void *)m);
 	held_dec("mutex", m);
 	set_owner(&i->owner, NULL);
-	check(pthread_mutex_unlock(&i->m), "pthread_mutex_unlock");
+	mutex_raw_unlock(i);
 }
 
 bool mmf_mutex_is_held(struct mmf_mutex *m)
@@ -184,15 +302,38 @@ bool mmf_mutex_is_held(struct mmf_mutex *m)
 /* ---- rwsem ------------------------------------------------------------------ */
 
 /*
- * A writer-preferring rwsem over one pthread mutex and one condition
- * variable (pthread_rwlock has no downgrade).  count > 0: that many readers;
- * count == -1: one writer.  writers_waiting > 0 stops new readers.
+ * A writer-preferring rwsem in one 32-bit word, sleeping on a futex.
+ *
+ *   bits 0-15   RW_READERS   readers holding it
+ *   bits 16-29  RW_WWAIT     writers waiting (they stop new readers)
+ *   bit  30     RW_WRITER    held for write
+ *   bit  31     RW_SLEEPERS  somebody sleeps (or is about to) in FUTEX_WAIT
+ *
+ * Every change of the word is an atomic RMW: taking it is an acquire,
+ * dropping it a release (TSan sees these, see below).
+ * A waiter sets RW_SLEEPERS in the value it then waits on; FUTEX_WAIT
+ * returns at once if the word changed meanwhile, so no wakeup is lost.  A
+ * release that can let somebody in (the writer leaves, the last reader
+ * leaves, a downgrade) and finds RW_SLEEPERS clears it and wakes every
+ * sleeper; those that still cannot enter set it again and sleep again.
+ * Contention is rare in the core (mmap_lock between ops of one process, a
+ * VMA's lock between a fault and a writer), so waking all is simple and
+ * cheap enough.  Before sleeping, a waiter spins a little (the holders'
+ * sections are short).
+ *
+ * The word must not be taken twice by one thread for read (sync.h): a
+ * writer waiting in between would deadlock it, as in the kernel.
  */
+#define RW_READER	1u
+#define RW_READERS	0xffffu
+#define RW_WWAIT_ONE	(1u << 16)
+#define RW_WWAIT	(0x3fffu << 16)
+#define RW_WRITER	(1u << 30)
+#define RW_SLEEPERS	(1u << 31)
+#define RW_SPINS	64
+
 struct rwsem_impl {
-	pthread_mutex_t m;
-	pthread_cond_t cv;
-	int count;
-	int writers_waiting;
+	uint32_t word;
 	const void *owner;	/* writer; atomic; debug only */
 };
 _Static_assert(sizeof(struct rwsem_impl) <= sizeof(struct mmf_rwsem), "mmf_rwsem too small");
@@ -200,27 +341,96 @@ _Static_assert(_Alignof(struct rwsem_impl) <= _Alignof(struct mmf_rwsem), "mmf_r
 
 #define RWSEM(x) ((struct rwsem_impl *)(x)->impl_)
 
+/*
+ * TSan: the futex is invisible to it, but every hand-over goes through the
+ * word's atomics (taking: an acquire CAS reading what the last release
+ * wrote; every change an RMW, so the release sequences hold), and TSan
+ * derives the happens-before from them as it does for any atomic.  The
+ * rwsem is not also described with the __tsan_mutex_* annotations: they
+ * make TSan's deadlock detector see rwsem holdings (which it never saw in
+ * the pthread mutex+condvar version either), and it then reports fork's
+ * world->lock -> child mmap_lock against exit's mmap_lock -> world->lock
+ * as a lock-order inversion, though the child's lock is new and free when
+ * fork takes it (core_fork), so no thread can wait on it there.
+ */
+static inline uint32_t rw_load(struct rwsem_impl *i)
+{
+	return __atomic_load_n(&i->word, __ATOMIC_RELAXED);
+}
+
+static inline bool rw_cas(struct rwsem_impl *i, uint32_t *old, uint32_t new_)
+{
+	return __atomic_compare_exchange_n(&i->word, old, new_, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+static inline bool read_may_enter(uint32_t w)
+{
+	return !(w & (RW_WRITER | RW_WWAIT)) && (w & RW_READERS) != RW_READERS;
+}
+
+static inline bool write_may_enter(uint32_t w)
+{
+	return !(w & (RW_WRITER | RW_READERS));
+}
+
+/*
+ * The word is w and the caller cannot enter: spin a little, then announce
+ * a sleeper and sleep until the word changes.  Returns the word to retry on.
+ */
+static uint32_t rw_wait(struct rwsem_impl *i, uint32_t w, int *spins)
+{
+	if ((*spins)++ < RW_SPINS) {
+		mmf_cpu_relax();
+		return rw_load(i);
+	}
+	if (!(w & RW_SLEEPERS) &&
+	    !__atomic_compare_exchange_n(&i->word, &w, w | RW_SLEEPERS, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return w;	/* it changed: look again */
+	syscall(SYS_futex, &i->word, FUTEX_WAIT_PRIVATE, w | RW_SLEEPERS, NULL, NULL, 0);
+	return rw_load(i);
+}
+
+/* A release found old (the word before it): wake the sleepers if any. */
+static inline void rw_wake(struct rwsem_impl *i, uint32_t old)
+{
+	if (!(old & RW_SLEEPERS))
+		return;
+	__atomic_fetch_and(&i->word, ~RW_SLEEPERS, __ATOMIC_RELAXED);
+	syscall(SYS_futex, &i->word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
 void mmf_rwsem_init(struct mmf_rwsem *s)
 {
-	struct rwsem_impl *i = RWSEM(s);
-
-	/* the static initializers (default attributes) rather than the
-	 * pthread_*_init calls: one rwsem per VMA, and their cost showed on
-	 * fork and mmap (callgrind: ~240 instructions of each VMA's ~2200 on
-	 * fork) */
-	memset(s, 0, sizeof(*s));
-	i->m = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-	i->cv = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	/* one rwsem per VMA: this is on fork's and mmap's paths, keep it a store */
+	memset(s, 0, sizeof(struct rwsem_impl));
 }
 
 void mmf_rwsem_destroy(struct mmf_rwsem *s)
 {
-	struct rwsem_impl *i = RWSEM(s);
+	uint32_t w = rw_load(RWSEM(s));
 
-	if (i->count != 0)
-		mmf_sync_bug("rwsem %p destroyed while held (count %d)", (void *)s, i->count);
-	check(pthread_cond_destroy(&i->cv), "pthread_cond_destroy");
-	check(pthread_mutex_destroy(&i->m), "pthread_mutex_destroy");
+	if (w & (RW_WRITER | RW_READERS | RW_WWAIT))
+		mmf_sync_bug("rwsem %p destroyed while held or awaited (word %#x)", (void *)s, w);
+}
+
+/* Take it for read; the caller is no writer of it.  try: give up instead of waiting. */
+static bool read_acquire(struct rwsem_impl *i, bool try)
+{
+	uint32_t w = rw_load(i);
+	int spins = 0;
+
+	for (;;) {
+		if (read_may_enter(w)) {
+			if (rw_cas(i, &w, w + RW_READER))
+				return true;
+			continue;
+		}
+		if (try)
+			return false;
+		w = rw_wait(i, w, &spins);
+	}
 }
 
 void mmf_down_read(struct mmf_rwsem *s)
@@ -230,11 +440,7 @@ void mmf_down_read(struct mmf_rwsem *s)
 	MMF_SYNC_POINT();
 	if (MMF_SYNC_DEBUG && get_owner(&i->owner) == mmf_sync_self())
 		mmf_sync_bug("rwsem %p: down_read while holding it for write", (void *)s);
-	pthread_mutex_lock(&i->m);
-	while (i->count < 0 || i->writers_waiting > 0)
-		pthread_cond_wait(&i->cv, &i->m);
-	i->count++;
-	pthread_mutex_unlock(&i->m);
+	read_acquire(i, false);
 	held_inc();
 }
 
@@ -244,11 +450,7 @@ bool mmf_down_read_trylock(struct mmf_rwsem *s)
 	bool ok;
 
 	MMF_SYNC_POINT();
-	pthread_mutex_lock(&i->m);
-	ok = i->count >= 0 && i->writers_waiting == 0;
-	if (ok)
-		i->count++;
-	pthread_mutex_unlock(&i->m);
+	ok = read_acquire(i, true);
 	if (ok)
 		held_inc();
 	return ok;
@@ -257,15 +459,43 @@ bool mmf_down_read_trylock(struct mmf_rwsem *s)
 void mmf_up_read(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
+	uint32_t old;
 
 	MMF_SYNC_POINT();
 	held_dec("rwsem(read)", s);
-	pthread_mutex_lock(&i->m);
-	if (i->count <= 0)
-		mmf_sync_bug("rwsem %p: up_read but not read-locked (count %d)", (void *)s, i->count);
-	if (--i->count == 0 && i->writers_waiting)
-		pthread_cond_broadcast(&i->cv);
-	pthread_mutex_unlock(&i->m);
+	if (!(rw_load(i) & RW_READERS))
+		mmf_sync_bug("rwsem %p: up_read but not read-locked (word %#x)", (void *)s,
+			     rw_load(i));
+	old = __atomic_fetch_sub(&i->word, RW_READER, __ATOMIC_RELEASE);
+	/* only the last reader's leaving lets anybody in (a writer) */
+	if ((old & RW_READERS) == RW_READER)
+		rw_wake(i, old);
+}
+
+/* Take it for write.  try: only if free now, without queueing as a waiter. */
+static bool write_acquire(struct rwsem_impl *i, bool try)
+{
+	uint32_t w = 0;
+	int spins = 0;
+
+	if (rw_cas(i, &w, RW_WRITER))
+		return true;		/* uncontended */
+	if (try) {
+		while (write_may_enter(w))
+			if (rw_cas(i, &w, w | RW_WRITER))
+				return true;
+		return false;
+	}
+	/* queue: new readers wait from here on (writer preference) */
+	w = __atomic_add_fetch(&i->word, RW_WWAIT_ONE, __ATOMIC_RELAXED);
+	for (;;) {
+		if (write_may_enter(w)) {
+			if (rw_cas(i, &w, (w - RW_WWAIT_ONE) | RW_WRITER))
+				return true;
+			continue;
+		}
+		w = rw_wait(i, w, &spins);
+	}
 }
 
 void mmf_down_write(struct mmf_rwsem *s)
@@ -275,14 +505,8 @@ void mmf_down_write(struct mmf_rwsem *s)
 	MMF_SYNC_POINT();
 	if (MMF_SYNC_DEBUG && get_owner(&i->owner) == mmf_sync_self())
 		mmf_sync_bug("rwsem %p: recursive down_write", (void *)s);
-	pthread_mutex_lock(&i->m);
-	i->writers_waiting++;
-	while (i->count != 0)
-		pthread_cond_wait(&i->cv, &i->m);
-	i->writers_waiting--;
-	i->count = -1;
+	write_acquire(i, false);
 	set_owner(&i->owner, mmf_sync_self());
-	pthread_mutex_unlock(&i->m);
 	held_inc();
 }
 
@@ -292,46 +516,47 @@ bool mmf_down_write_trylock(struct mmf_rwsem *s)
 	bool ok;
 
 	MMF_SYNC_POINT();
-	pthread_mutex_lock(&i->m);
-	ok = i->count == 0;
+	ok = write_acquire(i, true);
 	if (ok) {
-		i->count = -1;
 		set_owner(&i->owner, mmf_sync_self());
-	}
-	pthread_mutex_unlock(&i->m);
-	if (ok)
 		held_inc();
+	}
 	return ok;
+}
+
+static void write_owned_or_bug(struct mmf_rwsem *s, const char *what)
+{
+	struct rwsem_impl *i = RWSEM(s);
+
+	if (!(rw_load(i) & RW_WRITER) ||
+	    (MMF_SYNC_DEBUG && get_owner(&i->owner) != mmf_sync_self()))
+		mmf_sync_bug("rwsem %p: %s by a thread that does not hold it for write",
+			     (void *)s, what);
 }
 
 void mmf_up_write(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
+	uint32_t old;
 
 	MMF_SYNC_POINT();
 	held_dec("rwsem(write)", s);
-	pthread_mutex_lock(&i->m);
-	if (i->count != -1 || (MMF_SYNC_DEBUG && i->owner != mmf_sync_self()))
-		mmf_sync_bug("rwsem %p: up_write by a thread that does not hold it for write",
-			     (void *)s);
-	i->count = 0;
+	write_owned_or_bug(s, "up_write");
 	set_owner(&i->owner, NULL);
-	pthread_cond_broadcast(&i->cv);
-	pthread_mutex_unlock(&i->m);
+	old = __atomic_fetch_and(&i->word, ~RW_WRITER, __ATOMIC_RELEASE);
+	rw_wake(i, old);
 }
 
 void mmf_downgrade_write(struct mmf_rwsem *s)
 {
 	struct rwsem_impl *i = RWSEM(s);
+	uint32_t old;
 
-	pthread_mutex_lock(&i->m);
-	if (i->count != -1 || (MMF_SYNC_DEBUG && i->owner != mmf_sync_self()))
-		mmf_sync_bug("rwsem %p: downgrade_write without holding it for write",
-			     (void *)s);
-	i->count = 1;
+	write_owned_or_bug(s, "downgrade_write");
 	set_owner(&i->owner, NULL);
-	pthread_cond_broadcast(&i->cv);		/* waiting readers may enter now */
-	pthread_mutex_unlock(&i->m);
+	/* writer -> one reader, in one step: no writer can get in between */
+	old = __atomic_fetch_add(&i->word, RW_READER - RW_WRITER, __ATOMIC_RELEASE);
+	rw_wake(i, old);		/* waiting readers may enter now */
 }
 
 bool mmf_rwsem_is_write_locked(struct mmf_rwsem *s)
@@ -345,13 +570,8 @@ bool mmf_rwsem_is_write_locked(struct mmf_rwsem *s)
 
 bool mmf_rwsem_is_locked(struct mmf_rwsem *s)
 {
-	struct rwsem_impl *i = RWSEM(s);
-	bool locked;
-
-	pthread_mutex_lock(&i->m);
-	locked = i->count != 0;
-	pthread_mutex_unlock(&i->m);
-	return locked;
+	return (__atomic_load_n(&RWSEM(s)->word, __ATOMIC_ACQUIRE) &
+		(RW_WRITER | RW_READERS)) != 0;
 }
 
 /* ---- spinlock ----------------------------------------------------------------- */
@@ -393,6 +613,26 @@ void mmf_spin_unlock(struct mmf_spinlock *l)
 {
 	held_dec("spinlock", l);
 	check(pthread_spin_unlock(&SPIN(l)->l), "pthread_spin_unlock");
+}
+
+/* ---- raw lock ----------------------------------------------------------------- */
+
+/*
+ * A futex lock word (above), not a pure spinlock: its sections are a few
+ * instructions (a free-list push or pop), but a holder preempted inside
+ * one (2 vCPUs, loaded) kept the other thread spinning for its time
+ * slice: 7% of exec-like churn's time went to that spin.
+ */
+_Static_assert(sizeof(((struct mmf_rawlock *)0)->impl_) == sizeof(uint32_t), "raw lock word");
+
+void mmf_raw_lock(struct mmf_rawlock *l)
+{
+	lockword_lock((uint32_t *)&l->impl_);
+}
+
+void mmf_raw_unlock(struct mmf_rawlock *l)
+{
+	lockword_unlock((uint32_t *)&l->impl_);
 }
 
 /* ---- RCU ---------------------------------------------------------------------- */
@@ -483,6 +723,16 @@ static pthread_cond_t cb_progress = PTHREAD_COND_INITIALIZER;	/* cb_completed gr
 static struct mmf_rcu_head *cb_first, **cb_last = &cb_first;	/* under cb_lock */
 static unsigned long cb_queued, cb_completed;			/* under cb_lock */
 static bool cb_worker_running;					/* under cb_lock */
+static bool cb_hurry;		/* under cb_lock: a barrier waits, stop gathering */
+
+/*
+ * How long the worker lets callbacks gather after the first one wakes it,
+ * so that one grace period (and one wakeup of the worker) serves all of
+ * them: an exec-like fork+mmap+exit loop queued two callbacks per exit,
+ * and waking the worker for each (futex wake, context switch, grace
+ * period) cost more than the operations.  mmf_rcu_barrier cuts it short.
+ */
+#define CB_GATHER_NS	1000000L
 static bool cb_deferred;	/* deferred mode: run callbacks in mmf_rcu_barrier() */
 
 #define CB_NEXT(h) (*(struct mmf_rcu_head **)&(h)->impl_[0])
@@ -516,6 +766,24 @@ static void cb_run_batch(struct mmf_rcu_head *batch)
 	pthread_mutex_unlock(&cb_lock);
 }
 
+/* Let more callbacks join the queue (CB_GATHER_NS), unless a barrier
+ * waits; cb_lock held.  call_rcu signals cb_more only on an empty queue,
+ * so only the barrier ends the wait early. */
+static void cb_gather(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += CB_GATHER_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!cb_hurry &&
+	       pthread_cond_timedwait(&cb_more, &cb_lock, &until) != ETIMEDOUT)
+		;
+}
+
 static void *cb_worker(void *arg)
 {
 	struct mmf_rcu_head *batch;
@@ -525,7 +793,9 @@ static void *cb_worker(void *arg)
 		pthread_mutex_lock(&cb_lock);
 		while (!cb_first)
 			pthread_cond_wait(&cb_more, &cb_lock);
+		cb_gather();
 		batch = cb_take_queue();
+		cb_hurry = false;	/* every callback queued so far is taken */
 		pthread_mutex_unlock(&cb_lock);
 		cb_run_batch(batch);
 	}
@@ -549,6 +819,7 @@ static void cb_atfork_child(void)
 	cb_last = &cb_first;
 	cb_queued = cb_completed = 0;
 	cb_worker_running = false;
+	cb_hurry = false;
 }
 
 void mmf_call_rcu(struct mmf_rcu_head *head, void (*fn)(struct mmf_rcu_head *head))
@@ -624,6 +895,10 @@ void mmf_rcu_barrier(void)
 	}
 	pthread_mutex_lock(&cb_lock);
 	target = cb_queued;
+	if (cb_completed < target) {
+		cb_hurry = true;	/* the worker may be gathering: no more */
+		pthread_cond_signal(&cb_more);
+	}
 	while (cb_completed < target)
 		pthread_cond_wait(&cb_progress, &cb_lock);
 	pthread_mutex_unlock(&cb_lock);

@@ -1267,6 +1267,31 @@ void mmf_spin_unlock(struct mmf_spinlock *l)
 	sched_point_at(CALLER_SITE());	/* after the release: see "STEP" above */
 }
 
+/* ---- raw lock -------------------------------------------------------------------------- */
+
+/*
+ * Not a scheduling point (sync.h): one OS thread runs every fiber, and no
+ * fiber can be switched out inside a raw lock's section (it holds no
+ * point), so the lock is never found held; if it is, a section did yield.
+ * TSan: acquire and release, as the other locks here.
+ */
+void mmf_raw_lock(struct mmf_rawlock *l)
+{
+	if (l->impl_)
+		mmf_sync_bug("raw lock %p found held: a scheduling point inside its section",
+			     (void *)l);
+	l->impl_ = 1;
+	tsan_acquire(l);
+}
+
+void mmf_raw_unlock(struct mmf_rawlock *l)
+{
+	if (!l->impl_)
+		mmf_sync_bug("raw lock %p: unlocked but not held", (void *)l);
+	tsan_release(l);
+	l->impl_ = 0;
+}
+
 /* ---- RCU ----------------------------------------------------------------------------- */
 
 /* The GP a waiter registered now needs (kernel: rcu_seq_snap). */

@@ -29,31 +29,35 @@
 
 struct core_vma *vm_area_alloc(struct core_mm *mm)
 {
-	struct core_vma *vma = calloc(1, sizeof(*vma));
+	struct core_vma *vma = objcache_alloc(&mm->w->vma_cache);
 
-	if (!vma)
-		abort();
 	vma->mm = mm;
 	vma_lock_init(vma);
 	core_count(mm->w, vma_alloc);
 	return vma;
 }
 
-/* A copy of orig's attributes: file and name references are taken; the
- * anon_vma chain is not (anon_vma_clone / anon_vma_fork do that). */
+/*
+ * A copy of orig's attributes: file and name references are taken; the
+ * anon_vma chain is not (anon_vma_clone / anon_vma_fork do that).
+ * The attributes (everything before vm_lock) are copied in one memcpy
+ * (fork's copy loop does this per VMA), the lock and linkage start afresh;
+ * orig's lock words are not read (lockless readers update them).
+ */
 struct core_vma *vm_area_dup(struct core_vma *orig)
 {
-	struct core_vma *vma = vm_area_alloc(orig->mm);
+	struct core_vma *vma = objcache_alloc_uninit(&orig->mm->w->vma_cache);
+	size_t attrs = offsetof(struct core_vma, vm_lock);
 
-	vma->start = orig->start;
-	vma->end = orig->end;
-	vma->pgoff = orig->pgoff;
-	vma->flags = orig->flags;
-	vma->maybe_guard = orig->maybe_guard;
-	vma->file = orig->file;
+	memcpy(vma, orig, attrs);
+	memset((char *)vma + attrs, 0, sizeof(*vma) - attrs);
+	vma_lock_init(vma);
+	core_count(orig->mm->w, vma_alloc);
 	if (vma->file)
 		core_file_get(vma->file);
 	vma->anon_vma = NULL;
+	vma->chain = NULL;
+	vma->chain_len = vma->chain_cap = 0;
 #ifdef MMF_ZOO_NAME_DUP_NO_GET	/* zoo/README.md */
 	vma->anon_name = orig->anon_name;
 #else

@@ -10,21 +10,30 @@
  * the whole batch.  exit_mmap drains what is left (vm_area_free_drain).
  *
  * Everything but the VMA's memory (and its vm_lock) is released at once:
- * the name and file references, the anon_vma chain (by the caller).
+ * the name and file references, the anon_vma chain (by the caller).  The
+ * memory goes back to the world's VMA cache (core/objcache.h) in the
+ * callback; the mm it reads the world from is freed only with the world,
+ * after a barrier (world_free).
  */
 #include <stdlib.h>
 
 #include "mm.h"
 
+/* The batch (of one mm: its world outlives every callback) goes back to
+ * the world's VMA cache under one cache lock acquisition. */
 static void vma_free_batch_rcu(struct mmf_rcu_head *head)
 {
 	struct core_vma *vma = container_of(head, struct core_vma, rcu), *next;
+	struct objcache *cache = &vma->mm->w->vma_cache;
+	struct objcache_chain ch;
 
+	objcache_chain_init(&ch);
 	for (; vma; vma = next) {
 		next = vma->free_next;
 		mmf_rwsem_destroy(&vma->vm_lock);
-		free(vma);
+		objcache_chain_add(cache, &ch, vma);
 	}
+	objcache_free_chain(cache, &ch);
 }
 
 static void vma_free_queue(struct core_mm *mm, struct core_vma *batch)

@@ -59,12 +59,25 @@ static struct vma_tree_stats fallback_stats;
 
 /* ---- nodes --------------------------------------------------------------- */
 
+size_t vma_tree_node_size(void)
+{
+	return sizeof(struct vt_node);
+}
+
+/*
+ * A node with its header zeroed; its item arrays are left as they come
+ * (every caller fills the items it counts in n, and nothing reads an item
+ * at or beyond n): a node is mostly arrays, and cow/dup_node overwrite
+ * them right away.
+ */
 static struct vt_node *node_alloc(struct vma_tree *t, bool leaf)
 {
-	struct vt_node *n = calloc(1, sizeof(*n));
+	struct objcache *cache = t->stats->cache;
+	struct vt_node *n = cache ? objcache_alloc_uninit(cache) : malloc(sizeof(*n));
 
 	if (!n)
 		mmf_sync_bug("vma_tree: out of memory");
+	memset(&n->gen, 0, sizeof(*n) - offsetof(struct vt_node, gen));
 	n->gen = t->gen;
 	n->leaf = leaf;
 	n->stats = t->stats;
@@ -75,20 +88,34 @@ static struct vt_node *node_alloc(struct vma_tree *t, bool leaf)
 
 static void node_free_now(struct vt_node *n)
 {
-	mmf_atomic_long_inc(&n->stats->node_free);
-	free(n);
+	struct vma_tree_stats *stats = n->stats;
+
+	mmf_atomic_long_inc(&stats->node_free);
+	if (stats->cache)
+		objcache_free(stats->cache, n);
+	else
+		free(n);
 }
 
+/* Every node of a chain (one tree's, so one stats) goes back at once. */
 static void free_chain_rcu(struct mmf_rcu_head *head)
 {
-	struct vt_node *n = container_of(head, struct vt_node, rcu);
+	struct vt_node *n = container_of(head, struct vt_node, rcu), *next;
+	struct vma_tree_stats *stats = n->stats;
+	struct objcache_chain ch;
+	long nr = 0;
 
-	while (n) {
-		struct vt_node *next = n->retire_next;
-
-		node_free_now(n);
-		n = next;
+	objcache_chain_init(&ch);
+	for (; n; n = next, nr++) {
+		next = n->retire_next;
+		if (stats->cache)
+			objcache_chain_add(stats->cache, &ch, n);
+		else
+			free(n);
 	}
+	if (stats->cache)
+		objcache_free_chain(stats->cache, &ch);
+	mmf_atomic_long_add(&stats->node_free, nr);
 }
 
 /* n leaves the writer's view: free it now if nobody can see it, else retire. */

@@ -33,7 +33,8 @@
  * (nodes already copied in the same transaction are updated in place: no
  * reader can see them yet), publishes the new root with
  * mmf_rcu_assign_pointer() at commit and retires the replaced nodes with
- * one mmf_call_rcu() per commit.  tree_node_alloc / tree_node_free count
+ * one mmf_call_rcu() per commit (nodes come from stats->cache when there
+ * is one, and go back to it in that callback).  tree_node_alloc / tree_node_free count
  * in struct vma_tree_stats, which may be shared by the trees of a world
  * and must outlive them until mmf_rcu_barrier() (node frees happen in RCU
  * callbacks).
@@ -45,18 +46,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "objcache.h"
 #include "sync.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Statistics, updated atomically (node frees run in RCU callbacks). */
+/* Statistics, updated atomically (node frees run in RCU callbacks), and
+ * where the nodes come from. */
 struct vma_tree_stats {
 	mmf_atomic_long_t node_alloc;	/* -> mmf_counters.tree_node_alloc */
 	mmf_atomic_long_t node_free;	/* -> mmf_counters.tree_node_free */
 	mmf_atomic_long_t rcu_calls;	/* mmf_call_rcu() batches of retired nodes */
+	/* nodes are allocated here (NULL: calloc/free); set before the
+	 * first tree using these stats is initialised, destroyed after the
+	 * last node free (a barrier after the last tree's destroy) */
+	struct objcache *cache;
 };
+
+/* The size of a tree node, for a cache of them (vma_tree_stats.cache). */
+size_t vma_tree_node_size(void);
 
 struct vt_node;
 
