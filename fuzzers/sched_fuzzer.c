@@ -161,15 +161,30 @@ static void thread_main(void *arg)
  * write is the same.)  Linearizability is the wrong test for such an op, so
  * here it covers one page, where it is atomic; diff_fuzzer and race_fuzzer
  * keep the whole ranges.  Found by sched_fuzzer (linearizability:snapshot).
+ *
+ * Populating a file mapping is the same: MAP_POPULATE and MAP_LOCKED fault
+ * the pages in one after the other (the kernel's mm_populate, after do_mmap
+ * has dropped mmap_lock; the core's populate_range), and truncate, which
+ * takes no mmap_lock, zaps between two of them, so the pages faulted before
+ * it are gone and those after it stay, which no order of the ops gives.
+ * A VM_LOCKED file VMA populates again later (mprotect to writable, mremap
+ * growth), so MAP_LOCKED is dropped from every file mmap here and
+ * MAP_POPULATE from a thread's file mmap of more than one page.  Found by
+ * the 30-minute campaign (corpus/regressions-sched/populate_vs_truncate.mmf).
  */
 static struct mmf_op bounded_op(const struct mmf_op *op, bool in_thread)
 {
 	struct mmf_op o = *op;
+	bool file_mmap = o.kind == MMF_OP_MMAP && !(o.flags & MAP_ANONYMOUS);
 
 	mmf_fuzz_bound_populate(&o);
 	if (in_thread && o.kind == MMF_OP_MADVISE && o.len > MMF_PAGE_SIZE &&
 	    mmf_advice_walks_pages(o.advice))
 		o.len = MMF_PAGE_SIZE;
+	if (file_mmap)
+		o.flags &= ~(uint32_t)MAP_LOCKED;
+	if (file_mmap && in_thread && o.len > MMF_PAGE_SIZE)
+		o.flags &= ~(uint32_t)MAP_POPULATE;
 	return o;
 }
 
