@@ -305,7 +305,11 @@ static bool write_needs_new_page(struct core_mm *mm, uint64_t vpn)
 #endif
 	mmf_spin_lock(&mm->page_table_lock);
 	pte = pte_lookup(mm, vpn);
-	needs = !pte || !pte->page->anon;
+	/* a guard marker makes no page: the fault fails with SIGSEGV before
+	 * anything needs an anon_vma (handle_pte_marker); preparing one here
+	 * gave the VMA an anon_vma the kernel's has not, and a fork child's
+	 * copy then could not merge (corpus/regressions/guard_write_no_anon_vma.mmf) */
+	needs = !pte || (!pte->page->anon && !pte->page->guard);
 	mmf_spin_unlock(&mm->page_table_lock);
 	return needs;
 }
