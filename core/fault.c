@@ -70,6 +70,13 @@ static size_t pte_search(struct core_mm *mm, uint64_t vpn)
 	return lo;
 }
 
+/* The index of the first PTE at or above vpn (mm->nr_ptes: none): the
+ * PTEs of [a, b) are mm->ptes[pte_index(a) .. pte_index(b)). */
+size_t pte_index(struct core_mm *mm, uint64_t vpn)
+{
+	return pte_search(mm, vpn);
+}
+
 struct core_pte *pte_lookup(struct core_mm *mm, uint64_t vpn)
 {
 	size_t i = pte_search(mm, vpn);

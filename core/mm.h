@@ -65,6 +65,7 @@
 #define page_alloc                   core_page_alloc
 #define page_get                     core_page_get
 #define page_put                     core_page_put
+#define pte_index                    core_pte_index
 #define pte_lookup                   core_pte_lookup
 #define pte_set                      core_pte_set
 #define split_vma                    core_split_vma
@@ -466,6 +467,7 @@ struct core_page *page_alloc(struct mmf_world *w, bool anon, uint64_t value);
 void page_get(struct core_page *p);
 void page_put(struct core_page *p);
 /* page_table_lock held */
+size_t pte_index(struct core_mm *mm, uint64_t vpn);	/* first PTE at or above vpn */
 struct core_pte *pte_lookup(struct core_mm *mm, uint64_t vpn);
 void pte_set(struct core_mm *mm, uint64_t vpn, struct core_page *page);	/* takes over the ref */
 /* Remove the PTEs of [start, end) but guard markers; returns how many. Takes page_table_lock. */
