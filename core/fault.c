@@ -55,7 +55,9 @@ void page_put(struct core_page *p)
 
 /* ---- the page table (page_table_lock held) ------------------------------------ */
 
-static size_t pte_search(struct core_mm *mm, uint64_t vpn)
+/* The index of the first PTE at or above vpn (mm->nr_ptes: none): the
+ * PTEs of [a, b) are mm->ptes[pte_index(a) .. pte_index(b)). */
+size_t pte_index(struct core_mm *mm, uint64_t vpn)
 {
 	size_t lo = 0, hi = mm->nr_ptes;
 
@@ -70,16 +72,9 @@ static size_t pte_search(struct core_mm *mm, uint64_t vpn)
 	return lo;
 }
 
-/* The index of the first PTE at or above vpn (mm->nr_ptes: none): the
- * PTEs of [a, b) are mm->ptes[pte_index(a) .. pte_index(b)). */
-size_t pte_index(struct core_mm *mm, uint64_t vpn)
-{
-	return pte_search(mm, vpn);
-}
-
 struct core_pte *pte_lookup(struct core_mm *mm, uint64_t vpn)
 {
-	size_t i = pte_search(mm, vpn);
+	size_t i = pte_index(mm, vpn);
 
 	return i < mm->nr_ptes && mm->ptes[i].vpn == vpn ? &mm->ptes[i] : NULL;
 }
@@ -87,7 +82,7 @@ struct core_pte *pte_lookup(struct core_mm *mm, uint64_t vpn)
 /* Install (or replace) the PTE at vpn; takes over the caller's page ref. */
 void pte_set(struct core_mm *mm, uint64_t vpn, struct core_page *page)
 {
-	size_t i = pte_search(mm, vpn);
+	size_t i = pte_index(mm, vpn);
 
 	if (i < mm->nr_ptes && mm->ptes[i].vpn == vpn) {
 		struct core_page *old = mm->ptes[i].page;
@@ -125,8 +120,8 @@ static size_t zap_ptes(struct core_mm *mm, uint64_t start, uint64_t end, unsigne
 	size_t lo, hi, i, j;
 
 	mmf_spin_lock(&mm->page_table_lock);
-	lo = pte_search(mm, start >> MMF_PAGE_SHIFT);
-	hi = pte_search(mm, end >> MMF_PAGE_SHIFT);
+	lo = pte_index(mm, start >> MMF_PAGE_SHIFT);
+	hi = pte_index(mm, end >> MMF_PAGE_SHIFT);
 	if (lo == hi) {
 		mmf_spin_unlock(&mm->page_table_lock);
 		return 0;
@@ -191,8 +186,8 @@ void move_page_tables(struct core_mm *mm, uint64_t old, uint64_t new_addr, uint6
 	struct core_pte *moved;
 
 	mmf_spin_lock(&mm->page_table_lock);
-	lo = pte_search(mm, old >> MMF_PAGE_SHIFT);
-	hi = pte_search(mm, (old + len) >> MMF_PAGE_SHIFT);
+	lo = pte_index(mm, old >> MMF_PAGE_SHIFT);
+	hi = pte_index(mm, (old + len) >> MMF_PAGE_SHIFT);
 	n = hi - lo;
 	if (!n) {
 		mmf_spin_unlock(&mm->page_table_lock);
