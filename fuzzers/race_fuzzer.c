@@ -47,6 +47,8 @@
  *          times, so the setup's h-th file exists once per window;
  *          every file handle h of window t (file mmaps, truncate,
  *          file_read, file_write) becomes h*T + t;
+ *        - a PROT_NONE page above each window (win_sentinel) keeps a
+ *          fault's lookup of the next VMA inside its own window;
  *        - setup's address and file ops are replicated, once per window,
  *          so each thread starts on the same layout in its own window;
  *          fork and exit run once (processes are shared: threads race on
@@ -242,6 +244,34 @@ static void to_window(struct mmf_op *op, uint32_t t, uint32_t T)
 	}
 }
 
+/*
+ * The sentinel above window t: one PROT_NONE page at its end, mapped on p0
+ * before the setup (so every process forked in it has them) and out of
+ * every op's reach (to_window clips ranges to the window).  A fault on an
+ * address of window t with no VMA above it in the window looks up the
+ * next VMA above: without the sentinel that is the lowest VMA of window
+ * t + 1, and when that VMA is GROWSDOWN the fault tries to grow it down
+ * to the address, which prepares its anon_vma before the growth fails on
+ * the stack limit (as the kernel's expand_downwards does).  The anon_vma
+ * then stops a later merge of window t + 1 that the reference, running
+ * the threads one after the other, makes: the campaign's
+ * race:snapshot:vma.end (corpus/regressions-race/fault_below_next_window.mmf).
+ */
+static struct mmf_op win_sentinel(uint32_t t)
+{
+	struct mmf_op op = {
+		.kind = MMF_OP_MMAP,
+		.proc = 0,
+		.file = -1,
+		.addr = win_base(t) + MMF_RACE_WIN_SIZE,
+		.len = MMF_PAGE_SIZE,
+		.prot = PROT_NONE,
+		.flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+	};
+
+	return op;
+}
+
 static void plan_free(struct plan *pl)
 {
 	free(pl->setup);
@@ -266,7 +296,11 @@ static void plan_make(struct plan *pl, const struct mmf_cprog *c)
 	memset(pl, 0, sizeof(*pl));
 	pl->disjoint = (c->flags & MMF_CPROG_DISJOINT) != 0;
 	pl->nr_threads = c->nr_threads;
-	pl->setup = ops_alloc((size_t)c->setup.nr_ops * (pl->disjoint ? T : 1));
+	pl->setup = ops_alloc((size_t)c->setup.nr_ops * (pl->disjoint ? T : 1) +
+			      (pl->disjoint ? T : 0));
+	if (pl->disjoint)
+		for (uint32_t t = 0; t < T; t++)
+			pl->setup[pl->nr_setup++] = win_sentinel(t);
 	for (uint32_t i = 0; i < c->setup.nr_ops; i++) {
 		const struct mmf_op *op = &c->setup.ops[i];
 		bool per_window = pl->disjoint && (has_range(op->kind) || uses_file(op) ||
@@ -312,7 +346,8 @@ static void print_ops(FILE *out, const char *prefix, const struct mmf_op *ops, u
 static void plan_print(FILE *out, const struct plan *pl)
 {
 	fprintf(out, "# ---- as run (disjoint rewrite: thread t in window 0x%llx + t * 0x%llx,\n"
-		"# files h*T+t; setup replicated per window) ----\n",
+		"# files h*T+t; a sentinel page above each window, then the setup\n"
+		"# replicated per window) ----\n",
 		(unsigned long long)MMF_RACE_WIN_BASE, (unsigned long long)MMF_RACE_WIN_STRIDE);
 	print_ops(out, "#   ", pl->setup, pl->nr_setup);
 	for (uint32_t t = 0; t < pl->nr_threads; t++) {
