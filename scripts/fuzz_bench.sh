@@ -160,9 +160,15 @@ for t in $targets; do
 	for i in "${!dirs[@]}"; do
 		w=$tmp/$t.$i
 		[ -f "$w/log" ] || continue
-		# a crash found while measuring is kept (the scratch dir is not)
-		keep=
-		if ls "$w"/crash-* "$w"/timeout-* "$w"/oom-* "$w"/leak-* >/dev/null 2>&1; then
+		# a crash found while measuring is kept (the scratch dir is not): its
+		# file and the log, also when only the log reports one.  (Any one
+		# of the four kinds of file: an `ls` of all four patterns fails
+		# when one of them matches nothing, and so kept none of them.)
+		keep= found=
+		for f in "$w"/crash-* "$w"/timeout-* "$w"/oom-* "$w"/leak-*; do
+			[ -e "$f" ] && found=1
+		done
+		if [ -n "$found" ] || grep -a -q -E '==ERROR|^mmfuzz: [a-z]+:' "$w/log"; then
 			keep=$here/build/fuzz_bench-crashes/$t.${labels[$i]//[:\/]/_}.$(date +%s)
 			mkdir -p "$keep"
 			cp "$w"/crash-* "$w"/timeout-* "$w"/oom-* "$w"/leak-* "$keep"/ 2>/dev/null || true
