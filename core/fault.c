@@ -415,6 +415,20 @@ again:
 			mmf_write_once(pte->page->value, value);
 		goto out;
 	}
+	/* a new private page, anonymous or a COW copy, needs the anon_vma before
+	 * anything is read: do_cow_fault prepares it before __do_fault reads
+	 * the page-cache page.  Without it (the page or guard marker seen before
+	 * the locks went away meanwhile) start over, having changed nothing:
+	 * reading first left a page cached by a fault that then failed on the
+	 * VMA that replaced its own (corpus/regressions-sched/cow_retry_reads_no_page.mmf) */
+	if (!mmf_load_acquire(vma->anon_vma)) {
+		mmf_spin_unlock(&mm->page_table_lock);
+		if (f)
+			mmf_mutex_unlock(&f->pages_lock);
+		if (!locked_mm)
+			return FAULT_RETRY;
+		goto again;
+	}
 	copy = 0;
 	if (pte) {
 		copy = mmf_read_once(pte->page->value);
@@ -427,16 +441,6 @@ again:
 		page = filemap_get_page(f, index, true);
 		copy = mmf_read_once(page->value);
 		page_put(page);
-	}
-	/* a new private page: anonymous, or a COW copy */
-	if (!mmf_load_acquire(vma->anon_vma)) {
-		/* the page we saw went away meanwhile: start over */
-		mmf_spin_unlock(&mm->page_table_lock);
-		if (f)
-			mmf_mutex_unlock(&f->pages_lock);
-		if (!locked_mm)
-			return FAULT_RETRY;
-		goto again;
 	}
 	pte_set(mm, vpn, page_alloc(mm->w, true, store ? value : copy));
 out:
