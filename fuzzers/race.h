@@ -21,10 +21,8 @@
  * The windows are separated by gaps of STRIDE - SIZE bytes (far more than
  * the stack guard gap), so no merge, anon_vma reuse or stack guard gap
  * check crosses from one window to another; the gaps are unmapped but for
- * one PROT_NONE page at the end of each window (race_fuzzer.c,
- * win_sentinel), the VMA that a fault on an address with no VMA above it
- * in its window finds, instead of the next window's lowest (a stack that
- * would try to grow down to it).
+ * one PROT_NONE page at the end of each window (win_sentinel in
+ * race_fuzzer.c says why).
  */
 #define MMF_RACE_WIN_BASE	0x10000000ULL
 #define MMF_RACE_WIN_SIZE	0x10000000ULL

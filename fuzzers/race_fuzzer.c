@@ -296,8 +296,8 @@ static void plan_make(struct plan *pl, const struct mmf_cprog *c)
 	memset(pl, 0, sizeof(*pl));
 	pl->disjoint = (c->flags & MMF_CPROG_DISJOINT) != 0;
 	pl->nr_threads = c->nr_threads;
-	pl->setup = ops_alloc((size_t)c->setup.nr_ops * (pl->disjoint ? T : 1) +
-			      (pl->disjoint ? T : 0));
+	/* disjoint: a sentinel and a copy of every setup op per window */
+	pl->setup = ops_alloc(pl->disjoint ? ((size_t)c->setup.nr_ops + 1) * T : c->setup.nr_ops);
 	if (pl->disjoint)
 		for (uint32_t t = 0; t < T; t++)
 			pl->setup[pl->nr_setup++] = win_sentinel(t);

@@ -164,17 +164,18 @@ for t in $targets; do
 		# file and the log, also when only the log reports one.  (Any one
 		# of the four kinds of file: an `ls` of all four patterns fails
 		# when one of them matches nothing, and so kept none of them.)
-		keep= found=
+		keep= found= crash=0
+		grep -a -q -E '==ERROR|^mmfuzz: [a-z]+:' "$w/log" && crash=1
 		for f in "$w"/crash-* "$w"/timeout-* "$w"/oom-* "$w"/leak-*; do
 			[ -e "$f" ] && found=1
 		done
-		if [ -n "$found" ] || grep -a -q -E '==ERROR|^mmfuzz: [a-z]+:' "$w/log"; then
+		if [ -n "$found" ] || [ "$crash" = 1 ]; then
 			keep=$here/build/fuzz_bench-crashes/$t.${labels[$i]//[:\/]/_}.$(date +%s)
 			mkdir -p "$keep"
 			cp "$w"/crash-* "$w"/timeout-* "$w"/oom-* "$w"/leak-* "$keep"/ 2>/dev/null || true
 			cp "$w/log" "$keep/log"
 		fi
-		awk -v t="$t" -v l="${labels[$i]}" -v tf="$w/time" -v keep="$keep" '
+		awk -v t="$t" -v l="${labels[$i]}" -v tf="$w/time" -v keep="$keep" -v crash="$crash" '
 			/^stat::number_of_executed_units:/ { execs = $2 }
 			/^#[0-9]+/ { for (k = 1; k <= NF; k++) if ($k == "cov:") cov = $(k + 1) }
 			/^COVERED_FUNC:/ {
@@ -183,7 +184,6 @@ for t in $targets; do
 				if (f ~ /\/core\//) core += e[1]
 				else if (f ~ /\/reference\//) ref += e[1]
 			}
-			/==ERROR|^mmfuzz: [a-z]+:/ { crash = 1 }
 			END {
 				getline c < tf
 				printf "%-14s %-26s %9d %8.1f %12.0f %8d %8d %8d%s\n", t, l, execs, c,
